@@ -1,0 +1,83 @@
+#!/usr/bin/env pwsh
+# Libra's one entry point: `dotnet pwsh build.ps1 <command> [options]`.
+# Each command lives in a file under build/ that registers itself in $LibraCommands;
+# this file holds only the dispatcher and the helpers every command shares.
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$Root = $PSScriptRoot
+$LibraCommands = [ordered]@{}
+
+# Stops the build with one clear line; the caller's exit status is non-zero.
+function Fail([string] $Message) {
+    [Console]::Error.WriteLine("build.ps1: $Message")
+    exit 1
+}
+
+# Runs a native command, echoing it, and fails with its exit status named.
+function Invoke-Checked([string] $Exe, [string[]] $Arguments) {
+    Write-Verbose "$Exe $($Arguments -join ' ')"
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { Fail "'$Exe $($Arguments -join ' ')' failed with exit status $LASTEXITCODE" }
+}
+
+# Makes sure each command exists, installing its Debian package through apt when it does not.
+# $Needs maps a command name to the package that provides it.
+function Install-Prerequisites([hashtable] $Needs) {
+    $missing = @($Needs.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } |
+        ForEach-Object { $Needs[$_] } | Sort-Object -Unique)
+    if ($missing.Count -eq 0) { return }
+    $sudo = if ((& id -u) -eq '0') { @() } elseif (Get-Command sudo -ErrorAction SilentlyContinue) { @('sudo', '-n') } else { $null }
+    $hint = "sudo apt-get install -y $($missing -join ' ')"
+    if (-not (Get-Command apt-get -ErrorAction SilentlyContinue) -or $null -eq $sudo) {
+        Fail "missing $($missing -join ', '); install with: $hint"
+    }
+    Write-Host "Installing $($missing -join ' ') with apt-get"
+    $prefix = @($sudo)
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    $update = @($prefix + 'apt-get', '-q', 'update')
+    $install = @($prefix + 'apt-get', '-q', 'install', '-y', '--no-install-recommends') + $missing
+    & $update[0] @($update | Select-Object -Skip 1) | Out-Null
+    & $install[0] @($install | Select-Object -Skip 1) | Out-Host
+    if ($LASTEXITCODE -ne 0) { Fail "apt-get could not install $($missing -join ' '); run: $hint" }
+    foreach ($cmd in $Needs.Keys) {
+        if (-not (Get-Command $cmd -ErrorAction SilentlyContinue)) { Fail "'$cmd' is still missing after installing $($Needs[$cmd])" }
+    }
+}
+
+foreach ($file in Get-ChildItem (Join-Path $Root 'build') -Filter '*.ps1' | Sort-Object Name) { . $file.FullName }
+
+$LibraCommands['help'] = @{
+    Summary = 'list the commands'
+    Run = {
+        param($o)
+        Write-Host 'usage: dotnet pwsh build.ps1 <command> [options]'
+        foreach ($name in $LibraCommands.Keys) { Write-Host ('  {0,-10} {1}' -f $name, $LibraCommands[$name].Summary) }
+    }
+}
+
+# Turns `-Name value -Flag -List a -List b -- rest...` into a hashtable for the command's Run block,
+# following the command's Options table (name -> 'value' | 'list' | 'switch'); words after `--` go to -Rest.
+function ConvertTo-CommandOptions([string] $Name, [hashtable] $Spec, [object[]] $Words) {
+    $options = @{}
+    for ($i = 0; $i -lt $Words.Count; $i++) {
+        $word = [string]$Words[$i]
+        if ($word -eq '--') { $options['Rest'] = @($Words | Select-Object -Skip ($i + 1)); break }
+        if (-not $word.StartsWith('-')) { Fail "${Name}: unexpected argument '$word' (options: $(($Spec.Keys | ForEach-Object { "-$_" }) -join ' '))" }
+        $key = $Spec.Keys | Where-Object { $_ -eq $word.TrimStart('-') } | Select-Object -First 1
+        if (-not $key) { Fail "${Name}: unknown option '$word' (options: $(($Spec.Keys | ForEach-Object { "-$_" }) -join ' '))" }
+        if ($Spec[$key] -eq 'switch') { $options[$key] = $true; continue }
+        if ($i + 1 -ge $Words.Count) { Fail "${Name}: option '$word' needs a value" }
+        $value = [string]$Words[++$i]
+        if ($Spec[$key] -eq 'list') { $options[$key] = @($options[$key] | Where-Object { $_ }) + $value } else { $options[$key] = $value }
+    }
+    return $options
+}
+
+$Command = if ($args.Count -gt 0) { [string]$args[0] } else { 'help' }
+if (-not $LibraCommands.Contains($Command)) { Fail "unknown command '$Command'; try: dotnet pwsh build.ps1 help" }
+$entry = $LibraCommands[$Command]
+$spec = if ($entry.Contains('Options')) { $entry.Options } else { @{} }
+$parsed = ConvertTo-CommandOptions $Command $spec @($args | Select-Object -Skip 1)
+$global:LASTEXITCODE = 0
+& $entry.Run $parsed
+exit $LASTEXITCODE
