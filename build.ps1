@@ -20,6 +20,15 @@ function Invoke-Checked([string] $Exe, [string[]] $Arguments) {
     if ($LASTEXITCODE -ne 0) { Fail "'$Exe $($Arguments -join ' ')' failed with exit status $LASTEXITCODE" }
 }
 
+# Runs a native command with its output kept back unless it fails.
+function Invoke-Quiet([string] $Exe, [string[]] $Arguments) {
+    $output = & $Exe @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) {
+        $output | ForEach-Object { [Console]::Error.WriteLine("  $_") }
+        Fail "'$Exe $($Arguments -join ' ')' failed with exit status $LASTEXITCODE"
+    }
+}
+
 # Makes sure each command exists, installing its Debian package through apt when it does not.
 # $Needs maps a command name to the package that provides it.
 function Install-Prerequisites([hashtable] $Needs) {
@@ -58,7 +67,8 @@ $LibraCommands['help'] = @{
 # Turns `-Name value -Flag -List a -List b -- rest...` into a hashtable for the command's Run block,
 # following the command's Options table (name -> 'value' | 'list' | 'switch'); words after `--` go to -Rest.
 function ConvertTo-CommandOptions([string] $Name, [hashtable] $Spec, [object[]] $Words) {
-    $options = @{}
+    $options = @{ Rest = @() }
+    foreach ($key in $Spec.Keys) { $options[$key] = switch ($Spec[$key]) { 'switch' { $false } 'list' { @() } default { $null } } }
     for ($i = 0; $i -lt $Words.Count; $i++) {
         $word = [string]$Words[$i]
         if ($word -eq '--') { $options['Rest'] = @($Words | Select-Object -Skip ($i + 1)); break }
@@ -68,7 +78,7 @@ function ConvertTo-CommandOptions([string] $Name, [hashtable] $Spec, [object[]] 
         if ($Spec[$key] -eq 'switch') { $options[$key] = $true; continue }
         if ($i + 1 -ge $Words.Count) { Fail "${Name}: option '$word' needs a value" }
         $value = [string]$Words[++$i]
-        if ($Spec[$key] -eq 'list') { $options[$key] = @($options[$key] | Where-Object { $_ }) + $value } else { $options[$key] = $value }
+        if ($Spec[$key] -eq 'list') { $options[$key] = @($options[$key]) + $value } else { $options[$key] = $value }
     }
     return $options
 }

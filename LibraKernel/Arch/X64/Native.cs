@@ -1,0 +1,92 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+
+namespace Libra.Arch.X64
+{
+    // The privileged instructions C# cannot express, implemented in Arch/X64/Native.S.
+    internal static unsafe class Native
+    {
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_memmove")]
+        internal static extern void* MemMove(void* destination, void* source, nuint length);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_memset")]
+        internal static extern void* MemSet(void* destination, int value, nuint length);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_outb")]
+        internal static extern void OutByte(ushort port, byte value);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_inb")]
+        internal static extern byte InByte(ushort port);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_outl")]
+        internal static extern void OutDword(ushort port, uint value);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_inl")]
+        internal static extern uint InDword(ushort port);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_rdtsc")]
+        internal static extern ulong ReadTsc();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_rdmsr")]
+        internal static extern ulong ReadMsr(uint msr);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_wrmsr")]
+        internal static extern void WriteMsr(uint msr, ulong value);
+
+        // Fills regs[0..3] with eax, ebx, ecx, edx of CPUID(leaf, subleaf).
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_cpuid")]
+        internal static extern void CpuId(uint leaf, uint subleaf, uint* regs);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_read_cr0")]
+        internal static extern ulong ReadCr0();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_read_cr2")]
+        internal static extern ulong ReadCr2();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_read_cr3")]
+        internal static extern ulong ReadCr3();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_write_cr3")]
+        internal static extern void WriteCr3(ulong value);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_read_cr4")]
+        internal static extern ulong ReadCr4();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_lgdt")]
+        internal static extern void LoadGdt(void* descriptor, ushort codeSelector, ushort dataSelector);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_lidt")]
+        internal static extern void LoadIdt(void* descriptor);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_ltr")]
+        internal static extern void LoadTaskRegister(ushort selector);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_invlpg")]
+        internal static extern void InvalidatePage(ulong address);
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_sti")]
+        internal static extern void EnableInterrupts();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_cli")]
+        internal static extern void DisableInterrupts();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_hlt")]
+        internal static extern void Halt();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_pause")]
+        internal static extern void Pause();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_read_rbp")]
+        internal static extern ulong ReadFramePointer();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_image_layout")]
+        internal static extern Memory.ImageLayout* GetImageLayout();
+
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_interrupt_stub_table")]
+        internal static extern ulong* GetInterruptStubs();
+
+        // Raises the CPU fault a self-test asks for (0 = #PF, 1 = #DE, 2 = #UD, 3 = #BP, 4 = #GP).
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_raise_fault")]
+        internal static extern void RaiseFault(int kind);
+    }
+}

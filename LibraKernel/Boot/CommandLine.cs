@@ -1,0 +1,76 @@
+using System;
+
+namespace Libra.Boot
+{
+    // The kernel command line (QEMU -append): words separated by spaces, each `key` or `key=value`.
+    // Words after a lone `--` are not the kernel's (they will be the application's arguments).
+    internal static class CommandLine
+    {
+        // Finds the next word from `position`; false at the end or at `--`.
+        internal static bool Next(ReadOnlySpan<char> text, ref int position, out int keyStart, out int keyLength, out int valueStart, out int valueLength)
+        {
+            keyStart = keyLength = valueStart = valueLength = 0;
+            while (position < text.Length && text[position] == ' ') position++;
+            if (position >= text.Length) return false;
+            int start = position;
+            while (position < text.Length && text[position] != ' ') position++;
+            int end = position;
+            if (end - start == 2 && text[start] == '-' && text[start + 1] == '-') return false;
+            keyStart = start;
+            int equals = start;
+            while (equals < end && text[equals] != '=') equals++;
+            keyLength = equals - start;
+            valueStart = equals < end ? equals + 1 : end;
+            valueLength = equals < end ? end - equals - 1 : -1;
+            return true;
+        }
+    }
+
+    internal enum SelfTest { None, PageFault, Divide, InvalidOpcode, GeneralProtection, Breakpoint, Clock }
+
+    internal enum OptionResult { Applied, UnknownOption, BadValue }
+
+    // The options Libra understands, all spelled `libra.<name>=<value>`.
+    internal struct KernelOptions
+    {
+        internal const int DefaultTickHz = 100;
+
+        internal SelfTest SelfTest;
+        internal int TickHz;
+
+        internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
+
+        // Applies one option; valueLength is -1 when the word had no `=`.
+        internal OptionResult Apply(ReadOnlySpan<char> key, ReadOnlySpan<char> value, bool hasValue)
+        {
+            if (Is(key, "libra.selftest"))
+            {
+                if (!hasValue) return OptionResult.BadValue;
+                if (Is(value, "pagefault")) SelfTest = SelfTest.PageFault;
+                else if (Is(value, "divide")) SelfTest = SelfTest.Divide;
+                else if (Is(value, "invalid-opcode")) SelfTest = SelfTest.InvalidOpcode;
+                else if (Is(value, "general-protection")) SelfTest = SelfTest.GeneralProtection;
+                else if (Is(value, "breakpoint")) SelfTest = SelfTest.Breakpoint;
+                else if (Is(value, "clock")) SelfTest = SelfTest.Clock;
+                else return OptionResult.BadValue;
+                return OptionResult.Applied;
+            }
+            if (Is(key, "libra.tick_hz"))
+            {
+                if (!hasValue || !Diagnostics.NumberText.TryParse(value, out ulong hz) || hz < 10 || hz > 1000) return OptionResult.BadValue;
+                TickHz = (int)hz;
+                return OptionResult.Applied;
+            }
+            return OptionResult.UnknownOption;
+        }
+
+        internal const string SelfTestValues = "pagefault, divide, invalid-opcode, general-protection, breakpoint, clock";
+
+        private static bool Is(ReadOnlySpan<char> text, string expected)
+        {
+            if (text.Length != expected.Length) return false;
+            for (int i = 0; i < text.Length; i++) if (text[i] != expected[i]) return false;
+            return true;
+        }
+    }
+}

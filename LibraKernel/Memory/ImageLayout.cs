@@ -1,0 +1,18 @@
+namespace Libra.Memory
+{
+    // Where the linker put the kernel's sections (virtual addresses, except PhysicalStart); filled by
+    // Arch/X64/Native.S from the symbols of Boot/kernel.ld.
+    internal struct ImageLayout
+    {
+        internal ulong PhysicalStart;
+        internal ulong TextStart, TextEnd;
+        internal ulong RodataStart, RodataEnd;
+        internal ulong DataStart, DataEnd;
+        internal ulong SymbolsStart, SymbolsEnd;
+        internal ulong End;
+        internal ulong EhFrameStart, EhFrameEnd;
+        internal ulong BootStackTop;
+
+        internal ulong PhysicalEnd => End - Layout.KernelImageBase;
+    }
+}

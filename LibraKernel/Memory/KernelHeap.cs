@@ -1,0 +1,30 @@
+using Libra.Diagnostics;
+
+namespace Libra.Memory
+{
+    // The kernel's heap (Memory/Heap.cs over whole pages from PhysicalMemory). Every `new` in kernel
+    // code lands here; running out is a panic.
+    internal static unsafe class KernelHeap
+    {
+        private static Heap s_heap;
+        private static bool s_ready;
+
+        internal static void Initialize()
+        {
+            s_heap.Initialize(&PhysicalMemory.AllocatePages, &PhysicalMemory.FreePages);
+            s_ready = true;
+        }
+
+        internal static ulong BytesInUse => s_heap.BytesInUse;
+
+        internal static void* AllocateZeroed(ulong size)
+        {
+            if (!s_ready) Panic.Halt("kernel heap used before it was initialised");
+            byte* block = s_heap.Allocate(size);
+            if (block == null) Panic.Halt("kernel heap: out of memory");
+            return block;
+        }
+
+        internal static void Free(void* block) => s_heap.Free((byte*)block);
+    }
+}

@@ -1,0 +1,152 @@
+# Kernel commands: build (libra.elf), symbols (what ILC leaves undefined), run (boot in QEMU).
+
+$KernelDir = Join-Path $Root 'LibraKernel'
+$KernelOut = Join-Path $Root 'artifacts/kernel'
+$KernelImage = Join-Path $KernelOut 'libra.elf'
+$KernelAsmSources = @('Boot/entry.S', 'Arch/X64/Native.S', 'Arch/X64/Interrupts.S')
+
+function Get-KernelIlcObject {
+    Join-Path $KernelDir 'obj/Release/net10.0/linux-x64/native/LibraKernel.o'
+}
+
+# Compiles the C# kernel with ILC (dotnet publish) and assembles the stubs; returns the object paths.
+function Build-KernelObjects {
+    Install-Prerequisites @{ 'as' = 'binutils'; 'nm' = 'binutils'; 'ld.lld' = 'lld' }
+    New-Item -ItemType Directory -Force -Path $KernelOut | Out-Null
+    Invoke-Quiet 'dotnet' @('publish', (Join-Path $KernelDir 'LibraKernel.csproj'), '-c', 'Release', '-v', 'q', '-nologo')
+    $objects = @()
+    foreach ($source in $KernelAsmSources) {
+        $object = Join-Path $KernelOut (([IO.Path]::GetFileNameWithoutExtension($source)) + '.o')
+        Invoke-Checked 'as' @('--64', '-o', $object, (Join-Path $KernelDir $source))
+        $objects += $object
+    }
+    return @($objects) + (Get-KernelIlcObject)
+}
+
+# The symbols ILC's object needs that neither it nor the assembly stubs define: what the runtime
+# (LibraKernel/Runtime) must add after a compiler bump.
+function Get-UndefinedKernelSymbols([string[]] $Objects) {
+    $defined = @{}
+    $undefined = [System.Collections.Generic.SortedSet[string]]::new()
+    foreach ($object in $Objects) {
+        foreach ($line in (& nm $object)) {
+            $parts = $line.Trim() -split '\s+'
+            if ($parts.Count -eq 2 -and $parts[0] -eq 'U') { [void]$undefined.Add($parts[1]) }
+            elseif ($parts.Count -eq 3) { $defined[$parts[2]] = $true }
+        }
+    }
+    # Boot/kernel.ld defines the section bounds.
+    foreach ($match in [regex]::Matches((Get-Content -Raw (Join-Path $KernelDir 'Boot/kernel.ld')), '(?m)\b(\w+)\s*=\s*\.')) {
+        $defined[$match.Groups[1].Value] = $true
+    }
+    return @($undefined | Where-Object { -not $defined.ContainsKey($_) })
+}
+
+# Writes the .ksyms blob (see LibraKernel/Diagnostics/SymbolTable.cs) for every function symbol of an
+# image and returns an object file holding it.
+function New-KernelSymbolObject([string] $Image, [string] $OutDir) {
+    $entries = [System.Collections.Generic.List[object]]::new()
+    foreach ($line in (& nm -n -S --defined-only $Image)) {
+        $parts = $line.Trim() -split '\s+'
+        if ($parts.Count -eq 4 -and $parts[2] -match '^[tTwW]$') {
+            $entries.Add([pscustomobject]@{ Address = [Convert]::ToUInt64($parts[0], 16); Size = [Convert]::ToUInt32($parts[1], 16); Name = $parts[3] })
+        }
+        elseif ($parts.Count -eq 3 -and $parts[1] -match '^[tT]$') {
+            $entries.Add([pscustomobject]@{ Address = [Convert]::ToUInt64($parts[0], 16); Size = [uint32]0; Name = $parts[2] })
+        }
+    }
+    $entries = @($entries | Sort-Object Address)
+    $stream = [IO.MemoryStream]::new()
+    $writer = [IO.BinaryWriter]::new($stream)
+    $writer.Write([uint32]0x4d59534b)
+    $writer.Write([uint32]$entries.Count)
+    $nameOffset = 8 + 16 * $entries.Count
+    $names = [IO.MemoryStream]::new()
+    foreach ($entry in $entries) {
+        $writer.Write([uint64]$entry.Address)
+        $writer.Write([uint32]($nameOffset + $names.Length))
+        $writer.Write([uint32]$entry.Size)
+        $bytes = [Text.Encoding]::ASCII.GetBytes($entry.Name)
+        $names.Write($bytes, 0, $bytes.Length)
+        $names.WriteByte(0)
+    }
+    $writer.Write($names.ToArray())
+    $writer.Flush()
+    $blob = Join-Path $OutDir 'ksyms.bin'
+    [IO.File]::WriteAllBytes($blob, $stream.ToArray())
+    $asm = Join-Path $OutDir 'ksyms.S'
+    Set-Content -Path $asm -Value ".section .ksyms, `"a`"`n.balign 8`n.incbin `"$blob`"`n"
+    $object = Join-Path $OutDir 'ksyms.o'
+    Invoke-Checked 'as' @('--64', '-o', $object, $asm)
+    return $object
+}
+
+function Invoke-KernelLink([string[]] $Objects, [string] $Output) {
+    $arguments = @('-T', (Join-Path $KernelDir 'Boot/kernel.ld'), '-nostdlib', '-static', '-z', 'max-page-size=4096',
+        '--no-undefined', '-o', $Output) + $Objects
+    & ld.lld @arguments 2>&1 | ForEach-Object { [Console]::Error.WriteLine("  $_") }
+    if ($LASTEXITCODE -ne 0) { Fail "linking the kernel failed (see above; 'dotnet pwsh build.ps1 symbols' lists what ILC's object leaves undefined)" }
+}
+
+# Builds artifacts/kernel/libra.elf: ILC object + stubs, linked twice so the second image carries
+# the symbol table of the first (the table sits last, so no address moves between the two links).
+function Build-Kernel {
+    $objects = Build-KernelObjects
+    $undefined = @(Get-UndefinedKernelSymbols $objects)
+    if ($undefined.Count -gt 0) {
+        Fail "the kernel object needs symbols nothing defines: $($undefined -join ', ') (add them to LibraKernel/Runtime)"
+    }
+    $first = Join-Path $KernelOut 'libra.pass1.elf'
+    Invoke-KernelLink $objects $first
+    $symbols = New-KernelSymbolObject $first $KernelOut
+    Invoke-KernelLink (@($objects) + $symbols) $KernelImage
+    $movable = '__ksyms_end|__kernel_end'
+    $before = (& nm -n --defined-only $first | Where-Object { $_ -notmatch $movable } | ForEach-Object { $_ -replace ' \w ', ' ' }) -join "`n"
+    $after = (& nm -n --defined-only $KernelImage | Where-Object { $_ -notmatch $movable } | ForEach-Object { $_ -replace ' \w ', ' ' }) -join "`n"
+    if ($before -ne $after) { Fail 'symbol addresses moved between the two kernel links; keep .ksyms last in Boot/kernel.ld' }
+    $size = (Get-Item $KernelImage).Length
+    Write-Host ("kernel: {0} ({1:N0} bytes)" -f (Resolve-Path -Relative $KernelImage), $size)
+    return $KernelImage
+}
+
+$LibraCommands['build'] = @{
+    Summary = 'build the kernel image artifacts/kernel/libra.elf'
+    Run = { param($o) Build-Kernel | Out-Null }
+}
+
+$LibraCommands['symbols'] = @{
+    Summary = "list the symbols ILC's kernel object leaves undefined (what the runtime must add)"
+    Run = {
+        param($o)
+        $objects = Build-KernelObjects
+        $undefined = @(Get-UndefinedKernelSymbols $objects)
+        if ($undefined.Count -eq 0) { Write-Host 'ILC object: no undefined symbols' }
+        else { Write-Host "ILC object: $($undefined.Count) undefined symbol(s):"; $undefined | ForEach-Object { Write-Host "  $_" } }
+    }
+}
+
+$QemuProject = Join-Path $Root 'qemu/Libra.Qemu/Libra.Qemu.csproj'
+$QemuTool = Join-Path $Root 'qemu/Libra.Qemu/bin/Release/net10.0/Libra.Qemu.dll'
+
+function Build-QemuTool {
+    Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
+    Invoke-Quiet 'dotnet' @('build', $QemuProject, '-c', 'Release', '-v', 'q', '-nologo')
+}
+
+$LibraCommands['run'] = @{
+    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG); exits with the guest status'
+    Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch' }
+    Run = {
+        param($o)
+        if (-not $o.NoBuild) { Build-Kernel | Out-Null }
+        Build-QemuTool
+        $arguments = @($QemuTool, 'run', '--kernel', $KernelImage)
+        foreach ($pair in @(@('Memory', '--memory'), @('Machine', '--machine'), @('Cpus', '--cpus'), @('Append', '--append'), @('Initrd', '--initrd'), @('InterruptLog', '--interrupt-log'))) {
+            if ($null -ne $o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
+        }
+        if ($o.Tcg) { $arguments += '--tcg' }
+        if ($o.Gdb) { $arguments += '--gdb' }
+        & dotnet @arguments
+        $global:LASTEXITCODE = $LASTEXITCODE
+    }
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+
+namespace Libra.Qemu;
+
+// The accelerator QEMU runs Libra with: KVM when /dev/kvm can be opened read-write, else TCG.
+public enum Accelerator { Kvm, Tcg }
+
+// One Libra boot: the QEMU command line for a kernel image and options, and the guest's exit status.
+public sealed class QemuMachine
+{
+    // Libra writes status + 1 to isa-debug-exit, which makes QEMU exit with ((status + 1) << 1) | 1.
+    public const int DebugExitPort = 0xf4;
+    // What this returns when QEMU itself failed (bad option, missing file): QEMU says why on stderr.
+    public const int QemuFailedExitCode = 126;
+    // build.ps1 and the tests report this when QEMU stops without the guest writing a status
+    // (a triple fault resets the machine, and -no-reboot turns the reset into an exit with 0).
+    public const int NoStatusExitCode = 124;
+
+    public required string KernelImage { get; init; }
+    public string Machine { get; init; } = "q35";
+    public string Memory { get; init; } = "512M";
+    public int Cpus { get; init; } = 1;
+    public string CommandLine { get; init; } = "";
+    public string? InitialRamDisk { get; init; }
+    public Accelerator? ForceAccelerator { get; init; }
+    public bool WaitForDebugger { get; init; }
+    public string? InterruptLog { get; init; }
+
+    public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
+
+    // KVM when /dev/kvm opens read-write and a test boot of `kernelImage` under KVM exits cleanly
+    // (nested or sandboxed KVM can open and still fail); LIBRA_ACCEL=kvm|tcg overrides. The test
+    // boot's verdict is cached per host boot in the temp directory.
+    public static Accelerator DetectAccelerator(string kernelImage)
+    {
+        switch (Environment.GetEnvironmentVariable("LIBRA_ACCEL"))
+        {
+            case "kvm": return Accelerator.Kvm;
+            case "tcg": return Accelerator.Tcg;
+        }
+        try
+        {
+            using var kvm = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Accelerator.Tcg;
+        }
+        string bootId = File.Exists("/proc/sys/kernel/random/boot_id") ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim() : "unknown";
+        string cache = Path.Combine(Path.GetTempPath(), $"libra-kvm-probe-{bootId}");
+        if (File.Exists(cache)) return File.ReadAllText(cache).Trim() == "kvm" ? Accelerator.Kvm : Accelerator.Tcg;
+        var probe = new QemuMachine { KernelImage = kernelImage, Memory = "64M", ForceAccelerator = Accelerator.Kvm };
+        bool works;
+        try
+        {
+            var result = BootRun.RunAsync(probe, TimeSpan.FromSeconds(20)).GetAwaiter().GetResult();
+            works = result.GuestStatus == 0;
+            if (!works)
+                Console.Error.WriteLine($"libra-qemu: /dev/kvm is present but a test boot under KVM failed ({FirstLine(result.QemuErrors)}); using TCG");
+        }
+        catch (TimeoutException)
+        {
+            works = false;
+            Console.Error.WriteLine("libra-qemu: /dev/kvm is present but a test boot under KVM hung; using TCG");
+        }
+        File.WriteAllText(cache, works ? "kvm" : "tcg");
+        return works ? Accelerator.Kvm : Accelerator.Tcg;
+    }
+
+    private static string FirstLine(string text)
+    {
+        string line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "no message";
+        return line.Trim();
+    }
+
+    public IReadOnlyList<string> Arguments()
+    {
+        var kvm = Accelerator == Accelerator.Kvm;
+        var args = new List<string>
+        {
+            "-machine", Machine, "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
+            "-m", Memory, "-smp", Cpus.ToString(),
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-serial", "stdio",
+            "-device", $"isa-debug-exit,iobase=0x{DebugExitPort:x},iosize=4",
+            "-kernel", KernelImage,
+        };
+        if (CommandLine.Length > 0) args.AddRange(["-append", CommandLine]);
+        if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
+        if (WaitForDebugger) args.AddRange(["-s", "-S"]);
+        if (InterruptLog is not null) args.AddRange(["-d", "int,cpu_reset,guest_errors", "-D", InterruptLog]);
+        return args;
+    }
+
+    // The guest's exit status from QEMU's: isa-debug-exit gives odd statuses of 3 and up; 1 is QEMU's
+    // own failure and 0 a guest that reset without reporting.
+    public static int GuestStatus(int qemuStatus) => qemuStatus switch
+    {
+        0 => NoStatusExitCode,
+        _ when (qemuStatus & 1) == 1 && qemuStatus >= 3 => (qemuStatus >> 1) - 1,
+        _ => QemuFailedExitCode,
+    };
+
+    public ProcessStartInfo StartInfo(bool redirectOutput)
+    {
+        var info = new ProcessStartInfo("qemu-system-x86_64")
+        {
+            RedirectStandardOutput = redirectOutput,
+            RedirectStandardError = redirectOutput,
+            RedirectStandardInput = redirectOutput,
+            UseShellExecute = false,
+        };
+        foreach (var a in Arguments()) info.ArgumentList.Add(a);
+        return info;
+    }
+}
