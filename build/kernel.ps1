@@ -150,3 +150,17 @@ $LibraCommands['run'] = @{
         $global:LASTEXITCODE = $LASTEXITCODE
     }
 }
+
+$LibraCommands['test'] = @{
+    Summary = 'build the kernel and run every test in Libra.sln (unit, QEMU integration)'
+    Options = @{ Filter = 'value' }
+    Run = {
+        param($o)
+        $env:LIBRA_KERNEL_IMAGE = Build-Kernel
+        Build-QemuTool
+        $arguments = @('test', (Join-Path $Root 'Libra.sln'), '-c', 'Release', '-nologo', '--logger', 'console;verbosity=normal')
+        if ($o.Filter) { $arguments += @('--filter', $o.Filter) }
+        & dotnet @arguments
+        if ($LASTEXITCODE -ne 0) { Fail "tests failed (exit status $LASTEXITCODE)" }
+    }
+}

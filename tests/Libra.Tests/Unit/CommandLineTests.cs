@@ -1,0 +1,67 @@
+using Libra.Boot;
+using Libra.Diagnostics;
+using Xunit;
+
+namespace Libra.Tests.Unit;
+
+public class CommandLineTests
+{
+    private static List<(string Key, string? Value)> Words(string text)
+    {
+        var words = new List<(string, string?)>();
+        int position = 0;
+        while (CommandLine.Next(text, ref position, out int ks, out int kl, out int vs, out int vl))
+            words.Add((text.Substring(ks, kl), vl >= 0 ? text.Substring(vs, vl) : null));
+        return words;
+    }
+
+    [Fact]
+    public void Words_split_on_spaces_into_keys_and_values()
+    {
+        Assert.Equal(new (string, string?)[] { ("libra.selftest", "clock"), ("quiet", null), ("a", "b=c"), ("empty", "") },
+            Words("  libra.selftest=clock quiet   a=b=c empty= "));
+    }
+
+    [Fact]
+    public void Words_after_a_double_dash_belong_to_the_application()
+    {
+        Assert.Equal(new (string, string?)[] { ("libra.tick_hz", "250") }, Words("libra.tick_hz=250 -- --verbose x=1"));
+    }
+
+    [Theory]
+    [InlineData("libra.selftest", "pagefault", true, (int)OptionResult.Applied)]
+    [InlineData("libra.selftest", "invalid-opcode", true, (int)OptionResult.Applied)]
+    [InlineData("libra.selftest", "bogus", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.selftest", "", false, (int)OptionResult.BadValue)]
+    [InlineData("libra.tick_hz", "1000", true, (int)OptionResult.Applied)]
+    [InlineData("libra.tick_hz", "5", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.tick_hz", "12a", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.nonsense", "1", true, (int)OptionResult.UnknownOption)]
+    [InlineData("console", "ttyS0", true, (int)OptionResult.UnknownOption)]
+    public void Options_are_applied_or_rejected_with_a_reason(string key, string value, bool hasValue, int expected)
+    {
+        var options = KernelOptions.Defaults;
+        Assert.Equal((OptionResult)expected, options.Apply(key, value, hasValue));
+    }
+
+    [Fact]
+    public void A_rejected_value_leaves_the_default()
+    {
+        var options = KernelOptions.Defaults;
+        options.Apply("libra.tick_hz", "99999", true);
+        Assert.Equal(KernelOptions.DefaultTickHz, options.TickHz);
+    }
+
+    [Theory]
+    [InlineData("0", true, 0ul)]
+    [InlineData("18446744073709551615", true, ulong.MaxValue)]
+    [InlineData("18446744073709551616", false, 0ul)]
+    [InlineData("0x1F", true, 31ul)]
+    [InlineData("0x", false, 0ul)]
+    [InlineData("", false, 0ul)]
+    public void Numbers_parse_in_decimal_and_hex_and_overflow_is_refused(string text, bool ok, ulong value)
+    {
+        Assert.Equal(ok, NumberText.TryParse(text, out ulong parsed));
+        if (ok) Assert.Equal(value, parsed);
+    }
+}
