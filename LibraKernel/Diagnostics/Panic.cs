@@ -6,7 +6,7 @@ namespace Libra.Diagnostics
 {
     // The end of the line for a broken invariant or an unexpected CPU exception: one report that says
     // why (the exception's name, error code and faulting address), where (the function, by name from
-    // the image's symbols, and a backtrace along the RBP chain), and every register; then QEMU exits
+    // the image's symbols, and a backtrace unwound by the image's .eh_frame), and every register; then QEMU exits
     // with PanicExitStatus.
     internal static unsafe class Panic
     {
@@ -21,7 +21,10 @@ namespace Libra.Diagnostics
             if (Enter())
             {
                 KernelLog.Begin(); KernelLog.Write("PANIC: "); KernelLog.Write(why); KernelLog.End();
-                Backtrace(Native.ReadFramePointer());
+                ulong* context = stackalloc ulong[3];
+                Native.CaptureContext(context);
+                KernelLog.Line("  backtrace:");
+                Backtrace(context[0], context[1], context[2], 0, exactFirstPc: false);
             }
             Stop();
         }
@@ -76,24 +79,47 @@ namespace Libra.Diagnostics
 
             KernelLog.Line("  backtrace:");
             KernelLog.Begin(); KernelLog.Write("    #0  "); KernelLog.Hex(f->Rip); KernelLog.Write(' '); WriteSymbol(f->Rip); KernelLog.End();
-            Backtrace(f->Rbp, 1);
+            Backtrace(f->Rip, f->Rsp, f->Rbp, 1, exactFirstPc: true);
         }
 
-        // Follows saved RBP links: [rbp] = caller's rbp, [rbp + 8] = return address. Stops at the first
-        // link that leaves the kernel's mapped memory (frames without RBP are skipped, as in gdb's `bt`
-        // without unwind info).
-        private static void Backtrace(ulong rbp, int first = 0)
+        // Walks the stack from (pc, rsp, rbp) and prints each caller. A function with call frame
+        // information in .eh_frame (all of ILC's code) is unwound by it; otherwise a faulting leaf is
+        // taken to have its return address at [rsp], and anything else to keep an RBP frame.
+        private static void Backtrace(ulong pc, ulong rsp, ulong rbp, int firstFrame, bool exactFirstPc)
         {
-            if (first == 0) KernelLog.Line("  backtrace:");
-            for (int i = first; i < MaxFrames && IsKernelAddress(rbp) && (rbp & 7) == 0; i++)
+            Memory.ImageLayout* image = Native.GetImageLayout();
+            var frames = new EhFrame((byte*)image->EhFrameStart, image->EhFrameEnd - image->EhFrameStart, image->EhFrameStart);
+            for (int i = firstFrame; i < firstFrame + MaxFrames; i++)
             {
-                ulong returnAddress = ((ulong*)rbp)[1];
-                if (returnAddress == 0) break;
+                bool first = i == firstFrame;
+                ulong returnAddress, callerRsp, callerRbp = rbp;
+                if (frames.FindRule(first && exactFirstPc ? pc : pc - 1, out UnwindRule rule))
+                {
+                    ulong basis = rule.CfaRegister == UnwindRule.Rsp ? rsp : rule.CfaRegister == UnwindRule.Rbp ? rbp : 0;
+                    ulong cfa = basis + (ulong)rule.CfaOffset;
+                    if (basis == 0 || !IsKernelAddress(cfa + (ulong)rule.ReturnAddressOffset)) break;
+                    returnAddress = *(ulong*)(cfa + (ulong)rule.ReturnAddressOffset);
+                    if (rule.RbpSaved) callerRbp = *(ulong*)(cfa + (ulong)rule.RbpOffset);
+                    callerRsp = cfa;
+                }
+                else if (first && exactFirstPc && IsKernelAddress(rsp))
+                {
+                    returnAddress = *(ulong*)rsp;
+                    callerRsp = rsp + 8;
+                }
+                else
+                {
+                    if (!IsKernelAddress(rbp) || (rbp & 7) != 0) break;
+                    returnAddress = ((ulong*)rbp)[1];
+                    callerRbp = ((ulong*)rbp)[0];
+                    callerRsp = rbp + 16;
+                }
+                if (returnAddress < image->TextStart || returnAddress >= image->TextEnd) break;
                 KernelLog.Begin(); KernelLog.Write("    #"); KernelLog.Decimal((ulong)i); KernelLog.Write(i < 10 ? "  " : " ");
                 KernelLog.Hex(returnAddress); KernelLog.Write(' '); WriteSymbol(returnAddress - 1); KernelLog.End();
-                ulong next = ((ulong*)rbp)[0];
-                if (next <= rbp) break;
-                rbp = next;
+                pc = returnAddress;
+                rsp = callerRsp;
+                rbp = callerRbp;
             }
         }
 

@@ -168,9 +168,13 @@ libra_pause:
         pause
         ret
 
-        .globl libra_read_rbp
-libra_read_rbp:
-        movq    %rbp, %rax
+        .globl libra_capture_context
+libra_capture_context:
+        movq    (%rsp), %rax
+        movq    %rax, 0(%rdi)
+        leaq    8(%rsp), %rax
+        movq    %rax, 8(%rdi)
+        movq    %rbp, 16(%rdi)
         ret
 
         .globl libra_raise_fault

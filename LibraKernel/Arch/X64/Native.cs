@@ -76,8 +76,9 @@ namespace Libra.Arch.X64
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_pause")]
         internal static extern void Pause();
 
-        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_read_rbp")]
-        internal static extern ulong ReadFramePointer();
+        // Stores the caller's resume address, its RSP after the return, and RBP in context[0..2].
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_capture_context")]
+        internal static extern void CaptureContext(ulong* context);
 
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_image_layout")]
         internal static extern Memory.ImageLayout* GetImageLayout();

@@ -41,8 +41,9 @@ public class BootTests(ITestOutputHelper output)
         output.WriteLine($"guest {guest:0.000} s, host {host:0.000} s");
         Assert.InRange(guest, 2.0, 2.05);
         Assert.InRange(host / guest, 0.9, 1.1);
-        // 100 Hz by default: about 200 ticks over 2 s.
-        Assert.InRange(Libra.SelfTestsClock.Ticks(mark1.Value.Text), 180, 220);
+        // 100 Hz by default: 200 ticks over 2 s on an idle host. Under TCG a busy host delays the vCPU
+        // and QEMU folds missed periodic ticks into one, so only the upper bound is tight.
+        Assert.InRange(Libra.SelfTestsClock.Ticks(mark1.Value.Text), 100, 220);
     }
 
     [Fact]
