@@ -35,18 +35,19 @@ function Install-Prerequisites([hashtable] $Needs) {
     $missing = @($Needs.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } |
         ForEach-Object { $Needs[$_] } | Sort-Object -Unique)
     if ($missing.Count -eq 0) { return }
-    $sudo = if ((& id -u) -eq '0') { @() } elseif (Get-Command sudo -ErrorAction SilentlyContinue) { @('sudo', '-n') } else { $null }
     $hint = "sudo apt-get install -y $($missing -join ' ')"
-    if (-not (Get-Command apt-get -ErrorAction SilentlyContinue) -or $null -eq $sudo) {
+    $isRoot = (& id -u) -eq '0'
+    $canSudo = (-not $isRoot) -and (Get-Command sudo -ErrorAction SilentlyContinue)
+    if (-not (Get-Command apt-get -ErrorAction SilentlyContinue) -or (-not $isRoot -and -not $canSudo)) {
         Fail "missing $($missing -join ', '); install with: $hint"
     }
     Write-Host "Installing $($missing -join ' ') with apt-get"
-    $prefix = @($sudo)
     $env:DEBIAN_FRONTEND = 'noninteractive'
-    $update = @($prefix + 'apt-get', '-q', 'update')
-    $install = @($prefix + 'apt-get', '-q', 'install', '-y', '--no-install-recommends') + $missing
-    & $update[0] @($update | Select-Object -Skip 1) | Out-Null
-    & $install[0] @($install | Select-Object -Skip 1) | Out-Host
+    $exe = 'apt-get'
+    $before = [System.Collections.Generic.List[string]]::new()
+    if (-not $isRoot) { $exe = 'sudo'; $before.AddRange([string[]]@('-n', 'apt-get')) }
+    & $exe @before -q update | Out-Null
+    & $exe @before -q install -y --no-install-recommends @missing | Out-Host
     if ($LASTEXITCODE -ne 0) { Fail "apt-get could not install $($missing -join ' '); run: $hint" }
     foreach ($cmd in $Needs.Keys) {
         if (-not (Get-Command $cmd -ErrorAction SilentlyContinue)) { Fail "'$cmd' is still missing after installing $($Needs[$cmd])" }
