@@ -37,11 +37,11 @@ static class HttpApi
             return ctx.Response.Body.WriteAsync(Pong).AsTask();
         });
         app.MapGet("/health", ctx =>
-            Write(ctx, 200, new Health("ok", engine.Documents), Json.Default.Health));
+            Write(ctx, 200, new Health("ok", engine.Documents), Json.Api.Health));
         app.MapGet("/stats", ctx =>
             Write(ctx, 200, new Stats(engine.Documents, engine.IndexBytes, engine.DirectoryKind,
                 Environment.WorkingSet, (long)(DateTime.UtcNow - Process.GetCurrentProcess().StartTime.ToUniversalTime()).TotalSeconds,
-                stats.Snapshot()), Json.Default.Stats));
+                stats.Snapshot()), Json.Api.Stats));
         app.MapGet("/search", ctx => Search(ctx, engine, stats));
 
         await app.StartAsync();
@@ -70,7 +70,7 @@ static class HttpApi
         {
             SearchResult result = engine.Search(q, k);
             stats.Record(result.TookMicros);
-            return Write(ctx, 200, result, Json.Default.SearchResult);
+            return Write(ctx, 200, result, Json.Api.SearchResult);
         }
         catch (BadQueryException e)
         {
@@ -81,7 +81,7 @@ static class HttpApi
     static Task Error(HttpContext ctx, LatencyStats stats, int status, string message)
     {
         stats.Reject();
-        return Write(ctx, status, new ErrorBody(message), Json.Default.ErrorBody);
+        return Write(ctx, status, new ErrorBody(message), Json.Api.ErrorBody);
     }
 
     // Serialized up front so every response carries Content-Length rather than chunked encoding.
@@ -100,9 +100,16 @@ sealed record Stats(int Documents, long IndexBytes, string Directory, long Worki
     LatencySnapshot Latency);
 sealed record ErrorBody(string Error);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(SearchResult))]
 [JsonSerializable(typeof(Health))]
 [JsonSerializable(typeof(Stats))]
 [JsonSerializable(typeof(ErrorBody))]
-partial class Json : JsonSerializerContext;
+partial class Json : JsonSerializerContext
+{
+    // camelCase names; snippets keep their <b> tags readable instead of \u003C escapes.
+    public static Json Api { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}
