@@ -11,6 +11,19 @@ $SearchCorpora = @{
     full     = @('openjdk-17-doc', 'linux-doc-6.1', 'python3.11-doc', 'debian-handbook', 'dict-gcide', 'dict-wn')
 }
 
+# Install-Prerequisites, made to work as root too: build.ps1's helper turns the empty sudo prefix
+# into $null when running as root and then refuses, so install directly first in that case.
+function Install-SearchTools([hashtable] $Needs) {
+    $missing = @($Needs.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } | ForEach-Object { $Needs[$_] } | Sort-Object -Unique)
+    if ($missing.Count -gt 0 -and (& id -u) -eq '0' -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        Write-Host "Installing $($missing -join ' ') with apt-get"
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        & apt-get -q update | Out-Null
+        & apt-get -q install -y --no-install-recommends @missing | Out-Host
+    }
+    Install-Prerequisites $Needs
+}
+
 # Downloads each Debian package (not installed, just the .deb) into .cache/debs once; returns the paths.
 function Get-SearchDeb([string[]] $Packages) {
     New-Item -ItemType Directory -Force $DebCache | Out-Null
@@ -40,14 +53,14 @@ function Get-SearchCorpus([string] $Set) {
     $dir = Join-Path $Root ".cache/corpus/$Set"
     $stamp = Join-Path $dir '.extracted'
     if (Test-Path $stamp) { return $dir }
-    Install-Prerequisites @{ 'dpkg-deb' = 'dpkg'; 'apt-get' = 'apt' }
+    Install-SearchTools @{ 'dpkg-deb' = 'dpkg'; 'apt-get' = 'apt' }
     if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
     foreach ($pkg in $SearchCorpora[$Set]) {
         $deb = Get-SearchDeb @($pkg)
         $into = Join-Path $dir $pkg
         New-Item -ItemType Directory -Force $into | Out-Null
         Write-Host "corpus: extracting $(Split-Path -Leaf $deb)"
-        Invoke-Checked 'dpkg-deb' @('-x', $deb, $into)
+        Invoke-Checked 'dpkg-deb' @('-x', $deb, $into) | Out-Host
     }
     Set-Content $stamp (Get-Date -Format o)
     return $dir
@@ -64,7 +77,7 @@ function Get-SearchBinary {
     Write-Host 'search: publishing the NativeAOT static executable'
     # A stale native object can survive a property change (workload.md), so start the native step clean.
     Get-ChildItem (Join-Path $project 'obj') -Recurse -Directory -Filter native -ErrorAction SilentlyContinue | Remove-Item -Recurse -Force
-    Invoke-Checked 'dotnet' @('publish', $project, '-c', 'Release', '-o', $out, '-nologo', '-v', 'quiet')
+    Invoke-Checked 'dotnet' @('publish', $project, '-c', 'Release', '-o', $out, '-nologo', '-v', 'quiet') | Out-Host
     (Get-Item $exe).LastWriteTimeUtc = [DateTime]::UtcNow
     return $exe
 }
@@ -76,11 +89,11 @@ function Get-SearchIndex([string] $Set, [switch] $Rebuild) {
     $index = Join-Path $SearchCache "index-$Set"
     $queries = Join-Path $SearchCache "queries-$Set.tsv"
     if ($Rebuild -or -not (Test-Path (Join-Path $index 'segments.gen'))) {
-        Invoke-Checked $binary @('index', '--corpus', $corpus, '--out', $index)
+        Invoke-Checked $binary @('index', '--corpus', $corpus, '--out', $index) | Out-Host
         if (Test-Path $queries) { Remove-Item $queries }
     }
     if (-not (Test-Path $queries)) {
-        Invoke-Checked $binary @('queries', '--index', $index, '--out', $queries, '--count', '20000', '--seed', '20071')
+        Invoke-Checked $binary @('queries', '--index', $index, '--out', $queries, '--count', '20000', '--seed', '20071') | Out-Host
     }
     return @{ Index = $index; Queries = $queries; Binary = $binary }
 }
@@ -90,7 +103,7 @@ function Get-GuestKernel {
     $dir = Join-Path $Root '.cache/guest/kernel'
     $stamp = Join-Path $dir '.extracted'
     if (-not (Test-Path $stamp)) {
-        Install-Prerequisites @{ 'dpkg-deb' = 'dpkg'; 'apt-cache' = 'apt' }
+        Install-SearchTools @{ 'dpkg-deb' = 'dpkg'; 'apt-cache' = 'apt' }
         # linux-image-amd64 is a metapackage; download the image it depends on.
         $real = (& apt-cache depends linux-image-amd64 2>$null | Select-String 'Depends: (linux-image-\S+)' | Select-Object -First 1)
         if (-not $real) { & apt-get -q update | Out-Null; $real = (& apt-cache depends linux-image-amd64 | Select-String 'Depends: (linux-image-\S+)' | Select-Object -First 1) }
@@ -98,35 +111,33 @@ function Get-GuestKernel {
         $deb = Get-SearchDeb @($real.Matches[0].Groups[1].Value)
         if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
         New-Item -ItemType Directory -Force $dir | Out-Null
-        Invoke-Checked 'dpkg-deb' @('-x', $deb, $dir)
+        Invoke-Checked 'dpkg-deb' @('-x', $deb, $dir) | Out-Host
         Set-Content $stamp (Split-Path -Leaf $deb)
     }
     $vmlinuz = Get-ChildItem (Join-Path $dir 'boot') -Filter 'vmlinuz-*' | Select-Object -First 1
     $modRoot = Get-ChildItem (Join-Path $dir 'lib/modules') -Directory | Select-Object -First 1
-    # modules.dep: "kernel/x/y.ko: dep1.ko dep2.ko"; load each module's dependencies before it.
-    $deps = @{}
-    foreach ($line in Get-Content (Join-Path $modRoot.FullName 'modules.dep')) {
-        $parts = $line -split ':\s*', 2
-        $deps[$parts[0]] = @($parts[1] -split '\s+' | Where-Object { $_ })
-    }
+    # The .deb ships no modules.dep (installing it runs depmod), so read each module's own
+    # "depends=" entry from its .modinfo section and load dependencies first.
+    $files = @{}
+    foreach ($ko in Get-ChildItem $modRoot.FullName -Recurse -File -Filter '*.ko') { $files[$ko.BaseName.Replace('-', '_')] = $ko.FullName }
     $ordered = [System.Collections.Generic.List[string]]::new()
-    function Add-Module([string] $m) {
-        if ($ordered.Contains($m)) { return }
-        $list = @($deps[$m]); [array]::Reverse($list)
-        foreach ($d in $list) { Add-Module $d }
-        $ordered.Add($m)
+    function Add-Module([string] $name) {
+        $path = $files[$name]
+        if (-not $path) { Fail "the guest kernel has no module $name" }
+        if ($ordered.Contains($path)) { return }
+        $info = [System.Text.Encoding]::Latin1.GetString([System.IO.File]::ReadAllBytes($path))
+        $m = [regex]::Match($info, "depends=([^\x00]*)\x00")
+        if ($m.Success) { foreach ($d in $m.Groups[1].Value -split ',' | Where-Object { $_ }) { Add-Module $d.Replace('-', '_') } }
+        $ordered.Add($path)
     }
-    foreach ($want in 'virtio_pci', 'virtio_net') {
-        $key = $deps.Keys | Where-Object { $_ -match "/$want\.ko(\.xz|\.zst)?$" } | Select-Object -First 1
-        if (-not $key) { Fail "the guest kernel has no $want module" }
-        Add-Module $key
-    }
-    return @{ Kernel = $vmlinuz.FullName; Modules = @($ordered | ForEach-Object { Join-Path $modRoot.FullName $_ }) }
+    Add-Module 'virtio_pci'
+    Add-Module 'virtio_net'
+    return @{ Kernel = $vmlinuz.FullName; Modules = @($ordered) }
 }
 
 # An initramfs: busybox-static as /init's shell, the virtio modules, the search binary and one index.
 function Get-GuestInitrd([string] $Set, [hashtable] $Artifacts) {
-    Install-Prerequisites @{ cpio = 'cpio' }
+    Install-SearchTools @{ cpio = 'cpio' }
     $guest = Get-GuestKernel
     $initrd = Join-Path $Root ".cache/guest/initrd-$Set.cpio"
     $inputs = @($Artifacts.Binary, (Join-Path $Artifacts.Index 'segments.gen'), (Join-Path $Root 'build/search.ps1'))
@@ -137,7 +148,7 @@ function Get-GuestInitrd([string] $Set, [hashtable] $Artifacts) {
     $stage = Join-Path $Root ".cache/guest/stage-$Set"
     if (Test-Path $stage) { Remove-Item -Recurse -Force $stage }
     $bbdir = Join-Path $Root '.cache/guest/busybox'
-    if (-not (Test-Path (Join-Path $bbdir 'bin/busybox'))) { Invoke-Checked 'dpkg-deb' @('-x', $busyboxDeb, $bbdir) }
+    if (-not (Test-Path (Join-Path $bbdir 'bin/busybox'))) { Invoke-Checked 'dpkg-deb' @('-x', $busyboxDeb, $bbdir) | Out-Host }
     foreach ($d in 'bin', 'dev', 'proc', 'sys', 'tmp', 'modules', 'index') { New-Item -ItemType Directory -Force (Join-Path $stage $d) | Out-Null }
     Copy-Item (Join-Path $bbdir 'bin/busybox') (Join-Path $stage 'bin/busybox')
     Copy-Item $Artifacts.Binary (Join-Path $stage 'search')
@@ -167,8 +178,8 @@ DOTNET_EnableDiagnostics=0 /search serve --index /index --address 0.0.0.0 --port
 echo "guest: search exited with status `$?"
 poweroff -f
 "@
-    Set-Content -NoNewline (Join-Path $stage 'init') ($init.Replace("`r`n", "`n") + "`n")
-    Invoke-Checked 'chmod' @('755', (Join-Path $stage 'init'), (Join-Path $stage 'search'), (Join-Path $stage 'bin/busybox'))
+    [System.IO.File]::WriteAllText((Join-Path $stage "init"), $init.Replace("`r`n", "`n") + "`n")
+    Invoke-Checked 'chmod' @('755', (Join-Path $stage 'init'), (Join-Path $stage 'search'), (Join-Path $stage 'bin/busybox')) | Out-Host
     Push-Location $stage
     try {
         & bash -c "find . | LC_ALL=C sort | cpio -o -H newc --quiet > '$initrd'"
@@ -182,7 +193,7 @@ poweroff -f
 # The bench harness (targets, load generator, report), run with `dotnet run`.
 function Invoke-SearchHarness([string[]] $Arguments, [string] $Cores = '') {
     $project = Join-Path $Root 'bench/Harness'
-    Invoke-Checked 'dotnet' @('build', $project, '-c', 'Release', '-nologo', '-v', 'quiet')
+    Invoke-Checked 'dotnet' @('build', $project, '-c', 'Release', '-nologo', '-v', 'quiet') | Out-Host
     $dll = Join-Path $project 'bin/Release/net10.0/Harness.dll'
     if ($Cores -and (Get-Command taskset -ErrorAction SilentlyContinue)) { Invoke-Checked 'taskset' (@('-c', $Cores, 'dotnet', $dll) + $Arguments) }
     else { Invoke-Checked 'dotnet' (@($dll) + $Arguments) }
@@ -193,26 +204,26 @@ $LibraCommands['search'] = @{
     Options = @{ Corpus = 'value'; Port = 'value'; Address = 'value'; Ram = 'switch'; Reindex = 'switch'; Prepare = 'switch'; Guest = 'switch' }
     Run = {
         param($o)
-        $set = if ($o.Corpus) { $o.Corpus } else { 'full' }
-        $a = Get-SearchIndex $set -Rebuild:([bool]$o.Reindex)
-        if ($o.Guest -or $o.Prepare) {
-            Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
+        $set = if ($o['Corpus']) { $o['Corpus'] } else { 'full' }
+        $a = Get-SearchIndex $set -Rebuild:([bool]$o['Reindex'])
+        if ($o['Guest'] -or $o['Prepare']) {
+            Install-SearchTools @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
             $g = Get-GuestInitrd $set $a
         }
-        if ($o.Prepare) {
+        if ($o['Prepare']) {
             Write-Host "search: ready: binary $($a.Binary), index $($a.Index), queries $($a.Queries), guest $($g.Kernel) + $($g.Initrd)"
             return
         }
-        $port = if ($o.Port) { $o.Port } else { '8080' }
-        if ($o.Guest) {
+        $port = if ($o['Port']) { $o['Port'] } else { '8080' }
+        if ($o['Guest']) {
             $harness = @('serve', '--target', 'linux-guest', '--kernel', $g.Kernel, '--initrd', $g.Initrd, '--port', $port)
-            if ($o.Ram) { $harness += '--ram' }
+            if ($o['Ram']) { $harness += '--ram' }
             Invoke-SearchHarness $harness
             return
         }
         $serve = @('serve', '--index', $a.Index, '--port', $port)
-        if ($o.Address) { $serve += @('--address', $o.Address) }
-        if ($o.Ram) { $serve += '--ram' }
+        if ($o['Address']) { $serve += @('--address', $o['Address']) }
+        if ($o['Ram']) { $serve += '--ram' }
         Write-Host "search: serving $set natively; try: curl 'http://127.0.0.1:$port/search?q=hello+world'  (Ctrl-C stops)"
         & $a.Binary @serve
     }
@@ -223,16 +234,16 @@ $LibraCommands['bench'] = @{
     Options = @{ Smoke = 'switch'; Corpus = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
     Run = {
         param($o)
-        Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
-        $set = if ($o.Corpus) { $o.Corpus } elseif ($o.Smoke) { 'fortunes' } else { 'full' }
+        Install-SearchTools @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
+        $set = if ($o['Corpus']) { $o['Corpus'] } elseif ($o['Smoke']) { 'fortunes' } else { 'full' }
         $a = Get-SearchIndex $set
         $g = Get-GuestInitrd $set $a
         $h = @('bench', '--binary', $a.Binary, '--index', $a.Index, '--queries', $a.Queries, '--kernel', $g.Kernel,
             '--initrd', $g.Initrd, '--corpus', $set, '--results', (Join-Path $Root 'bench/results'))
-        foreach ($t in @($o.Target | Where-Object { $_ })) { $h += @('--target', $t) }
-        if ($o.Smoke) { $h += '--smoke' }
+        foreach ($t in @($o['Target'] | Where-Object { $_ })) { $h += @('--target', $t) }
+        if ($o['Smoke']) { $h += '--smoke' }
         foreach ($k in 'Rounds', 'Duration', 'Warmup', 'Rates', 'Memory', 'Smp') { if ($o[$k]) { $h += @("--$($k.ToLower())", $o[$k]) } }
-        if ($o.Ram) { $h += '--ram' }
+        if ($o['Ram']) { $h += '--ram' }
         # The load generator on core 0; the harness starts each server (or QEMU) pinned to core 1.
         Invoke-SearchHarness $h '0'
     }

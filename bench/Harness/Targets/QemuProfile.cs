@@ -1,12 +1,16 @@
 namespace Libra.Bench.Targets;
 
 // The machine every QEMU target gets: same accelerator, CPU model, vCPUs and memory (issue 5).
-// KVM when /dev/kvm opens read-write (with -cpu host), else TCG with -cpu max (SSE4.2, POPCNT).
+// KVM (with -cpu host) when /dev/kvm opens read-write and the CPU shows VT-x or AMD-V, else TCG
+// with -cpu max (SSE4.2, POPCNT). LIBRA_QEMU_ACCEL=kvm|tcg overrides the choice.
+// Why the CPU flag: on a nested cloud VM seen here /dev/kvm opened but the CPU had no vmx flag, and a
+// Linux guest stopped after its real-mode setup ("Probing EDD") with every -cpu model tried.
 public sealed record QemuProfile(string Accelerator, string Cpu, int Smp, int MemoryMiB, string Machine)
 {
     public static QemuProfile Default(int smp = 1, int memoryMiB = 1024)
     {
-        bool kvm = KvmUsable();
+        string? forced = Environment.GetEnvironmentVariable("LIBRA_QEMU_ACCEL");
+        bool kvm = forced is "kvm" or "tcg" ? forced == "kvm" : KvmUsable();
         return new QemuProfile(kvm ? "kvm" : "tcg", kvm ? "host" : "max", smp, memoryMiB, "q35");
     }
 
@@ -15,9 +19,10 @@ public sealed record QemuProfile(string Accelerator, string Cpu, int Smp, int Me
         try
         {
             using var f = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
-            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        string flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags")) ?? "";
+        return flags.Split(' ').Any(f => f is "vmx" or "svm");
     }
 
     public IEnumerable<string> Arguments() =>
