@@ -231,7 +231,7 @@ $LibraCommands['search'] = @{
 
 $LibraCommands['bench'] = @{
     Summary = 'latency of the search service: native vs the Linux guest (-Smoke: seconds, fortunes corpus)'
-    Options = @{ Smoke = 'switch'; Corpus = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
+    Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
     Run = {
         param($o)
         Install-SearchTools @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
@@ -239,7 +239,7 @@ $LibraCommands['bench'] = @{
         $a = Get-SearchIndex $set
         $g = Get-GuestInitrd $set $a
         $h = @('bench', '--binary', $a.Binary, '--index', $a.Index, '--queries', $a.Queries, '--kernel', $g.Kernel,
-            '--initrd', $g.Initrd, '--corpus', $set, '--results', (Join-Path $Root 'bench/results'))
+            '--initrd', $g.Initrd, '--corpus', $set, '--results', $(if ($o['Results']) { $o['Results'] } else { Join-Path $Root 'bench/results' }))
         foreach ($t in @($o['Target'] | Where-Object { $_ })) { $h += @('--target', $t) }
         if ($o['Smoke']) { $h += '--smoke' }
         foreach ($k in 'Rounds', 'Duration', 'Warmup', 'Rates', 'Memory', 'Smp') { if ($o[$k]) { $h += @("--$($k.ToLower())", $o[$k]) } }

@@ -76,6 +76,12 @@ static class HttpApi
         {
             return Error(ctx, stats, 400, e.Message);
         }
+        catch (Exception e)
+        {
+            // A bug of ours, not the user's: say so in the log with the query that found it.
+            Console.Error.WriteLine($"search: internal error on q={q}: {e}");
+            return Error(ctx, stats, 500, $"internal error: {e.GetType().Name}");
+        }
     }
 
     static Task Error(HttpContext ctx, LatencyStats stats, int status, string message)

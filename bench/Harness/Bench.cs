@@ -95,7 +95,7 @@ static class Bench
         report.Summarize();
         var written = report.Write(a.Results!);
         Console.WriteLine(File.ReadAllText(written.Markdown));
-        Console.WriteLine($"bench: wrote {written.Json}, {written.Markdown}" + (written.Png != null ? $", {written.Png}" : " (no plot: gnuplot missing)"));
+        Console.WriteLine($"bench: wrote {written.Json}, {written.Markdown}" + (written.Png != null ? $", {written.Png}" : " (no plot)"));
         bool failed = report.Runs.Any(r => r.Completed == 0);
         return failed ? 1 : 0;
     }
@@ -106,7 +106,7 @@ static class Bench
 public sealed record Plan(int Rounds, double Duration, double Warmup, double InitialWarmup, double PeakSeconds, double[] Fractions,
     int Connections, int PeakConnections)
 {
-    public override string ToString() => $"{Rounds} round(s) x {Fractions.Length} rates ({string.Join("/", Fractions.Select(f => $"{f:P0}"))} of the slowest peak), " +
+    public override string ToString() => $"{Rounds} round(s) x {Fractions.Length} rates ({string.Join("/", Fractions.Select(f => $"{f * 100:F0}%"))} of the slowest peak), " +
         $"{Duration} s measured after {Warmup} s warm-up, {Connections} keep-alive connections";
 }
 
@@ -116,6 +116,7 @@ static class Machine
     {
         string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "?";
         string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?";
-        return $"{Environment.ProcessorCount} cores, {cpu}, Linux {kernel}, KVM {(QemuProfile.KvmUsable() ? "usable" : "not usable")}";
+        int cores = File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor"));
+        return $"{cores} cores, {cpu}, Linux {kernel}, KVM {(QemuProfile.KvmUsable() ? "usable" : "not usable")}";
     }
 }

@@ -87,7 +87,7 @@ sealed class Args
         Kernel = Kernel,
         Initrd = Initrd,
         LoadIntoRam = Ram,
-        Qemu = QemuProfile.Default(Smp ?? 1, Memory ?? 1024),
+        Qemu = QemuProfile.Default(Smp ?? 1, Memory ?? 2048),
         Log = log,
     };
 }

@@ -186,7 +186,7 @@ public sealed class Report
             set title 'Search latency by percentile (from intended send time), corpus {Corpus}{(Smoke ? " (smoke)" : "")}'
             set logscale x
             set logscale y
-            set xtics ('0%' 1, '50%' 2, '90%' 10, '99%' 100, '99.9%' 1000, '99.99%' 10000)
+            set xtics ('0%%' 1, '50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000)
             set xlabel 'percentile'
             set ylabel 'latency (ms)'
             set grid
