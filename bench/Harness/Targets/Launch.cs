@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Libra.Bench.Targets;
+
+// Starting a process (pinned with taskset), finding a free port, and waiting for the first answer.
+public static partial class Launch
+{
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int SysKill(int pid, int signal);
+
+    public static void Signal(int pid, int signal) => SysKill(pid, signal);
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public static Process Start(string exe, IEnumerable<string> args, string? cores, TextWriter output,
+        IDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo
+        {
+            FileName = cores != null && File.Exists("/usr/bin/taskset") ? "/usr/bin/taskset" : exe,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        if (psi.FileName != exe) { psi.ArgumentList.Add("-c"); psi.ArgumentList.Add(cores!); psi.ArgumentList.Add(exe); }
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}");
+        var gate = new object();
+        p.OutputDataReceived += (_, e) => { if (e.Data != null) lock (gate) output.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (gate) output.WriteLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    // Polls until GET /search answers 200; the time from `started` is the boot-to-first-answer time.
+    public static async Task<TimeSpan> WaitForFirstAnswerAsync(Process p, int port, Stopwatch started, TimeSpan limit,
+        Func<string> describeFailure, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var uri = new Uri($"http://127.0.0.1:{port}/search?q=the&k=1");
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (p.HasExited) throw new InvalidOperationException($"the target exited with status {p.ExitCode} before answering\n{describeFailure()}");
+            if (started.Elapsed > limit)
+            {
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                throw new TimeoutException($"no answer on port {port} within {limit.TotalSeconds:F0} s\n{describeFailure()}");
+            }
+            try
+            {
+                using var r = await http.GetAsync(uri, ct);
+                if (r.IsSuccessStatusCode) return started.Elapsed;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested) { }
+            await Task.Delay(20, ct);
+        }
+    }
+}

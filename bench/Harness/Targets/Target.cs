@@ -1,0 +1,73 @@
+using System.Diagnostics;
+
+namespace Libra.Bench.Targets;
+
+// Where the search service runs. A target starts the same static binary with the same index its own
+// way and hands back an address to send queries to; the load generator and the report know nothing
+// else about it. A new target (Libra) is one more class and one line in Registry.
+public interface ITarget
+{
+    string Name { get; }
+    string Describe(TargetSettings s);
+    Task<RunningTarget> StartAsync(TargetSettings s, CancellationToken ct);
+}
+
+public static class Registry
+{
+    public static readonly IReadOnlyDictionary<string, ITarget> All = new Dictionary<string, ITarget>
+    {
+        ["native"] = new NativeTarget(),
+        ["linux-guest"] = new LinuxGuestTarget(),
+    };
+}
+
+// What every target is given. QEMU targets share one machine profile so that they compare fairly.
+public sealed record TargetSettings
+{
+    public required string Binary { get; init; }
+    public required string Index { get; init; }
+    public string? Kernel { get; init; }
+    public string? Initrd { get; init; }
+    public bool LoadIntoRam { get; init; }
+    public int Port { get; init; }
+    public string? ServerCores { get; init; } = "1";   // taskset list for the server or QEMU; null: no pinning
+    public QemuProfile Qemu { get; init; } = QemuProfile.Default();
+    public TextWriter Log { get; init; } = TextWriter.Null;
+}
+
+// A started target; disposing it stops the service (SIGTERM, then kill).
+public sealed class RunningTarget(string name, Process process, int port, TimeSpan bootToFirstAnswer,
+    string? consoleLog, long? configuredMemoryBytes) : IAsyncDisposable
+{
+    public string Name => name;
+    public Process Process => process;
+    public Uri BaseUri { get; } = new($"http://127.0.0.1:{port}/");
+    public int Port => port;
+    public TimeSpan BootToFirstAnswer => bootToFirstAnswer;
+    public string? ConsoleLog => consoleLog;
+    public long? ConfiguredMemoryBytes => configuredMemoryBytes;
+
+    // Resident memory of the whole target on the host (the server, or QEMU with its guest).
+    public long HostResidentBytes()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{process.Id}/status"))
+                if (line.StartsWith("VmRSS:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            Launch.Signal(process.Id, 15);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException) { process.Kill(entireProcessTree: true); await process.WaitForExitAsync(); }
+        }
+        process.Dispose();
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Libra.Search.Tests;
+
+// Golden top-k on the fortunes corpus: ids and BM25 scores recorded from the native AOT binary
+// (golden/fortunes-topk.json) must come back the same natively and in the Linux guest, scores to 1e-6.
+// SEARCH_UPDATE_GOLDEN=1 rewrites the file from the native binary (after an intended change).
+public sealed record GoldenHit(string Id, double Score);
+public sealed record GoldenQuery(string Query, int TotalHits, List<GoldenHit> Hits);
+
+public static class Golden
+{
+    public static readonly string[] Queries =
+    [
+        "larry wall", "computer", "love money", "+love +money", "\"free software\"", "god -devil", "title:perl",
+        "program*", "wom?n", "unix~", "science fiction", "\"the meaning of life\"", "cat dog mouse", "zzyzxqwv",
+    ];
+
+    static readonly JsonSerializerOptions Options = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public static List<GoldenQuery> Load(string path) =>
+        JsonSerializer.Deserialize<List<GoldenQuery>>(File.ReadAllText(path), Options) ?? throw new InvalidDataException(path);
+
+    public static void Save(string path, List<GoldenQuery> golden) => File.WriteAllText(path, JsonSerializer.Serialize(golden, Options) + "\n");
+
+    public static async Task<GoldenQuery> Ask(HttpClient http, string query)
+    {
+        var body = JsonDocument.Parse(await http.GetStringAsync($"/search?q={Uri.EscapeDataString(query)}&k=10")).RootElement;
+        return new GoldenQuery(query, body.GetProperty("totalHits").GetInt32(),
+            body.GetProperty("hits").EnumerateArray().Select(h => new GoldenHit(h.GetProperty("id").GetString()!, h.GetProperty("score").GetDouble())).ToList());
+    }
+
+    public static void AssertSame(GoldenQuery expected, GoldenQuery actual)
+    {
+        Assert.Equal(expected.Query, actual.Query);
+        Assert.True(expected.TotalHits == actual.TotalHits, $"'{expected.Query}': {actual.TotalHits} hits, golden {expected.TotalHits}");
+        Assert.Equal(expected.Hits.Select(h => h.Id), actual.Hits.Select(h => h.Id));
+        for (int i = 0; i < expected.Hits.Count; i++)
+            Assert.True(Math.Abs(expected.Hits[i].Score - actual.Hits[i].Score) <= 1e-6,
+                $"'{expected.Query}' hit {i}: score {actual.Hits[i].Score}, golden {expected.Hits[i].Score}");
+    }
+}
+
+public sealed class NativeGoldenTests(NativeFixture native) : IClassFixture<NativeFixture>
+{
+    [Fact]
+    public async Task Native_top_k_matches_the_golden_file()
+    {
+        var artifacts = Artifacts.Shared.Value;
+        var actual = new List<GoldenQuery>();
+        foreach (string q in Golden.Queries) actual.Add(await Golden.Ask(native.Http, q));
+        if (Environment.GetEnvironmentVariable("SEARCH_UPDATE_GOLDEN") == "1") Golden.Save(artifacts.GoldenFile, actual);
+        var golden = Golden.Load(artifacts.GoldenFile);
+        Assert.Equal(golden.Select(g => g.Query), actual.Select(a => a.Query));
+        Assert.Contains(golden, g => g.Hits.Count == 10);
+        for (int i = 0; i < golden.Count; i++) Golden.AssertSame(golden[i], actual[i]);
+    }
+}
+
+public sealed class GuestGoldenTests(GuestFixture guest) : IClassFixture<GuestFixture>
+{
+    [Fact]
+    public async Task Linux_guest_top_k_matches_the_golden_file()
+    {
+        var golden = Golden.Load(Artifacts.Shared.Value.GoldenFile);
+        foreach (var g in golden) Golden.AssertSame(g, await Golden.Ask(guest.Http, g.Query));
+    }
+
+    [Fact]
+    public async Task Linux_guest_speaks_the_same_error_contract()
+    {
+        using var missing = await guest.Http.GetAsync("/search");
+        Assert.Equal(400, (int)missing.StatusCode);
+        using var bad = await guest.Http.GetAsync("/search?q=%22open");
+        Assert.Equal(400, (int)bad.StatusCode);
+        using var nope = await guest.Http.GetAsync("/nope");
+        Assert.Equal(404, (int)nope.StatusCode);
+    }
+}
+
+// `build.ps1 bench -Smoke` end to end: both targets, a report, a plot. Asserts shapes, never times.
+public sealed class BenchSmokeTests
+{
+    [Fact]
+    public void Bench_smoke_writes_json_markdown_and_plot_for_both_targets()
+    {
+        var artifacts = Artifacts.Shared.Value;
+        string results = Path.Combine(Path.GetTempPath(), "libra-bench-smoke-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var (code, output) = Run.Process("dotnet", ["pwsh", Path.Combine(artifacts.Root, "build.ps1"), "bench", "-Smoke", "-Results", results],
+                artifacts.Root, TimeSpan.FromMinutes(10));
+            Assert.True(code == 0, output);
+            string json = Directory.GetFiles(results, "*-smoke.json").Single();
+            Assert.Single(Directory.GetFiles(results, "*-smoke.md"));
+            Assert.Single(Directory.GetFiles(results, "*-smoke.png"));
+            var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+            var targets = report.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
+            Assert.Equal(["native", "linux-guest"], targets);
+            foreach (var run in report.GetProperty("runs").EnumerateArray())
+            {
+                Assert.True(run.GetProperty("completed").GetInt64() > 0);
+                Assert.Equal(0, run.GetProperty("errors").GetInt64());
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(results)) Directory.Delete(results, recursive: true);
+        }
+    }
+}
