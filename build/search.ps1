@@ -11,19 +11,6 @@ $SearchCorpora = @{
     full     = @('openjdk-17-doc', 'linux-doc-6.1', 'python3.11-doc', 'debian-handbook', 'dict-gcide', 'dict-wn')
 }
 
-# Install-Prerequisites, made to work as root too: build.ps1's helper turns the empty sudo prefix
-# into $null when running as root and then refuses, so install directly first in that case.
-function Install-SearchTools([hashtable] $Needs) {
-    $missing = @($Needs.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } | ForEach-Object { $Needs[$_] } | Sort-Object -Unique)
-    if ($missing.Count -gt 0 -and (& id -u) -eq '0' -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
-        Write-Host "Installing $($missing -join ' ') with apt-get"
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        & apt-get -q update | Out-Null
-        & apt-get -q install -y --no-install-recommends @missing | Out-Host
-    }
-    Install-Prerequisites $Needs
-}
-
 # Downloads each Debian package (not installed, just the .deb) into .cache/debs once; returns the paths.
 function Get-SearchDeb([string[]] $Packages) {
     New-Item -ItemType Directory -Force $DebCache | Out-Null
@@ -53,7 +40,7 @@ function Get-SearchCorpus([string] $Set) {
     $dir = Join-Path $Root ".cache/corpus/$Set"
     $stamp = Join-Path $dir '.extracted'
     if (Test-Path $stamp) { return $dir }
-    Install-SearchTools @{ 'dpkg-deb' = 'dpkg'; 'apt-get' = 'apt' }
+    Install-Prerequisites @{ 'dpkg-deb' = 'dpkg'; 'apt-get' = 'apt' }
     if (Test-Path $dir) { Remove-Item -Recurse -Force $dir }
     foreach ($pkg in $SearchCorpora[$Set]) {
         $deb = Get-SearchDeb @($pkg)
@@ -103,7 +90,7 @@ function Get-GuestKernel {
     $dir = Join-Path $Root '.cache/guest/kernel'
     $stamp = Join-Path $dir '.extracted'
     if (-not (Test-Path $stamp)) {
-        Install-SearchTools @{ 'dpkg-deb' = 'dpkg'; 'apt-cache' = 'apt' }
+        Install-Prerequisites @{ 'dpkg-deb' = 'dpkg'; 'apt-cache' = 'apt' }
         # linux-image-amd64 is a metapackage; download the image it depends on.
         $real = (& apt-cache depends linux-image-amd64 2>$null | Select-String 'Depends: (linux-image-\S+)' | Select-Object -First 1)
         if (-not $real) { & apt-get -q update | Out-Null; $real = (& apt-cache depends linux-image-amd64 | Select-String 'Depends: (linux-image-\S+)' | Select-Object -First 1) }
@@ -137,7 +124,7 @@ function Get-GuestKernel {
 
 # An initramfs: busybox-static as /init's shell, the virtio modules, the search binary and one index.
 function Get-GuestInitrd([string] $Set, [hashtable] $Artifacts) {
-    Install-SearchTools @{ cpio = 'cpio' }
+    Install-Prerequisites @{ cpio = 'cpio' }
     $guest = Get-GuestKernel
     $initrd = Join-Path $Root ".cache/guest/initrd-$Set.cpio"
     $inputs = @($Artifacts.Binary, (Join-Path $Artifacts.Index 'segments.gen'), (Join-Path $Root 'build/search.ps1'))
@@ -207,7 +194,7 @@ $LibraCommands['search'] = @{
         $set = if ($o['Corpus']) { $o['Corpus'] } else { 'full' }
         $a = Get-SearchIndex $set -Rebuild:([bool]$o['Reindex'])
         if ($o['Guest'] -or $o['Prepare']) {
-            Install-SearchTools @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
+            Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
             $g = Get-GuestInitrd $set $a
         }
         if ($o['Prepare']) {
@@ -234,7 +221,7 @@ $LibraCommands['bench'] = @{
     Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
     Run = {
         param($o)
-        Install-SearchTools @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
+        Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
         $set = if ($o['Corpus']) { $o['Corpus'] } elseif ($o['Smoke']) { 'fortunes' } else { 'full' }
         $a = Get-SearchIndex $set
         $g = Get-GuestInitrd $set $a
