@@ -133,9 +133,8 @@ namespace Libra
                 if (result == OptionResult.UnknownOption) { KernelLog.Write("unknown option '"); KernelLog.Write(line.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored"); }
                 else
                 {
-                    KernelLog.Write("bad value in '"); KernelLog.Write(line.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored");
-                    if (keyLength == 14) { KernelLog.Write(" (expected one of: "); KernelLog.Write(KernelOptions.SelfTestValues); KernelLog.Write(")"); }
-                    else KernelLog.Write(" (expected libra.tick_hz=10..1000)");
+                    KernelLog.Write("bad value in '"); KernelLog.Write(line.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored (expected ");
+                    KernelLog.Write(KernelOptions.ExpectedValue(key)); KernelLog.Write(")");
                 }
                 KernelLog.End();
             }

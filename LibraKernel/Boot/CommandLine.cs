@@ -66,6 +66,10 @@ namespace Libra.Boot
 
         internal const string SelfTestValues = "pagefault, divide, invalid-opcode, general-protection, breakpoint, clock";
 
+        // What a rejected option's value should look like, for the warning.
+        internal static string ExpectedValue(ReadOnlySpan<char> key) =>
+            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : "libra.tick_hz=10..1000";
+
         private static bool Is(ReadOnlySpan<char> text, string expected)
         {
             if (text.Length != expected.Length) return false;

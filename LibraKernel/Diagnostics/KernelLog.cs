@@ -51,12 +51,6 @@ namespace Libra.Diagnostics
             Write(buffer.Slice(20 - n));
         }
 
-        internal static void Decimal(long value)
-        {
-            if (value < 0) { Write('-'); Decimal((ulong)(-value)); }
-            else Decimal((ulong)value);
-        }
-
         // Writes value/1000 with three decimals, e.g. milliseconds from microseconds.
         internal static void Thousandths(ulong value)
         {

@@ -1,5 +1,4 @@
 using Libra.Arch.X64;
-using Libra.Drivers;
 using Libra.Memory;
 
 namespace Libra.Diagnostics
@@ -155,11 +154,7 @@ namespace Libra.Diagnostics
             KernelLog.Write((error & 4) != 0 ? ", user)" : ", kernel)");
         }
 
-        private static void Stop()
-        {
-            KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)PanicExitStatus); KernelLog.End();
-            IsaDebugExit.Exit(PanicExitStatus);
-        }
+        private static void Stop() => Kernel.Exit(PanicExitStatus);
 
         internal static bool HasErrorCode(int vector) => vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30;
 
