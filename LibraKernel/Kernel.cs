@@ -4,7 +4,10 @@ using Libra.Arch.X64;
 using Libra.Boot;
 using Libra.Diagnostics;
 using Libra.Drivers;
+using Libra.Loader;
 using Libra.Memory;
+using Libra.Shims;
+using Libra.Threads;
 using Libra.Time;
 
 namespace Libra
@@ -17,9 +20,12 @@ namespace Libra
         private const int MaxCommandLine = 4096;
         // A status that says the machine or the command line could not be used, as opposed to a panic.
         internal const int BootFailureExitStatus = 1;
+        // The application could not be started (a shell's "cannot execute").
+        internal const int CannotExecuteExitStatus = 126;
 
         private static BootInfo s_boot;
         private static KernelOptions s_options;
+        private static AppArguments s_app;
 
         [RuntimeExport("kmain")]
         private static void Main(ulong startInfo)
@@ -76,8 +82,34 @@ namespace Libra
 
             if (s_options.SelfTest != SelfTest.None) SelfTests.Run(s_options.SelfTest);
 
-            KernelLog.Line("no application to run; shutting down");
-            Exit(0);
+            if (boot->ModuleCount == 0)
+            {
+                KernelLog.Line("no application to run; shutting down");
+                Exit(0);
+            }
+            RunApplication(boot);
+        }
+
+        // Everything the application's syscalls stand on, then the application itself; the boot
+        // thread becomes the idle loop and never returns.
+        private static void RunApplication(BootInfo* boot)
+        {
+            Clock.SetWallClock(CmosRtc.ReadUnixSeconds());
+            SystemCallEntry.Initialize();
+            Scheduler.Initialize();
+            ThreadCalls.Initialize();
+            UserMemory.Initialize();
+            ProcessCalls.Initialize();
+            FileTable.Initialize();
+            SystemCalls.Trace = s_options.TraceSyscalls;
+            if (s_app.ExePathLength == 0) s_app.SetName("app");
+            fixed (AppArguments* app = &s_app)
+            {
+                if (!AppLoader.Load(Layout.PhysicalToVirtual(boot->ModulePhysical[0]), boot->ModuleSize[0], app))
+                    Exit(CannotExecuteExitStatus);
+            }
+            if (!EntropySource.IsHardware) KernelLog.Line("warning: no RDRAND; getrandom uses a TSC-seeded generator");
+            Scheduler.RunIdle();
         }
 
         internal static void Exit(int status)
@@ -114,7 +146,7 @@ namespace Libra
 
         private static void ApplyCommandLine(ulong physical)
         {
-            if (physical == 0) return;
+            if (physical == 0) { s_app.SetName("app"); s_app.AddArgumentZero(); return; }
             byte* raw = Layout.PhysicalToVirtual(physical);
             Span<char> text = stackalloc char[MaxCommandLine];
             int length = 0;
@@ -122,27 +154,60 @@ namespace Libra
             ReadOnlySpan<char> line = text.Slice(0, length);
             if (length > 0) { KernelLog.Begin(); KernelLog.Write("command line: "); KernelLog.Write(line); KernelLog.End(); }
 
+            // Words after a lone "--" are the application's arguments.
+            int separator = FindSeparator(line);
+            ReadOnlySpan<char> options = separator >= 0 ? line.Slice(0, separator) : line;
             int position = 0;
-            while (CommandLine.Next(line, ref position, out int keyStart, out int keyLength, out int valueStart, out int valueLength))
+            bool named = false;
+            while (CommandLine.Next(options, ref position, out int keyStart, out int keyLength, out int valueStart, out int valueLength))
             {
-                ReadOnlySpan<char> key = line.Slice(keyStart, keyLength);
-                ReadOnlySpan<char> value = valueLength >= 0 ? line.Slice(valueStart, valueLength) : default;
+                ReadOnlySpan<char> key = options.Slice(keyStart, keyLength);
+                ReadOnlySpan<char> value = valueLength >= 0 ? options.Slice(valueStart, valueLength) : default;
+                if (IsKey(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = true; continue; }
+                if (IsKey(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
                 OptionResult result = s_options.Apply(key, value, valueLength >= 0);
                 if (result == OptionResult.Applied) continue;
                 KernelLog.Begin(); KernelLog.Write("warning: ");
-                if (result == OptionResult.UnknownOption) { KernelLog.Write("unknown option '"); KernelLog.Write(line.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored"); }
+                if (result == OptionResult.UnknownOption) { KernelLog.Write("unknown option '"); KernelLog.Write(options.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored"); }
                 else
                 {
-                    KernelLog.Write("bad value in '"); KernelLog.Write(line.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored (expected ");
+                    KernelLog.Write("bad value in '"); KernelLog.Write(options.Slice(keyStart, position - keyStart)); KernelLog.Write("' ignored (expected ");
                     KernelLog.Write(KernelOptions.ExpectedValue(key)); KernelLog.Write(")");
                 }
                 KernelLog.End();
             }
+            if (!named) s_app.SetName("app");
+            s_app.AddArgumentZero();
+            if (separator < 0) return;
+            int at = separator + 2;
+            while (at < line.Length)
+            {
+                while (at < line.Length && line[at] == ' ') at++;
+                int start = at;
+                while (at < line.Length && line[at] != ' ') at++;
+                if (at > start) s_app.AddArgument(line.Slice(start, at - start));
+            }
+        }
+
+        // The index of a "--" word, or -1.
+        private static int FindSeparator(ReadOnlySpan<char> line)
+        {
+            for (int i = 0; i + 1 < line.Length; i++)
+                if (line[i] == '-' && line[i + 1] == '-' && (i == 0 || line[i - 1] == ' ') && (i + 2 == line.Length || line[i + 2] == ' '))
+                    return i;
+            return -1;
+        }
+
+        private static bool IsKey(ReadOnlySpan<char> text, string expected)
+        {
+            if (text.Length != expected.Length) return false;
+            for (int i = 0; i < text.Length; i++) if (text[i] != expected[i]) return false;
+            return true;
         }
 
         private static void SetUpInterruptStacks()
         {
-            for (int ist = Idt.DoubleFaultStack; ist <= Idt.InterruptStack; ist++)
+            for (int ist = Idt.DoubleFaultStack; ist <= Idt.MachineCheckStack; ist++)
             {
                 ulong top = KernelAddressSpace.AllocateStack(Layout.KernelStackSize);
                 if (top == 0) Panic.Halt("out of memory for the interrupt stacks");

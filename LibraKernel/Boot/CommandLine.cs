@@ -37,6 +37,7 @@ namespace Libra.Boot
 
         internal SelfTest SelfTest;
         internal int TickHz;
+        internal bool TraceSyscalls;
 
         internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
 
@@ -61,6 +62,12 @@ namespace Libra.Boot
                 TickHz = (int)hz;
                 return OptionResult.Applied;
             }
+            if (Is(key, "libra.trace"))
+            {
+                if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
+                TraceSyscalls = true;
+                return OptionResult.Applied;
+            }
             return OptionResult.UnknownOption;
         }
 
@@ -68,7 +75,7 @@ namespace Libra.Boot
 
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
-            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : "libra.tick_hz=10..1000";
+            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : "libra.tick_hz=10..1000";
 
         private static bool Is(ReadOnlySpan<char> text, string expected)
         {

@@ -3,7 +3,7 @@ using Libra.Drivers;
 
 namespace Libra.Diagnostics
 {
-    // The kernel log: text and numbers to the console with no allocation, usable from any context,
+    // The kernel log: text and numbers to the debug console (Drivers/DebugConsole.cs) with no allocation, usable from any context,
     // including the panic path. Lines the kernel writes start with "libra: ".
     internal static class KernelLog
     {
@@ -24,7 +24,7 @@ namespace Libra.Diagnostics
 
         internal static void Write(char c)
         {
-            Uart16550.Write(c < 0x80 ? (byte)c : (byte)'?');
+            DebugConsole.Write(c < 0x80 ? (byte)c : (byte)'?');
         }
 
         internal static void Line(string text)

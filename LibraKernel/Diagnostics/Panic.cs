@@ -66,6 +66,16 @@ namespace Libra.Diagnostics
             KernelLog.Begin(); KernelLog.Write(vector == 14 ? "  faulting address " : "  at address "); KernelLog.Hex(address); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("  in "); WriteSymbol(f->Rip); KernelLog.End();
 
+            Registers(f);
+
+            KernelLog.Line("  backtrace:");
+            KernelLog.Begin(); KernelLog.Write("    #0  "); KernelLog.Hex(f->Rip); KernelLog.Write(' '); WriteSymbol(f->Rip); KernelLog.End();
+            Backtrace(f->Rip, f->Rsp, f->Rbp, 1, exactFirstPc: true);
+        }
+
+        // Every register of an interrupted context, three to a line.
+        internal static void Registers(InterruptFrame* f)
+        {
             KernelLog.Line("  registers:");
             Register("rax", f->Rax, "rbx", f->Rbx, "rcx", f->Rcx);
             Register("rdx", f->Rdx, "rsi", f->Rsi, "rdi", f->Rdi);
@@ -75,10 +85,6 @@ namespace Libra.Diagnostics
             Register("r15", f->R15, "rip", f->Rip, "rfl", f->Rflags);
             Register("cs ", f->Cs, "ss ", f->Ss, "cr0", Native.ReadCr0());
             Register("cr2", Native.ReadCr2(), "cr3", Native.ReadCr3(), "cr4", Native.ReadCr4());
-
-            KernelLog.Line("  backtrace:");
-            KernelLog.Begin(); KernelLog.Write("    #0  "); KernelLog.Hex(f->Rip); KernelLog.Write(' '); WriteSymbol(f->Rip); KernelLog.End();
-            Backtrace(f->Rip, f->Rsp, f->Rbp, 1, exactFirstPc: true);
         }
 
         // Walks the stack from (pc, rsp, rbp) and prints each caller. A function with call frame

@@ -60,6 +60,12 @@ namespace Libra.Memory
             return bottom + size;
         }
 
+        // The one set of page tables; the application's pages live in its lower half (Memory/UserMemory.cs).
+        internal static PageTable* Tables
+        {
+            get { fixed (PageTable* tables = &s_tables) return tables; }
+        }
+
         internal static bool Translate(ulong virtualAddress, out ulong physical, out ulong flags) =>
             s_tables.Translate(virtualAddress, out physical, out flags);
     }

@@ -24,6 +24,16 @@ namespace Libra.Memory
 
         internal const ulong KernelStackSize = 32 * 1024;
 
+        // The application's half (Linux x86-64 user layout, arch/x86/include/asm/page_64_types.h):
+        // nothing below mmap_min_addr, a static-PIE at Linux's ELF_ET_DYN_BASE, the main stack just
+        // below TASK_SIZE, and mmap allocations top-down beneath the stack's reserved 8 MiB.
+        internal const ulong UserLowest = 0x10000;
+        internal const ulong UserEnd = 0x00007ffffffff000;
+        internal const ulong UserPieBase = 0x0000555555400000;
+        internal const ulong UserStackTop = UserEnd;
+        internal const ulong UserStackSize = 8ul << 20;
+        internal const ulong UserMmapTop = UserStackTop - UserStackSize - (128ul << 20);
+
         internal static unsafe byte* PhysicalToVirtual(ulong physical) => (byte*)(DirectMapBase + physical);
     }
 }

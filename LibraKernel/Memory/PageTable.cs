@@ -73,6 +73,40 @@ namespace Libra.Memory
             return false;
         }
 
+        // The 4 KiB page-table entry for an address, creating the tables above it when `create`;
+        // null when absent (and not created), out of frames, or inside a large page.
+        internal ulong* Leaf(ulong virtualAddress, bool create) => Walk(virtualAddress, 1, create);
+
+        // The first non-zero 4 KiB entry at or after `virtualAddress` and below `end`, skipping
+        // absent tables whole (so a sweep over a huge empty reservation is cheap); `virtualAddress`
+        // becomes its page. Null when there is none.
+        internal ulong* NextLeaf(ref ulong virtualAddress, ulong end)
+        {
+            while (virtualAddress < end)
+            {
+                ulong table = _root;
+                int level = 4;
+                for (; level > 1; level--)
+                {
+                    ulong entry = ((ulong*)(_physical + table))[Index(virtualAddress, level)];
+                    if ((entry & Present) == 0 || (entry & Large) != 0) break;
+                    table = entry & AddressMask;
+                }
+                if (level > 1)
+                {
+                    ulong span = 1ul << (12 + 9 * (level - 1));
+                    ulong next = (virtualAddress & ~(span - 1)) + span;
+                    if (next <= virtualAddress) return null;
+                    virtualAddress = next;
+                    continue;
+                }
+                ulong* leaf = (ulong*)(_physical + table) + Index(virtualAddress, 1);
+                if (*leaf != 0) return leaf;
+                virtualAddress += Layout.PageSize;
+            }
+            return null;
+        }
+
         internal static int Index(ulong virtualAddress, int level) => (int)((virtualAddress >> (12 + 9 * (level - 1))) & 511);
 
         // The entry at `targetLevel` (1 = PTE, 2 = PDE, 3 = PDPTE) for the address, creating the

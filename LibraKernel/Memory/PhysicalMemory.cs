@@ -10,6 +10,8 @@ namespace Libra.Memory
         private static FrameAllocator s_frames;
 
         internal static ulong FreeBytes => s_frames.FreeFrames * Layout.PageSize;
+        // RAM the kernel manages: free at boot plus what the kernel took before the first count.
+        internal static ulong TotalBytes;
 
         // False (after logging why) when no place for the bitmap could be found.
         internal static bool Initialize(BootInfo* boot, ImageLayout* image, ulong startInfo)
@@ -31,6 +33,7 @@ namespace Libra.Memory
             s_frames.MarkUsed(startInfo, startInfo + Layout.PageSize);
             if (boot->CommandLinePhysical != 0) s_frames.MarkUsed(boot->CommandLinePhysical, boot->CommandLinePhysical + Layout.PageSize);
             for (int i = 0; i < boot->ModuleCount; i++) s_frames.MarkUsed(boot->ModulePhysical[i], boot->ModulePhysical[i] + boot->ModuleSize[i]);
+            TotalBytes = boot->Memory.UsableBytes;
             return true;
         }
 
@@ -67,6 +70,8 @@ namespace Libra.Memory
             if (frame != 0) Arch.X64.Native.MemSet(Layout.PhysicalToVirtual(frame), 0, (nuint)Layout.PageSize);
             return frame;
         }
+
+        internal static void FreeFrame(ulong physical) => s_frames.Free(physical);
 
         // `count` contiguous frames, as a direct-map pointer; null when memory is exhausted.
         internal static byte* AllocatePages(ulong count)

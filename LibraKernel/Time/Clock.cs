@@ -46,6 +46,16 @@ namespace Libra.Time
             s_tscAtBoot = tscStart;
         }
 
+        // CLOCK_REALTIME minus the monotonic clock: the RTC's reading at boot, less the time since.
+        internal static ulong RealtimeOffset;
+
+        internal static void SetWallClock(ulong unixSeconds)
+        {
+            RealtimeOffset = unixSeconds * 1_000_000_000ul - Nanoseconds();
+        }
+
+        internal static ulong RealtimeNanoseconds() => Nanoseconds() + RealtimeOffset;
+
         internal static ulong Nanoseconds()
         {
             if (Source == ClockSource.KvmClock) return KvmClock.Nanoseconds();

@@ -3,8 +3,10 @@ using System.Text;
 
 namespace Libra.Qemu;
 
-// A finished boot as a test sees it: every serial line with the host time it arrived, and the status.
-public sealed record BootResult(IReadOnlyList<(TimeSpan At, string Text)> Lines, int GuestStatus, int QemuStatus, string QemuErrors)
+// A finished boot as a test sees it: every kernel log line with the host time it arrived, the
+// application's stdout and stderr, and the exit status (the kernel's own report when it made one).
+public sealed record BootResult(IReadOnlyList<(TimeSpan At, string Text)> Lines, int GuestStatus, int QemuStatus, string QemuErrors,
+    string Stdout = "", string Stderr = "")
 {
     public string Output => string.Join("\n", Lines.Select(l => l.Text));
 
@@ -14,30 +16,51 @@ public sealed record BootResult(IReadOnlyList<(TimeSpan At, string Text)> Lines,
 
 public static class BootRun
 {
-    // Boots, collects the serial console until QEMU exits, and kills QEMU if it outlives `timeout`.
+    // Boots `machine` (its Channels are made here), collects everything until QEMU exits, and
+    // kills QEMU if it outlives `timeout`.
     public static async Task<BootResult> RunAsync(QemuMachine machine, TimeSpan timeout)
     {
+        using var channels = GuestChannels.Create();
+        machine = machine.WithChannels(channels);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(machine.StartInfo(redirectOutput: true))
             ?? throw new InvalidOperationException("could not start qemu-system-x86_64");
         process.StandardInput.Close();
         var lines = new List<(TimeSpan, string)>();
         var errors = new StringBuilder();
-        var stderr = Task.Run(async () => errors.Append(await process.StandardError.ReadToEndAsync()));
+        var stdout = new StringBuilder();
+        var stderr = new MemoryStream();
+        int? reported = null;
         using var cancel = new CancellationTokenSource(timeout);
+        var qemuErrors = Task.Run(async () => errors.Append(await process.StandardError.ReadToEndAsync()));
+        var log = channels.PumpLogAsync(line =>
+        {
+            lock (lines) lines.Add((clock.Elapsed, line));
+            reported = GuestChannels.ExitStatusIn(line) ?? reported;
+        }, cancel.Token);
+        var appErrors = channels.PumpStderrAsync(stderr, cancel.Token);
         try
         {
-            while (await process.StandardOutput.ReadLineAsync(cancel.Token) is { } line)
-                lock (lines) lines.Add((clock.Elapsed, line));
+            var buffer = new char[4096];
+            int n;
+            while ((n = await process.StandardOutput.ReadAsync(buffer, cancel.Token)) > 0) stdout.Append(buffer, 0, n);
             await process.WaitForExitAsync(cancel.Token);
+            await Task.WhenAll(Settle(log), Settle(appErrors));
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"QEMU did not exit within {timeout.TotalSeconds:0} s; output so far:\n" +
-                string.Join("\n", lines.Select(l => l.Item2)));
+            throw new TimeoutException($"QEMU did not exit within {timeout.TotalSeconds:0} s; kernel log so far:\n" +
+                string.Join("\n", lines.Select(l => l.Item2)) + "\nstdout so far:\n" + stdout);
         }
-        await stderr;
-        return new BootResult(lines, QemuMachine.GuestStatus(process.ExitCode), process.ExitCode, errors.ToString());
+        await qemuErrors;
+        int status = reported ?? QemuMachine.GuestStatus(process.ExitCode);
+        return new BootResult(lines, status, process.ExitCode, errors.ToString(), stdout.ToString(), Encoding.UTF8.GetString(stderr.ToArray()));
+    }
+
+    // A channel QEMU never connected (it failed at start) ends with QEMU; the accept is abandoned.
+    private static async Task Settle(Task pump)
+    {
+        await Task.WhenAny(pump, Task.Delay(TimeSpan.FromSeconds(5)));
     }
 }

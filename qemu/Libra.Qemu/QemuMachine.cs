@@ -25,6 +25,9 @@ public sealed class QemuMachine
     public Accelerator? ForceAccelerator { get; init; }
     public bool WaitForDebugger { get; init; }
     public string? InterruptLog { get; init; }
+    // Where the application's stderr (COM2) and the kernel log (debug console) go; without them
+    // both are dropped.
+    public GuestChannels? Channels { get; init; }
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -73,6 +76,13 @@ public sealed class QemuMachine
         return line.Trim();
     }
 
+    public QemuMachine WithChannels(GuestChannels channels) => new()
+    {
+        KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
+        InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
+        InterruptLog = InterruptLog, Channels = channels,
+    };
+
     public IReadOnlyList<string> Arguments()
     {
         var kvm = Accelerator == Accelerator.Kvm;
@@ -85,6 +95,12 @@ public sealed class QemuMachine
             "-device", $"isa-debug-exit,iobase=0x{DebugExitPort:x},iosize=4",
             "-kernel", KernelImage,
         };
+        if (Channels is not null)
+            args.AddRange([
+                "-chardev", $"socket,id=stderr,path={Channels.StderrSocket}", "-serial", "chardev:stderr",
+                "-chardev", $"socket,id=log,path={Channels.LogSocket}", "-device", "isa-debugcon,iobase=0xe9,chardev=log",
+            ]);
+        else args.AddRange(["-serial", "null"]);
         if (CommandLine.Length > 0) args.AddRange(["-append", CommandLine]);
         if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
         if (WaitForDebugger) args.AddRange(["-s", "-S"]);

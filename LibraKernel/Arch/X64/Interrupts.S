@@ -1,7 +1,9 @@
 /*
- * One entry stub per IDT vector. Each pushes the vector (and a zero where the CPU pushes no error
- * code), then the common path saves every general register and the SSE state and calls the C#
- * handler libra_interrupt(InterruptFrame*). The frame layout is Arch/X64/InterruptFrame.cs.
+ * Every way into the kernel: one entry stub per IDT vector, and the SYSCALL entry. Each builds the
+ * same frame (Arch/X64/InterruptFrame.cs): the CPU's iret frame, error code and vector, every
+ * general register, and below it the SSE state (FXSAVE, 16-byte aligned). A thread entering from
+ * ring 3 lands at the top of its own kernel stack (TSS.RSP0), so its user context always sits at
+ * the same place there and one exit path (libra_interrupt_exit) returns to it with IRETQ.
  */
         .text
 
@@ -51,6 +53,9 @@ interrupt_common:
         fxsave64 (%rsp)
         cld
         call    libra_interrupt
+        /* rbx = the frame, rsp = its FXSAVE area; a new thread starts here (Threads/Scheduler.cs). */
+        .globl libra_interrupt_exit
+libra_interrupt_exit:
         fxrstor64 (%rsp)
         movq    %rbx, %rsp
         popq    %r15
@@ -70,6 +75,74 @@ interrupt_common:
         popq    %rax
         addq    $16, %rsp               /* vector and error code */
         iretq
+
+/*
+ * SYSCALL from ring 3 (Intel SDM vol. 2B): RCX = user RIP, R11 = user RFLAGS, IF already clear
+ * (SFMASK), RSP still the user's. One CPU: the user RSP waits in a scratch slot while we move to
+ * the current thread's kernel stack, then the frame is built as if an interrupt had arrived.
+ */
+        .globl libra_syscall_entry
+libra_syscall_entry:
+        movq    %rsp, libra_user_rsp(%rip)
+        movq    libra_kernel_rsp(%rip), %rsp
+        pushq   $0x1b                   /* user SS (Arch/X64/Gdt.cs) */
+        pushq   libra_user_rsp(%rip)
+        pushq   %r11
+        pushq   $0x23                   /* user CS */
+        pushq   %rcx
+        pushq   $0                      /* error code */
+        pushq   $0x100                  /* vector: InterruptFrame.SyscallVector */
+        pushq   %rax
+        pushq   %rbx
+        pushq   %rcx
+        pushq   %rdx
+        pushq   %rsi
+        pushq   %rdi
+        pushq   %rbp
+        pushq   %r8
+        pushq   %r9
+        pushq   %r10
+        pushq   %r11
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        movq    %rsp, %rdi
+        movq    %rsp, %rbx
+        subq    $512, %rsp
+        andq    $~15, %rsp
+        fxsave64 (%rsp)
+        cld
+        call    libra_syscall
+        jmp     libra_interrupt_exit
+
+/*
+ * libra_switch(ulong* saveRsp, ulong newRsp): the kernel's context switch. Saves the callee-saved
+ * registers on this stack, stores RSP in *saveRsp, and resumes the stack at newRsp the same way.
+ */
+        .globl libra_switch
+libra_switch:
+        pushq   %rbx
+        pushq   %rbp
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rbp
+        popq    %rbx
+        ret
+
+        .bss
+        .balign 8
+        .globl libra_kernel_rsp
+libra_kernel_rsp:       .quad 0         /* top of the current thread's kernel stack */
+libra_user_rsp:         .quad 0
 
         .section .rodata
         .balign 8
@@ -93,4 +166,17 @@ libra_interrupt_stubs:
         .globl libra_interrupt_stub_table
 libra_interrupt_stub_table:
         leaq    libra_interrupt_stubs(%rip), %rax
+        ret
+
+        .globl libra_kernel_rsp_slot
+libra_kernel_rsp_slot:
+        leaq    libra_kernel_rsp(%rip), %rax
+        ret
+
+        .globl libra_entry_points
+libra_entry_points:                     /* (ulong* out): syscall entry, interrupt exit */
+        leaq    libra_syscall_entry(%rip), %rax
+        movq    %rax, 0(%rdi)
+        leaq    libra_interrupt_exit(%rip), %rax
+        movq    %rax, 8(%rdi)
         ret

@@ -168,6 +168,18 @@ libra_pause:
         pause
         ret
 
+        .globl libra_rdrand
+libra_rdrand:                           /* () -> a hardware random 64-bit value (retries until CF=1) */
+        movl    $64, %ecx
+1:      rdrand  %rax
+        jc      2f
+        decl    %ecx
+        jnz     1b
+        rdtsc
+        shlq    $32, %rdx
+        orq     %rdx, %rax
+2:      ret
+
         .globl libra_capture_context
 libra_capture_context:
         movq    (%rsp), %rax

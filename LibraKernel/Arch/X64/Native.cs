@@ -76,6 +76,10 @@ namespace Libra.Arch.X64
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_pause")]
         internal static extern void Pause();
 
+        // RDRAND (Intel SDM vol. 2B); callers check Cpu.HasRdrand first.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_rdrand")]
+        internal static extern ulong RdRand();
+
         // Stores the caller's resume address, its RSP after the return, and RBP in context[0..2].
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_capture_context")]
         internal static extern void CaptureContext(ulong* context);
@@ -85,6 +89,19 @@ namespace Libra.Arch.X64
 
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_interrupt_stub_table")]
         internal static extern ulong* GetInterruptStubs();
+
+        // The kernel's context switch (Arch/X64/Interrupts.S): saves this stack's RSP in *saveRsp and
+        // resumes the one at newRsp.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_switch")]
+        internal static extern void Switch(ulong* saveRsp, ulong newRsp);
+
+        // Where the SYSCALL entry finds the current thread's kernel stack top.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_kernel_rsp_slot")]
+        internal static extern ulong* KernelRspSlot();
+
+        // Fills entries[0] = the SYSCALL entry, entries[1] = the common interrupt exit.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_entry_points")]
+        internal static extern void GetEntryPoints(ulong* entries);
 
         // Raises the CPU fault a self-test asks for (0 = #PF, 1 = #DE, 2 = #UD, 3 = #BP, 4 = #GP).
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_raise_fault")]

@@ -25,6 +25,8 @@ namespace System
 
         public ref readonly char GetPinnableReference() => ref _firstChar;
 
+        internal ReadOnlySpan<char> Characters => new ReadOnlySpan<char>(ref _firstChar, _stringLength);
+
         public static bool operator ==(string a, string b) => Equals(a, b);
         public static bool operator !=(string a, string b) => !Equals(a, b);
 
@@ -57,5 +59,11 @@ namespace System
         }
 
         public ReadOnlySpan<char> AsSpan() => new ReadOnlySpan<char>(ref _firstChar, _stringLength);
+    }
+
+    // What C# needs to convert a string to ReadOnlySpan<char> implicitly.
+    public static class MemoryExtensions
+    {
+        public static ReadOnlySpan<char> AsSpan(this string text) => text is null ? default : text.Characters;
     }
 }

@@ -41,7 +41,7 @@ public class PanicTests(ITestOutputHelper output)
         Assert.Matches(@"in LibraKernel_Libra_SelfTests__DivideBy\+0x[0-9a-f]{4}", report);
         // Unwound through .eh_frame: the caller, then kmain and the boot stub.
         Assert.Matches(@"#1  0xffffffff8[0-9a-f]{7} LibraKernel_Libra_SelfTests__Run\+", report);
-        Assert.Matches(@"#2  0xffffffff8[0-9a-f]{7} kmain\+", report);
+        Assert.Matches(@"#2  0xffffffff8[0-9a-f]{7} (kmain|LibraKernel_Libra_Kernel__Main)\+", report);
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public class PanicTests(ITestOutputHelper output)
         Assert.Matches(@"at address 0xffffffff8[0-9a-f]{7}", report);
         Assert.Matches(@"in libra_raise_fault\+0x[0-9a-f]{4}", report);
         // An assembly leaf has no call frame information: its return address is read from [rsp].
-        Assert.Matches(@"#1  0xffffffff8[0-9a-f]{7} (kmain|LibraKernel_Libra_SelfTests__Run)\+", report);
+        Assert.Matches(@"#1  0xffffffff8[0-9a-f]{7} (kmain|LibraKernel_Libra_Kernel__Main|LibraKernel_Libra_SelfTests__Run)\+", report);
     }
 
     [Fact]

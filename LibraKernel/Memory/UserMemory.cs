@@ -1,0 +1,285 @@
+using Libra.Arch.X64;
+using Libra.Diagnostics;
+
+namespace Libra.Memory
+{
+    // The application's memory, in the lower half of the kernel's own page tables: its areas live in
+    // a VirtualRangeMap (what was asked for, with protection), and page frames are committed only
+    // when first touched (demand-zero), so a reservation of tens of GiB costs one range entry.
+    // Page-table entries always reflect their area's protection; a populated page made PROT_NONE
+    // keeps its frame in a not-present entry (KeptFrame) so its contents survive.
+    internal static unsafe class UserMemory
+    {
+        internal const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
+        private const uint ProtReadWrite = 3;
+        private const int MaxRanges = 16384;
+        // A software bit of a not-present entry: the address field still holds the page's frame.
+        private const ulong KeptFrame = 1ul << 9;
+        // Beyond this many pages changed at once, reloading CR3 beats invlpg per page.
+        private const ulong FlushAllThreshold = 64;
+
+        private static VirtualRangeMap s_map;
+        private static ulong s_breakStart, s_break;
+        internal static ulong CommittedPages;
+
+        internal static void Initialize()
+        {
+            var storage = (VirtualRange*)KernelHeap.AllocateZeroed((ulong)(MaxRanges * sizeof(VirtualRange)));
+            s_map.Initialize(storage, MaxRanges);
+        }
+
+        internal static VirtualRangeMap* Map
+        {
+            get { fixed (VirtualRangeMap* map = &s_map) return map; }
+        }
+
+        internal static ulong BreakStart => s_breakStart;
+        internal static ulong Break => s_break;
+
+        internal static bool IsUserRange(ulong start, ulong length) =>
+            start >= Layout.UserLowest && length <= Layout.UserEnd && start <= Layout.UserEnd - length;
+
+        // Places an area: at `address` exactly when `fixedAddress`, else at the hint if that is free,
+        // else top-down below UserMmapTop. Returns the address, or 0 when there is no room.
+        internal static ulong Reserve(ulong address, ulong length, int prot, RangeKind kind, bool fixedAddress)
+        {
+            length = PageUp(length);
+            if (length == 0) return 0;
+            if (fixedAddress)
+            {
+                if (!IsUserRange(address, length)) return 0;
+                ReleasePages(address, length);
+                return s_map.Map(address, length, (uint)prot, kind) == RangeResult.Done ? address : 0;
+            }
+            if (address != 0 && IsUserRange(address, length) && IsFree(address, length))
+                return s_map.Map(address, length, (uint)prot, kind) == RangeResult.Done ? address : 0;
+            ulong found = s_map.FindFree(length, Layout.UserLowest, Layout.UserMmapTop);
+            if (found == 0) return 0;
+            return s_map.Map(found, length, (uint)prot, kind) == RangeResult.Done ? found : 0;
+        }
+
+        internal static bool IsFree(ulong start, ulong length)
+        {
+            ulong end = start + length;
+            for (int i = 0; i < s_map.Count; i++)
+            {
+                VirtualRange range = s_map.Range(i);
+                if (range.Start < end && range.End > start) return false;
+            }
+            return true;
+        }
+
+        internal static void Unmap(ulong start, ulong length)
+        {
+            length = PageUp(length);
+            s_map.Unmap(start, length);
+            ReleasePages(start, length);
+        }
+
+        // False when part of the range is not mapped (mprotect's ENOMEM).
+        internal static bool Protect(ulong start, ulong length, int prot)
+        {
+            length = PageUp(length);
+            if (s_map.Protect(start, length, (uint)prot) != RangeResult.Done) return false;
+            PageTable* tables = KernelAddressSpace.Tables;
+            ulong address = start, end = start + length, changed = 0;
+            ulong* leaf;
+            while ((leaf = tables->NextLeaf(ref address, end)) != null)
+            {
+                ulong frame = *leaf & PageTable.AddressMask;
+                *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
+                if (++changed <= FlushAllThreshold) Native.InvalidatePage(address);
+                address += Layout.PageSize;
+            }
+            if (changed > FlushAllThreshold) Native.WriteCr3(Native.ReadCr3());
+            return true;
+        }
+
+        // MADV_DONTNEED: the pages read as zero on their next touch.
+        internal static void Discard(ulong start, ulong length) => ReleasePages(start, PageUp(length));
+
+        // brk(2): moves the program break within [start, the next mapping); returns the break in force.
+        internal static ulong SetBreak(ulong requested)
+        {
+            if (requested < s_breakStart) return s_break;
+            ulong oldEnd = PageUp(s_break), newEnd = PageUp(requested);
+            if (newEnd > oldEnd)
+            {
+                if (!IsUserRange(oldEnd, newEnd - oldEnd) || !IsFree(oldEnd, newEnd - oldEnd)) return s_break;
+                if (s_map.Map(oldEnd, newEnd - oldEnd, ProtReadWrite, RangeKind.Heap) != RangeResult.Done) return s_break;
+            }
+            else if (newEnd < oldEnd) Unmap(newEnd, oldEnd - newEnd);
+            s_break = requested;
+            return s_break;
+        }
+
+        internal static void SetBreakStart(ulong start)
+        {
+            s_breakStart = s_break = PageUp(start);
+        }
+
+        // A page fault at a user address: commits a zeroed frame (or brings back a kept one) when the
+        // area allows the access. False means the access is not allowed: the caller raises SIGSEGV.
+        internal static bool HandleFault(ulong address, ulong errorCode, out bool mapped)
+        {
+            mapped = false;
+            int index = s_map.Find(address);
+            if (index < 0) return false;
+            mapped = true;
+            int prot = (int)s_map.Range(index).Protection;
+            bool write = (errorCode & 2) != 0, fetch = (errorCode & 16) != 0;
+            if (prot == 0 || (write && (prot & ProtWrite) == 0) || (fetch && (prot & ProtExec) == 0)) return false;
+            ulong page = address & ~(Layout.PageSize - 1);
+            ulong* leaf = KernelAddressSpace.Tables->Leaf(page, true);
+            if (leaf == null) Panic.Halt("out of memory for the application's page tables");
+            if ((*leaf & PageTable.Present) != 0)
+            {
+                // Another path already committed it (or a stale TLB entry): refresh and retry.
+                Native.InvalidatePage(page);
+                return true;
+            }
+            ulong frame = *leaf & PageTable.AddressMask;
+            if ((*leaf & KeptFrame) == 0)
+            {
+                frame = PhysicalMemory.AllocateFrame();
+                if (frame == 0) return OutOfMemory(address);
+                CommittedPages++;
+            }
+            *leaf = frame | EntryFlags(prot);
+            Native.InvalidatePage(page);
+            return true;
+        }
+
+        // Whether the application may read (or write) every byte of [start, start + length): the
+        // check a syscall makes before touching a user buffer (EFAULT otherwise).
+        internal static bool IsAccessible(ulong start, ulong length, bool write)
+        {
+            if (length == 0) return true;
+            if (!IsUserRange(start, length)) return false;
+            ulong address = start, end = start + length;
+            while (address < end)
+            {
+                int index = s_map.Find(address);
+                if (index < 0) return false;
+                VirtualRange range = s_map.Range(index);
+                if ((range.Protection & ProtRead) == 0 || (write && (range.Protection & ProtWrite) == 0)) return false;
+                address = range.End;
+            }
+            return true;
+        }
+
+        // Commits every page of [start, +length) now, whatever the area's protection (the loader).
+        internal static bool Populate(ulong start, ulong length)
+        {
+            PageTable* tables = KernelAddressSpace.Tables;
+            for (ulong page = start & ~(Layout.PageSize - 1); page < start + length; page += Layout.PageSize)
+            {
+                int index = s_map.Find(page);
+                if (index < 0) return false;
+                ulong* leaf = tables->Leaf(page, true);
+                if (leaf == null) return false;
+                if ((*leaf & (PageTable.Present | KeptFrame)) != 0) continue;
+                ulong frame = PhysicalMemory.AllocateFrame();
+                if (frame == 0) return false;
+                CommittedPages++;
+                int prot = (int)s_map.Range(index).Protection;
+                *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
+            }
+            return true;
+        }
+
+        // Copies into committed user pages through the direct map, ignoring their protection.
+        internal static void WriteDirect(ulong address, byte* source, ulong length)
+        {
+            PageTable* tables = KernelAddressSpace.Tables;
+            while (length > 0)
+            {
+                ulong* leaf = tables->Leaf(address, false);
+                if (leaf == null || (*leaf & PageTable.AddressMask) == 0) Panic.Halt("WriteDirect: page not committed");
+                ulong inPage = address & (Layout.PageSize - 1);
+                ulong count = Layout.PageSize - inPage < length ? Layout.PageSize - inPage : length;
+                Native.MemMove(Layout.PhysicalToVirtual((*leaf & PageTable.AddressMask) + inPage), source, (nuint)count);
+                address += count; source += count; length -= count;
+            }
+        }
+
+        // Syscall buffers: checked against the areas first (EFAULT), then copied directly, since the
+        // application's pages are in the same tables; an untouched page commits on the kernel's fault.
+        internal static bool CopyToUser(ulong destination, void* source, ulong length)
+        {
+            if (!IsAccessible(destination, length, write: true)) return false;
+            Native.MemMove((void*)destination, source, (nuint)length);
+            return true;
+        }
+
+        internal static bool CopyFromUser(void* destination, ulong source, ulong length)
+        {
+            if (!IsAccessible(source, length, write: false)) return false;
+            Native.MemMove(destination, (void*)source, (nuint)length);
+            return true;
+        }
+
+        // A NUL-terminated user string into `buffer` (NUL included); its length, -1 for EFAULT, -2 when too long.
+        internal static int CopyStringFromUser(ulong source, byte* buffer, int capacity)
+        {
+            for (int i = 0; i < capacity; i++)
+            {
+                if (((source + (ulong)i) & (Layout.PageSize - 1)) == 0 || i == 0)
+                    if (!IsAccessible(source + (ulong)i, 1, write: false)) return -1;
+                byte c = *(byte*)(source + (ulong)i);
+                buffer[i] = c;
+                if (c == 0) return i;
+            }
+            return -2;
+        }
+
+        // Moves the pages of [from, +length) to [to, +length) (mremap); both areas are already placed.
+        internal static void MovePages(ulong from, ulong to, ulong length)
+        {
+            PageTable* tables = KernelAddressSpace.Tables;
+            ulong address = from, end = from + length;
+            ulong* leaf;
+            while ((leaf = tables->NextLeaf(ref address, end)) != null)
+            {
+                ulong* target = tables->Leaf(to + (address - from), true);
+                if (target == null) Panic.Halt("out of memory for the application's page tables");
+                *target = *leaf;
+                *leaf = 0;
+                Native.InvalidatePage(address);
+                address += Layout.PageSize;
+            }
+        }
+
+        private static void ReleasePages(ulong start, ulong length)
+        {
+            PageTable* tables = KernelAddressSpace.Tables;
+            ulong address = start, end = start + length, released = 0;
+            ulong* leaf;
+            while ((leaf = tables->NextLeaf(ref address, end)) != null)
+            {
+                PhysicalMemory.FreeFrame(*leaf & PageTable.AddressMask);
+                CommittedPages--;
+                *leaf = 0;
+                if (++released <= FlushAllThreshold) Native.InvalidatePage(address);
+                address += Layout.PageSize;
+            }
+            if (released > FlushAllThreshold) Native.WriteCr3(Native.ReadCr3());
+        }
+
+        private static bool OutOfMemory(ulong address)
+        {
+            KernelLog.Begin(); KernelLog.Write("out of memory: no free page for the application at "); KernelLog.Hex(address); KernelLog.End();
+            return false;
+        }
+
+        internal static ulong EntryFlags(int prot)
+        {
+            ulong flags = PageTable.Present | PageTable.User;
+            if ((prot & ProtWrite) != 0) flags |= PageTable.Writable;
+            if ((prot & ProtExec) == 0) flags |= PageTable.NoExecute;
+            return flags;
+        }
+
+        internal static ulong PageUp(ulong value) => (value + Layout.PageSize - 1) & ~(Layout.PageSize - 1);
+    }
+}

@@ -1,0 +1,237 @@
+using Libra.Arch.X64;
+using Libra.Diagnostics;
+using Libra.Memory;
+using Libra.Threads;
+
+namespace Libra.Signals
+{
+    // The application's signal actions and their delivery: a handler runs on a Linux-exact
+    // rt_sigframe (arch/x86/include/asm/sigframe.h) built on the thread's stack just before the
+    // kernel returns to ring 3, and rt_sigreturn puts the saved context back.
+    internal static unsafe class SignalDelivery
+    {
+        internal const int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
+            SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGURG = 23, SIGWINCH = 28, MaxSignal = 64;
+        internal const ulong SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000,
+            SA_RESETHAND = 0x80000000, SA_RESTORER = 0x04000000;
+        internal const ulong SIG_DFL = 0, SIG_IGN = 1;
+        internal const int SI_TKILL = -6, SI_USER = 0;
+        internal const int SEGV_MAPERR = 1, SEGV_ACCERR = 2, FPE_INTDIV = 1, ILL_ILLOPN = 2, BUS_ADRALN = 1, TRAP_BRKPT = 1;
+        internal const int SS_ONSTACK = 1, SS_DISABLE = 2;
+
+        // uapi/asm-generic/signal.h kernel_sigaction for x86-64.
+        internal struct Action
+        {
+            internal ulong Handler, Flags, Restorer, Mask;
+        }
+
+        private struct ActionTable { internal fixed ulong Words[(MaxSignal + 1) * 4]; }
+        private static ActionTable s_actions;
+
+        // Frame offsets: rt_sigframe { pretcode; ucontext uc; siginfo info; } with the FXSAVE image below.
+        private const int UcOffset = 8, UcFlags = 0, UcLink = 8, UcStack = 16, UcMcontext = 40, UcSigmask = 296;
+        private const int InfoOffset = UcOffset + 304, InfoSize = 128, FrameSize = InfoOffset + InfoSize;
+        private const int McErr = 152, McTrapno = 160, McOldmask = 168, McCr2 = 176, McFpstate = 184, McCsGsFsSs = 144;
+        private const ulong UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4;
+        private const ulong RedZone = 128;
+        // RFLAGS bits a user context may carry back through rt_sigreturn (arch/x86/kernel/signal.c FIX_EFLAGS).
+        private const ulong UserFlags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800 | 0x40000 | 0x200000;
+
+        internal static Action* ActionOf(int signal)
+        {
+            fixed (ulong* words = s_actions.Words) return (Action*)(words + signal * 4);
+        }
+
+        internal static ulong Bit(int signal) => 1ul << (signal - 1);
+
+        private static bool IgnoredByDefault(int signal) =>
+            signal == SIGCHLD || signal == SIGURG || signal == SIGWINCH || signal == SIGCONT;
+
+        // tgkill and friends: queue `signal` for `thread`, waking it if it sleeps interruptibly.
+        internal static void Send(Thread* thread, int signal)
+        {
+            Action* action = ActionOf(signal);
+            if (action->Handler == SIG_IGN || (action->Handler == SIG_DFL && IgnoredByDefault(signal))) return;
+            thread->PendingSignals |= Bit(signal);
+            if ((thread->BlockedSignals & Bit(signal)) == 0 || signal == SIGKILL)
+                Scheduler.Wake(thread, WakeReason.Interrupted);
+        }
+
+        // Just before returning to ring 3: the result of an interrupted call, then at most one handler.
+        internal static void BeforeUserReturn(InterruptFrame* frame, bool interruptedCall = false)
+        {
+            Thread* self = Scheduler.Current;
+            bool restartable = interruptedCall;
+            while (true)
+            {
+                ulong ready = self->PendingSignals & ~self->BlockedSignals;
+                if ((self->PendingSignals & Bit(SIGKILL)) != 0) ready = Bit(SIGKILL);
+                if (ready == 0) break;
+                int signal = LowestSignal(ready);
+                self->PendingSignals &= ~Bit(signal);
+                Action* action = ActionOf(signal);
+                if (action->Handler == SIG_IGN || (action->Handler == SIG_DFL && IgnoredByDefault(signal))) continue;
+                if (action->Handler == SIG_DFL || signal == SIGKILL) Die(frame, signal, SI_TKILL, 0);
+                if (restartable)
+                {
+                    if ((action->Flags & SA_RESTART) != 0) Restart(frame, self);
+                    else frame->Rax = unchecked((ulong)-Shims.Errno.EINTR);
+                    restartable = false;
+                }
+                if (!Deliver(frame, signal, SI_TKILL, 0, 0, 0)) Die(frame, SIGSEGV, SI_USER, 0);
+                return;
+            }
+            if (restartable) Restart(frame, self);
+        }
+
+        private static void Restart(InterruptFrame* frame, Thread* self)
+        {
+            frame->Rip -= 2;                // back onto the syscall instruction
+            frame->Rax = self->SyscallNumber;
+        }
+
+        // A CPU fault in ring 3: the handler if the application has one for it (and does not block
+        // it), else the death a shell would report.
+        internal static void RaiseFault(InterruptFrame* frame, int signal, int code, ulong address, ulong cr2)
+        {
+            Thread* self = Scheduler.Current;
+            Action* action = ActionOf(signal);
+            if (action->Handler == SIG_DFL || action->Handler == SIG_IGN || (self->BlockedSignals & Bit(signal)) != 0)
+                Die(frame, signal, code, address);
+            if (!Deliver(frame, signal, code, address, frame->Vector, cr2)) Die(frame, SIGSEGV, SI_USER, 0);
+        }
+
+        // Builds the frame and points the thread at the handler; false when the stack cannot hold it.
+        private static bool Deliver(InterruptFrame* frame, int signal, int code, ulong address, ulong trapNumber, ulong cr2)
+        {
+            Thread* self = Scheduler.Current;
+            Action* action = ActionOf(signal);
+            ulong sp = frame->Rsp;
+            bool onAltStack = self->AltStackSize != 0 && sp > self->AltStackBase && sp <= self->AltStackBase + self->AltStackSize;
+            if ((action->Flags & SA_ONSTACK) != 0 && self->AltStackSize != 0 && (self->AltStackFlags & SS_DISABLE) == 0 && !onAltStack)
+                sp = self->AltStackBase + self->AltStackSize;
+            else sp -= RedZone;
+            ulong fpstate = (sp - InterruptFrame.FxSaveSize) & ~63ul;
+            ulong frameAddress = ((fpstate - FrameSize) & ~15ul) - 8;
+            ulong total = sp - frameAddress;
+            if (!UserMemory.IsAccessible(frameAddress, total, write: true)) return false;
+
+            byte* f = (byte*)frameAddress;
+            Native.MemSet(f, 0, (nuint)FrameSize);
+            *(ulong*)f = action->Restorer;
+            byte* uc = f + UcOffset;
+            *(ulong*)(uc + UcFlags) = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+            *(ulong*)(uc + UcLink) = 0;
+            *(ulong*)(uc + UcStack) = self->AltStackBase;
+            *(int*)(uc + UcStack + 8) = self->AltStackSize == 0 ? SS_DISABLE : onAltStack ? SS_ONSTACK : 0;
+            *(ulong*)(uc + UcStack + 16) = self->AltStackSize;
+            ulong* g = (ulong*)(uc + UcMcontext);
+            g[0] = frame->R8; g[1] = frame->R9; g[2] = frame->R10; g[3] = frame->R11; g[4] = frame->R12; g[5] = frame->R13;
+            g[6] = frame->R14; g[7] = frame->R15; g[8] = frame->Rdi; g[9] = frame->Rsi; g[10] = frame->Rbp; g[11] = frame->Rbx;
+            g[12] = frame->Rdx; g[13] = frame->Rax; g[14] = frame->Rcx; g[15] = frame->Rsp; g[16] = frame->Rip; g[17] = frame->Rflags;
+            *(ulong*)(uc + UcMcontext + McCsGsFsSs) = (frame->Cs & 0xffff) | ((frame->Ss & 0xffff) << 48);
+            *(ulong*)(uc + UcMcontext + McErr) = trapNumber == 14 || trapNumber == 13 ? frame->ErrorCode : 0;
+            *(ulong*)(uc + UcMcontext + McTrapno) = trapNumber;
+            *(ulong*)(uc + UcMcontext + McOldmask) = self->BlockedSignals;
+            *(ulong*)(uc + UcMcontext + McCr2) = cr2;
+            *(ulong*)(uc + UcMcontext + McFpstate) = fpstate;
+            *(ulong*)(uc + UcSigmask) = self->BlockedSignals;
+            Native.MemMove((void*)fpstate, self->UserFxState, (nuint)InterruptFrame.FxSaveSize);
+            Native.MemSet((void*)(fpstate + 464), 0, 48);   // sw_reserved: no XSAVE data follows
+
+            byte* info = f + InfoOffset;
+            *(int*)(info + 0) = signal;
+            *(int*)(info + 8) = code;
+            if (code == SI_TKILL || code == SI_USER) { *(int*)(info + 16) = ThreadTable.ProcessId; *(int*)(info + 20) = 0; }
+            else *(ulong*)(info + 16) = address;
+
+            self->BlockedSignals |= action->Mask;
+            if ((action->Flags & SA_NODEFER) == 0) self->BlockedSignals |= Bit(signal);
+            self->BlockedSignals &= ~(Bit(SIGKILL) | Bit(SIGSTOP));
+            if ((action->Flags & SA_RESETHAND) != 0) { action->Handler = SIG_DFL; action->Flags &= ~SA_SIGINFO; }
+
+            frame->Rdi = (ulong)signal;
+            frame->Rsi = frameAddress + InfoOffset;
+            frame->Rdx = frameAddress + UcOffset;
+            frame->Rax = 0;
+            frame->Rsp = frameAddress;
+            frame->Rip = action->Handler;
+            frame->Rflags &= ~(0x400ul | 0x100ul | 0x10000ul);    // DF, TF, RF
+            frame->Cs = Gdt.UserCode;
+            frame->Ss = Gdt.UserData;
+            // A fresh FPU state for the handler: default control words, empty registers.
+            byte* fx = self->UserFxState;
+            Native.MemSet(fx, 0, (nuint)InterruptFrame.FxSaveSize);
+            *(ushort*)fx = 0x37f;
+            *(uint*)(fx + 24) = 0x1f80;
+            return true;
+        }
+
+        // rt_sigreturn: the frame's pretcode was popped, so the frame starts 8 below RSP. Returns the
+        // restored RAX, which the syscall path stores unchanged.
+        internal static long Return(InterruptFrame* frame)
+        {
+            Thread* self = Scheduler.Current;
+            ulong frameAddress = frame->Rsp - 8;
+            if (!UserMemory.IsAccessible(frameAddress, FrameSize, write: false)) Die(frame, SIGSEGV, SI_USER, 0);
+            byte* uc = (byte*)frameAddress + UcOffset;
+            ulong* g = (ulong*)(uc + UcMcontext);
+            frame->R8 = g[0]; frame->R9 = g[1]; frame->R10 = g[2]; frame->R11 = g[3]; frame->R12 = g[4]; frame->R13 = g[5];
+            frame->R14 = g[6]; frame->R15 = g[7]; frame->Rdi = g[8]; frame->Rsi = g[9]; frame->Rbp = g[10]; frame->Rbx = g[11];
+            frame->Rdx = g[12]; frame->Rax = g[13]; frame->Rcx = g[14]; frame->Rsp = g[15]; frame->Rip = g[16];
+            frame->Rflags = (frame->Rflags & ~UserFlags) | (g[17] & UserFlags) | 0x200;
+            frame->Cs = Gdt.UserCode;
+            frame->Ss = Gdt.UserData;
+            ulong fpstate = *(ulong*)(uc + UcMcontext + McFpstate);
+            if (fpstate != 0 && UserMemory.IsAccessible(fpstate, InterruptFrame.FxSaveSize, write: false))
+            {
+                Native.MemMove(self->UserFxState, (void*)fpstate, (nuint)InterruptFrame.FxSaveSize);
+                *(uint*)(self->UserFxState + 24) &= 0xffff;     // MXCSR reserved bits would #GP on FXRSTOR
+            }
+            self->BlockedSignals = *(ulong*)(uc + UcSigmask) & ~(Bit(SIGKILL) | Bit(SIGSTOP));
+            return (long)frame->Rax;
+        }
+
+        // The application dies of `signal`: one line a shell would print, the registers in the kernel
+        // log, and exit status 128 + signal.
+        internal static void Die(InterruptFrame* frame, int signal, int code, ulong address)
+        {
+            KernelLog.Begin();
+            KernelLog.Write("application killed by "); KernelLog.Write(Name(signal)); KernelLog.Write(" ("); KernelLog.Write(Description(signal));
+            KernelLog.Write(")");
+            if (signal == SIGSEGV || signal == SIGBUS || signal == SIGFPE || signal == SIGILL)
+            {
+                KernelLog.Write(" at address "); KernelLog.Hex(address);
+            }
+            KernelLog.Write(" in thread "); KernelLog.Decimal((ulong)Scheduler.Current->Tid);
+            KernelLog.Write(", rip "); KernelLog.Hex(frame->Rip);
+            KernelLog.End();
+            Panic.Registers(frame);
+            Kernel.Exit(128 + signal);
+        }
+
+        internal static int LowestSignal(ulong set)
+        {
+            int signal = 1;
+            while ((set & 1) == 0) { set >>= 1; signal++; }
+            return signal;
+        }
+
+        internal static string Name(int signal) => signal switch
+        {
+            1 => "SIGHUP", 2 => "SIGINT", 3 => "SIGQUIT", 4 => "SIGILL", 5 => "SIGTRAP", 6 => "SIGABRT", 7 => "SIGBUS",
+            8 => "SIGFPE", 9 => "SIGKILL", 10 => "SIGUSR1", 11 => "SIGSEGV", 12 => "SIGUSR2", 13 => "SIGPIPE",
+            14 => "SIGALRM", 15 => "SIGTERM", 16 => "SIGSTKFLT", 17 => "SIGCHLD", 18 => "SIGCONT", 19 => "SIGSTOP",
+            20 => "SIGTSTP", 21 => "SIGTTIN", 22 => "SIGTTOU", 23 => "SIGURG", 24 => "SIGXCPU", 25 => "SIGXFSZ",
+            26 => "SIGVTALRM", 27 => "SIGPROF", 28 => "SIGWINCH", 29 => "SIGIO", 30 => "SIGPWR", 31 => "SIGSYS",
+            _ => "a real-time signal",
+        };
+
+        private static string Description(int signal) => signal switch
+        {
+            4 => "illegal instruction", 5 => "trace/breakpoint trap", 6 => "aborted", 7 => "bus error",
+            8 => "floating point exception", 9 => "killed", 11 => "segmentation fault", 13 => "broken pipe",
+            15 => "terminated", _ => "no handler installed",
+        };
+    }
+}

@@ -1,0 +1,54 @@
+using Libra.Arch.X64;
+
+namespace Libra.Threads
+{
+    internal enum ThreadState { Free, Runnable, Running, Blocked, Dead }
+
+    // Why a blocked thread runs again.
+    internal enum WakeReason { None, Woken, TimedOut, Interrupted }
+
+    // One application thread (a Linux task in the app's one thread group). It owns a kernel stack;
+    // whenever it is in the kernel, its user context (registers and SSE state) sits at the top of
+    // that stack, where the entry stubs put it (Arch/X64/Interrupts.S).
+    internal unsafe struct Thread
+    {
+        internal const int NameLength = 16;     // TASK_COMM_LEN, with the NUL
+
+        internal int Tid;
+        internal ThreadState State;
+        internal ulong KernelStackTop;
+        internal ulong SavedRsp;                // the kernel RSP while switched out
+        internal ulong FsBase;                  // IA32_FS_BASE: the thread pointer (arch_prctl, CLONE_SETTLS)
+        internal ulong ClearChildTid;           // set_tid_address / CLONE_CHILD_CLEARTID
+        internal ulong RobustList, RobustListLength;
+        internal ulong SyscallNumber;           // the call in progress, for restarts after a signal
+
+        // Signals: a bit per signal (bit n-1 for signal n), as in sigset_t.
+        internal ulong BlockedSignals;
+        internal ulong PendingSignals;
+        internal ulong AltStackBase, AltStackSize;
+        internal int AltStackFlags;
+
+        // Scheduling: the run queue and the timed-wait list are intrusive.
+        internal Thread* NextRunnable;
+        internal Thread* NextTimed;
+        internal bool OnTimedList;
+        internal ulong WakeAt;                  // Clock nanoseconds; 0 for no timeout
+        internal WakeReason WakeReason;
+
+        internal FutexWaiter Futex;
+        internal Thread* NextFree;
+        internal Thread* NextWaiter;
+
+        internal NameBuffer Name;
+
+        internal struct NameBuffer { internal fixed byte Bytes[NameLength]; }
+
+        // The user context saved at the top of the kernel stack.
+        internal InterruptFrame* UserFrame => (InterruptFrame*)(KernelStackTop - InterruptFrame.SizeOnStack);
+
+        internal byte* UserFxState => (byte*)UserFrame - InterruptFrame.FxSaveSize;
+
+        internal bool IsAlive => State == ThreadState.Runnable || State == ThreadState.Running || State == ThreadState.Blocked;
+    }
+}

@@ -1,0 +1,415 @@
+using Libra.Arch.X64;
+using Libra.Drivers;
+using Libra.Memory;
+using Libra.Time;
+
+namespace Libra.Shims
+{
+    // File calls over the descriptor table: the console, pipes, and the synthetic /proc, /sys and
+    // /dev files. Real files arrive with the 9P client (issue 4); until then the root holds only
+    // the synthetic tree, and a path outside it answers ENOENT.
+    internal static unsafe class FileCalls
+    {
+        private const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
+        private const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, FD_CLOEXEC = 1;
+        private const uint TCGETS = 0x5401, TIOCGWINSZ = 0x5413, FIONBIO = 0x5421, FIOCLEX = 0x5451, FIONCLEX = 0x5450;
+        private const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+        private const int PathMax = 4096;
+        private const int POLLIN = 1, POLLOUT = 4, POLLNVAL = 0x20;
+        private const long TmpfsMagic = 0x01021994;
+
+        internal static long Read(SyscallArgs* a) => ReadInto(a->Int0, a->A1, a->A2, ulong.MaxValue);
+
+        internal static long Pread(SyscallArgs* a) => (long)a->A3 < 0 ? -Errno.EINVAL : ReadInto(a->Int0, a->A1, a->A2, a->A3);
+
+        internal static long Write(SyscallArgs* a) => WriteFrom(a->Int0, a->A1, a->A2);
+
+        private static long ReadInto(int fd, ulong buffer, ulong length, ulong offset)
+        {
+            OpenFile* file = FileTable.Get(fd);
+            if (file == null || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_WRONLY) return -Errno.EBADF;
+            if (!UserMemory.IsAccessible(buffer, length, write: true)) return -Errno.EFAULT;
+            bool positioned = offset != ulong.MaxValue;
+            switch (file->Kind)
+            {
+                case FileKind.Console: case FileKind.Null:
+                    return 0;
+                case FileKind.Random:
+                    EntropySource.Fill((byte*)buffer, length);
+                    return (long)length;
+                case FileKind.Directory:
+                    return -Errno.EISDIR;
+                case FileKind.PipeRead:
+                    return positioned ? -Errno.ESPIPE : file->Pipe->Read((byte*)buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
+                case FileKind.Synthetic:
+                {
+                    ulong position = positioned ? offset : file->Position;
+                    if (position >= file->Size) return 0;
+                    ulong n = file->Size - position < length ? file->Size - position : length;
+                    Native.MemMove((void*)buffer, file->Data + position, (nuint)n);
+                    if (!positioned) file->Position += n;
+                    return (long)n;
+                }
+                default:
+                    return -Errno.EBADF;
+            }
+        }
+
+        private static long WriteFrom(int fd, ulong buffer, ulong length)
+        {
+            OpenFile* file = FileTable.Get(fd);
+            if (file == null || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_RDONLY) return -Errno.EBADF;
+            if (!UserMemory.IsAccessible(buffer, length, write: false)) return -Errno.EFAULT;
+            switch (file->Kind)
+            {
+                case FileKind.Console:
+                    for (ulong i = 0; i < length; i++) Uart16550.Write(file->ConsolePort, ((byte*)buffer)[i]);
+                    return (long)length;
+                case FileKind.Null: case FileKind.Random:
+                    return (long)length;
+                case FileKind.PipeWrite:
+                    return file->Pipe->Write((byte*)buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
+                default:
+                    return -Errno.EBADF;
+            }
+        }
+
+        // readv/writev: struct iovec { void* base; size_t len; }, stopping at the first short transfer.
+        internal static long Readv(SyscallArgs* a) => Vector(a->Int0, a->A1, a->A2, reading: true);
+
+        internal static long Writev(SyscallArgs* a) => Vector(a->Int0, a->A1, a->A2, reading: false);
+
+        private static long Vector(int fd, ulong iov, ulong count, bool reading)
+        {
+            if (count > 1024) return -Errno.EINVAL;
+            if (!UserMemory.IsAccessible(iov, count * 16, write: false)) return -Errno.EFAULT;
+            long total = 0;
+            for (ulong i = 0; i < count; i++)
+            {
+                ulong buffer = ((ulong*)iov)[i * 2], length = ((ulong*)iov)[i * 2 + 1];
+                if (length == 0) continue;
+                long n = reading ? ReadInto(fd, buffer, length, ulong.MaxValue) : WriteFrom(fd, buffer, length);
+                if (n < 0) return total > 0 ? total : n;
+                total += n;
+                if ((ulong)n < length) break;
+            }
+            return total;
+        }
+
+        internal static long Close(SyscallArgs* a) => FileTable.Close(a->Int0);
+
+        internal static long Open(SyscallArgs* a) => OpenPath(AT_FDCWD, a->A0, a->Int1);
+
+        internal static long OpenAt(SyscallArgs* a) => OpenPath(a->Int0, a->A1, a->Int2);
+
+        private static long OpenPath(int dirfd, ulong pathAddress, int flags)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long error = ReadPath(dirfd, pathAddress, path);
+            if (error != 0) return error;
+            OpenFile* file = ProcFiles.Open(path, flags, out error);
+            if (file == null) return error;
+            int fd = FileTable.Allocate(file, 0, (flags & FileTable.O_CLOEXEC) != 0);
+            if (fd < 0) FileTable.Discard(file);
+            return fd;
+        }
+
+        // A user path made absolute against the working directory ("/": chdir comes with 9P).
+        private static long ReadPath(int dirfd, ulong pathAddress, byte* path)
+        {
+            int length = UserMemory.CopyStringFromUser(pathAddress, path + 1, PathMax - 2);
+            if (length == -1) return -Errno.EFAULT;
+            if (length == -2) return -Errno.ENAMETOOLONG;
+            if (length == 0) return -Errno.ENOENT;
+            if (path[1] == (byte)'/') { Native.MemMove(path, path + 1, (nuint)(length + 1)); return 0; }
+            if (dirfd != AT_FDCWD) return FileTable.Get(dirfd) == null ? -Errno.EBADF : -Errno.ENOENT;
+            path[0] = (byte)'/';
+            // "./x" and "." relative to the root.
+            if (path[1] == (byte)'.' && (path[2] == 0 || path[2] == (byte)'/')) { Native.MemMove(path + 1, path + 3, (nuint)(length - 1)); if (path[1] == 0) path[1] = 0; }
+            return 0;
+        }
+
+        // struct stat (x86-64, 144 bytes): dev@0 ino@8 nlink@16 mode@24 uid@28 gid@32 rdev@40 size@48
+        // blksize@56 blocks@64 atime@72 mtime@88 ctime@104.
+        private static long WriteStat(ulong address, uint mode, ulong inode, ulong size)
+        {
+            byte* stat = stackalloc byte[144];
+            Native.MemSet(stat, 0, 144);
+            *(ulong*)(stat + 0) = 0x13;
+            *(ulong*)(stat + 8) = inode;
+            *(ulong*)(stat + 16) = (mode & FileTable.S_IFDIR) == FileTable.S_IFDIR ? 2ul : 1ul;
+            *(uint*)(stat + 24) = mode;
+            *(ulong*)(stat + 48) = size;
+            *(ulong*)(stat + 56) = 4096;
+            *(ulong*)(stat + 64) = (size + 511) / 512;
+            ulong seconds = Clock.RealtimeOffset / 1_000_000_000;
+            *(ulong*)(stat + 72) = seconds; *(ulong*)(stat + 88) = seconds; *(ulong*)(stat + 104) = seconds;
+            return UserMemory.CopyToUser(address, stat, 144) ? 0 : -Errno.EFAULT;
+        }
+
+        private static long StatFile(OpenFile* file, ulong address) => WriteStat(address, file->Mode, file->Inode != 0 ? file->Inode : (ulong)file, file->Size);
+
+        internal static long Fstat(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            return file == null ? -Errno.EBADF : StatFile(file, a->A1);
+        }
+
+        internal static long Stat(SyscallArgs* a) => StatPath(AT_FDCWD, a->A0, a->A1, 0);
+
+        internal static long Lstat(SyscallArgs* a) => StatPath(AT_FDCWD, a->A0, a->A1, AT_SYMLINK_NOFOLLOW);
+
+        internal static long NewFstatAt(SyscallArgs* a) => StatPath(a->Int0, a->A1, a->A2, a->Int3);
+
+        private static long StatPath(int dirfd, ulong pathAddress, ulong statAddress, int flags)
+        {
+            if ((flags & AT_EMPTY_PATH) != 0 && UserMemory.IsAccessible(pathAddress, 1, write: false) && *(byte*)pathAddress == 0)
+            {
+                if (dirfd == AT_FDCWD) return WriteStat(statAddress, FileTable.S_IFDIR | 0x1ed, 1, 0);
+                OpenFile* file = FileTable.Get(dirfd);
+                return file == null ? -Errno.EBADF : StatFile(file, statAddress);
+            }
+            byte* path = stackalloc byte[PathMax];
+            long error = ReadPath(dirfd, pathAddress, path);
+            if (error != 0) return error;
+            if (!ProcFiles.Exists(path, out uint mode)) return -Errno.ENOENT;
+            if ((flags & AT_SYMLINK_NOFOLLOW) != 0 && ProcFiles.ReadLink(path, out _) > 0) mode = FileTable.S_IFLNK | 0x1ff;
+            return WriteStat(statAddress, mode, Hash(path), 0);
+        }
+
+        private static ulong Hash(byte* path)
+        {
+            ulong hash = 1469598103934665603;
+            for (int i = 0; path[i] != 0; i++) hash = (hash ^ path[i]) * 1099511628211;
+            return hash & 0xffffffff;
+        }
+
+        internal static long Access(SyscallArgs* a) => AccessPath(AT_FDCWD, a->A0);
+
+        internal static long FaccessAt(SyscallArgs* a) => AccessPath(a->Int0, a->A1);
+
+        private static long AccessPath(int dirfd, ulong pathAddress)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long error = ReadPath(dirfd, pathAddress, path);
+            if (error != 0) return error;
+            return ProcFiles.Exists(path, out _) ? 0 : -Errno.ENOENT;
+        }
+
+        internal static long Readlink(SyscallArgs* a) => ReadLinkPath(AT_FDCWD, a->A0, a->A1, a->A2);
+
+        internal static long ReadlinkAt(SyscallArgs* a) => ReadLinkPath(a->Int0, a->A1, a->A2, a->A3);
+
+        private static long ReadLinkPath(int dirfd, ulong pathAddress, ulong buffer, ulong size)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long error = ReadPath(dirfd, pathAddress, path);
+            if (error != 0) return error;
+            if ((long)size <= 0) return -Errno.EINVAL;
+            int length = ProcFiles.ReadLink(path, out byte* target);
+            if (length < 0) return length;
+            ulong n = (ulong)length < size ? (ulong)length : size;
+            return UserMemory.CopyToUser(buffer, target, n) ? (long)n : -Errno.EFAULT;
+        }
+
+        internal static long Seek(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            if (file->Kind == FileKind.PipeRead || file->Kind == FileKind.PipeWrite || file->Kind == FileKind.Console) return -Errno.ESPIPE;
+            long offset = (long)a->A1, basis;
+            switch (a->Int2)
+            {
+                case SEEK_SET: basis = 0; break;
+                case SEEK_CUR: basis = (long)file->Position; break;
+                case SEEK_END: basis = (long)file->Size; break;
+                default: return -Errno.EINVAL;
+            }
+            if (basis + offset < 0) return -Errno.EINVAL;
+            file->Position = (ulong)(basis + offset);
+            return (long)file->Position;
+        }
+
+        // A serial console that is not a terminal: termios requests answer ENOTTY, as for a pipe.
+        internal static long Ioctl(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            switch ((uint)a->A1)
+            {
+                case FIONBIO:
+                    int on;
+                    if (!UserMemory.CopyFromUser(&on, a->A2, 4)) return -Errno.EFAULT;
+                    if (on != 0) file->StatusFlags |= FileTable.O_NONBLOCK; else file->StatusFlags &= ~FileTable.O_NONBLOCK;
+                    return 0;
+                case FIOCLEX: FileTable.SetCloseOnExec(a->Int0, true); return 0;
+                case FIONCLEX: FileTable.SetCloseOnExec(a->Int0, false); return 0;
+                default: return -Errno.ENOTTY;
+            }
+        }
+
+        internal static long Fcntl(SyscallArgs* a)
+        {
+            int fd = a->Int0;
+            OpenFile* file = FileTable.Get(fd);
+            if (file == null) return -Errno.EBADF;
+            switch (a->Int1)
+            {
+                case F_DUPFD: case F_DUPFD_CLOEXEC:
+                    if (a->Int2 < 0 || a->Int2 >= FileTable.MaxFiles) return -Errno.EINVAL;
+                    return FileTable.Allocate(file, a->Int2, a->Int1 == F_DUPFD_CLOEXEC);
+                case F_GETFD: return FileTable.CloseOnExec(fd) ? FD_CLOEXEC : 0;
+                case F_SETFD: FileTable.SetCloseOnExec(fd, (a->A2 & FD_CLOEXEC) != 0); return 0;
+                case F_GETFL: return file->StatusFlags;
+                case F_SETFL:
+                    const int settable = FileTable.O_APPEND | FileTable.O_NONBLOCK;
+                    file->StatusFlags = (file->StatusFlags & ~settable) | (a->Int2 & settable);
+                    return 0;
+                default: return -Errno.EINVAL;
+            }
+        }
+
+        internal static long Dup(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            return file == null ? -Errno.EBADF : FileTable.Allocate(file, 0, false);
+        }
+
+        internal static long Dup2(SyscallArgs* a)
+        {
+            if (a->Int0 == a->Int1) return FileTable.Get(a->Int0) == null ? -Errno.EBADF : a->Int1;
+            return Duplicate(a->Int0, a->Int1, false);
+        }
+
+        internal static long Dup3(SyscallArgs* a)
+        {
+            if (a->Int0 == a->Int1) return -Errno.EINVAL;
+            return Duplicate(a->Int0, a->Int1, (a->Int2 & FileTable.O_CLOEXEC) != 0);
+        }
+
+        private static long Duplicate(int from, int to, bool closeOnExec)
+        {
+            OpenFile* file = FileTable.Get(from);
+            if (file == null) return -Errno.EBADF;
+            if (to < 0 || to >= FileTable.MaxFiles) return -Errno.EBADF;
+            if (FileTable.Get(to) != null) FileTable.Close(to);
+            FileTable.Install(to, file);
+            FileTable.SetCloseOnExec(to, closeOnExec);
+            return to;
+        }
+
+        internal static long Pipe(SyscallArgs* a) => MakePipe(a->A0, 0);
+
+        internal static long Pipe2(SyscallArgs* a) => MakePipe(a->A0, a->Int1);
+
+        private static long MakePipe(ulong fds, int flags)
+        {
+            if (!UserMemory.IsAccessible(fds, 8, write: true)) return -Errno.EFAULT;
+            Pipe* pipe = Shims.Pipe.Create();
+            int status = flags & FileTable.O_NONBLOCK;
+            OpenFile* reader = FileTable.New(FileKind.PipeRead, FileTable.O_RDONLY | status, FileTable.S_IFIFO | 0x180);
+            OpenFile* writer = FileTable.New(FileKind.PipeWrite, FileTable.O_WRONLY | status, FileTable.S_IFIFO | 0x180);
+            reader->Pipe = pipe;
+            writer->Pipe = pipe;
+            reader->Inode = writer->Inode = (ulong)pipe & 0xffffff;
+            bool cloexec = (flags & FileTable.O_CLOEXEC) != 0;
+            int readFd = FileTable.Allocate(reader, 0, cloexec);
+            if (readFd < 0) return readFd;
+            int writeFd = FileTable.Allocate(writer, 0, cloexec);
+            if (writeFd < 0) { FileTable.Close(readFd); return writeFd; }
+            ((int*)fds)[0] = readFd;
+            ((int*)fds)[1] = writeFd;
+            return 0;
+        }
+
+        // Directories of the synthetic tree list nothing yet.
+        internal static long GetDents64(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            return file->Kind == FileKind.Directory ? 0 : -Errno.ENOTDIR;
+        }
+
+        internal static long GetCwd(SyscallArgs* a)
+        {
+            if (a->A1 < 2) return -Errno.ERANGE;
+            byte* root = stackalloc byte[2];
+            root[0] = (byte)'/'; root[1] = 0;
+            return UserMemory.CopyToUser(a->A0, root, 2) ? 2 : -Errno.EFAULT;
+        }
+
+        // struct statfs (120 bytes): type, bsize, blocks, bfree, bavail, files, ffree, fsid, namelen, frsize, flags.
+        internal static long StatFs(SyscallArgs* a)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long error = ReadPath(AT_FDCWD, a->A0, path);
+            if (error != 0) return error;
+            if (!ProcFiles.Exists(path, out _)) return -Errno.ENOENT;
+            return WriteStatFs(a->A1);
+        }
+
+        internal static long FstatFs(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : WriteStatFs(a->A1);
+
+        private static long WriteStatFs(ulong address)
+        {
+            long* fs = stackalloc long[15];
+            for (int i = 0; i < 15; i++) fs[i] = 0;
+            fs[0] = TmpfsMagic; fs[1] = 4096; fs[8] = 255; fs[9] = 4096;
+            return UserMemory.CopyToUser(address, fs, 120) ? 0 : -Errno.EFAULT;
+        }
+
+        internal static long Fsync(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : 0;
+
+        // poll(fds, nfds, timeout_ms): readiness of consoles and pipes, sleeping on the pipes' queues.
+        internal static long Poll(SyscallArgs* a)
+        {
+            int timeout = (int)a->A2;
+            ulong deadline = timeout < 0 ? 0 : Clock.Nanoseconds() + (ulong)timeout * 1_000_000 + 1;
+            return PollUntil(a->A0, a->A1, deadline, timeout == 0);
+        }
+
+        internal static long Ppoll(SyscallArgs* a)
+        {
+            ulong deadline = 0;
+            bool immediate = false;
+            if (a->A2 != 0)
+            {
+                long error = TimeCalls.Deadline(a->A2, absolute: false, realtime: false, out deadline);
+                if (error != 0) return error;
+                immediate = deadline <= Clock.Nanoseconds() + 1;
+            }
+            return PollUntil(a->A0, a->A1, deadline, immediate);
+        }
+
+        private static long PollUntil(ulong fds, ulong count, ulong deadline, bool immediate)
+        {
+            if (count > FileTable.MaxFiles) return -Errno.EINVAL;
+            if (!UserMemory.IsAccessible(fds, count * 8, write: true)) return -Errno.EFAULT;
+            while (true)
+            {
+                int ready = 0;
+                Pipe* waitOn = null;
+                for (ulong i = 0; i < count; i++)
+                {
+                    int fd = *(int*)(fds + i * 8);
+                    short events = *(short*)(fds + i * 8 + 4);
+                    short revents = 0;
+                    OpenFile* file = fd < 0 ? null : FileTable.Get(fd);
+                    if (fd >= 0 && file == null) revents = POLLNVAL;
+                    else if (file != null)
+                    {
+                        if (file->Kind == FileKind.PipeRead) { if (file->Pipe->IsReadable) revents |= (short)(events & POLLIN); else waitOn = file->Pipe; }
+                        else if (file->Kind == FileKind.Console && file->ConsolePort == 0) { }
+                        else revents |= (short)(events & (POLLIN | POLLOUT));
+                    }
+                    *(short*)(fds + i * 8 + 6) = revents;
+                    if (revents != 0) ready++;
+                }
+                if (ready > 0 || immediate) return ready;
+                Threads.WakeReason reason = waitOn != null ? waitOn->Waiters.Wait(deadline) : Threads.Scheduler.Block(deadline);
+                if (reason == Threads.WakeReason.TimedOut) return 0;
+                if (reason == Threads.WakeReason.Interrupted) return -Errno.EINTR;
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using Libra.Arch.X64;
+using Libra.Memory;
+using Libra.Threads;
+using Libra.Time;
+
+namespace Libra.Shims
+{
+    // Process information: identity, limits, system facts, randomness, memory barriers, prctl.
+    internal static unsafe class ProcessCalls
+    {
+        private const int RLIMIT_CPU = 0, RLIMIT_STACK = 3, RLIMIT_CORE = 4, RLIMIT_NOFILE = 7, RLIMIT_AS = 9;
+        private const ulong RLIM_INFINITY = ulong.MaxValue;
+        private const int MaxResource = 16;
+        private const int MEMBARRIER_CMD_QUERY = 0, MEMBARRIER_CMD_PRIVATE_EXPEDITED = 8, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 16;
+        private const int PR_SET_PDEATHSIG = 1, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_GET_NAME = 16,
+            PR_SET_VMA = 0x53564d41;
+        private const int GRND_NONBLOCK = 1, GRND_RANDOM = 2, GRND_INSECURE = 4;
+        internal const int UtsFieldLength = 65;
+
+        private struct Limits { internal fixed ulong Current[MaxResource]; internal fixed ulong Maximum[MaxResource]; }
+        private static Limits s_limits;
+        private static int s_umask = 0x12;   // 022
+
+        internal static void Initialize()
+        {
+            for (int i = 0; i < MaxResource; i++) { s_limits.Current[i] = RLIM_INFINITY; s_limits.Maximum[i] = RLIM_INFINITY; }
+            s_limits.Current[RLIMIT_STACK] = Layout.UserStackSize;
+            s_limits.Current[RLIMIT_CORE] = 0;
+            s_limits.Current[RLIMIT_NOFILE] = 1024;
+            s_limits.Maximum[RLIMIT_NOFILE] = FileTable.MaxFiles;
+        }
+
+        internal static long GetId(SyscallArgs* a) => 0;
+
+        internal static long GetPpid(SyscallArgs* a) => 0;
+
+        internal static long GetResId(SyscallArgs* a)
+        {
+            uint zero = 0;
+            if (!UserMemory.CopyToUser(a->A0, &zero, 4) || !UserMemory.CopyToUser(a->A1, &zero, 4) || !UserMemory.CopyToUser(a->A2, &zero, 4))
+                return -Errno.EFAULT;
+            return 0;
+        }
+
+        internal static long Umask(SyscallArgs* a)
+        {
+            int old = s_umask;
+            s_umask = (int)a->A0 & 0x1ff;
+            return old;
+        }
+
+        // struct utsname: six 65-byte fields.
+        internal static long Uname(SyscallArgs* a)
+        {
+            byte* uts = stackalloc byte[UtsFieldLength * 6];
+            Native.MemSet(uts, 0, UtsFieldLength * 6);
+            Put(uts, 0, "Linux");
+            Put(uts, 1, "libra");
+            Put(uts, 2, "6.1.0-libra");
+            Put(uts, 3, "#1 SMP Libra 0.1.0");
+            Put(uts, 4, "x86_64");
+            Put(uts, 5, "(none)");
+            return UserMemory.CopyToUser(a->A0, uts, UtsFieldLength * 6) ? 0 : -Errno.EFAULT;
+        }
+
+        private static void Put(byte* uts, int field, string text)
+        {
+            for (int i = 0; i < text.Length && i < UtsFieldLength - 1; i++) uts[field * UtsFieldLength + i] = (byte)text[i];
+        }
+
+        // struct sysinfo (112 bytes): uptime, loads[3], totalram, freeram, shared, buffer, totalswap,
+        // freeswap, procs (u16), totalhigh, freehigh, mem_unit (u32).
+        internal static long SysInfo(SyscallArgs* a)
+        {
+            byte* info = stackalloc byte[112];
+            Native.MemSet(info, 0, 112);
+            *(ulong*)(info + 0) = Clock.Nanoseconds() / 1_000_000_000;
+            *(ulong*)(info + 32) = PhysicalMemory.TotalBytes;
+            *(ulong*)(info + 40) = PhysicalMemory.FreeBytes;
+            *(ushort*)(info + 80) = (ushort)ThreadTable.LiveCount;
+            *(uint*)(info + 104) = 1;
+            return UserMemory.CopyToUser(a->A0, info, 112) ? 0 : -Errno.EFAULT;
+        }
+
+        // prlimit64(pid, resource, new, old)
+        internal static long Prlimit(SyscallArgs* a)
+        {
+            if ((int)a->A0 != 0 && (int)a->A0 != ThreadTable.ProcessId) return -Errno.ESRCH;
+            return Limit((int)a->A1, a->A2, a->A3);
+        }
+
+        internal static long GetRlimit(SyscallArgs* a) => Limit((int)a->A0, 0, a->A1);
+
+        internal static long SetRlimit(SyscallArgs* a) => Limit((int)a->A0, a->A1, 0);
+
+        private static long Limit(int resource, ulong requested, ulong old)
+        {
+            if (resource < 0 || resource >= MaxResource) return -Errno.EINVAL;
+            ulong* pair = stackalloc ulong[2];
+            pair[0] = s_limits.Current[resource];
+            pair[1] = s_limits.Maximum[resource];
+            if (old != 0 && !UserMemory.CopyToUser(old, pair, 16)) return -Errno.EFAULT;
+            if (requested != 0)
+            {
+                if (!UserMemory.CopyFromUser(pair, requested, 16)) return -Errno.EFAULT;
+                if (pair[0] > pair[1]) return -Errno.EINVAL;
+                if (pair[1] > s_limits.Maximum[resource]) return -Errno.EPERM;
+                s_limits.Current[resource] = pair[0];
+                s_limits.Maximum[resource] = pair[1];
+            }
+            return 0;
+        }
+
+        internal static ulong FileLimit => s_limits.Current[RLIMIT_NOFILE];
+
+        internal static long GetRandom(SyscallArgs* a)
+        {
+            if ((a->A2 & ~(ulong)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0) return -Errno.EINVAL;
+            ulong length = a->A1 > 33554431 ? 33554431 : a->A1;
+            if (!UserMemory.IsAccessible(a->A0, length, write: true)) return -Errno.EFAULT;
+            EntropySource.Fill((byte*)a->A0, length);
+            return (long)length;
+        }
+
+        // One CPU: every thread's stores are already visible to every other, so each command is done.
+        internal static long Membarrier(SyscallArgs* a)
+        {
+            int command = (int)a->A0;
+            if (command == MEMBARRIER_CMD_QUERY) return MEMBARRIER_CMD_PRIVATE_EXPEDITED | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+            if (command == MEMBARRIER_CMD_PRIVATE_EXPEDITED || command == MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) return 0;
+            return -Errno.EINVAL;
+        }
+
+        internal static long Prctl(SyscallArgs* a)
+        {
+            Thread* self = Scheduler.Current;
+            switch ((int)a->A0)
+            {
+                case PR_SET_NAME:
+                {
+                    byte* name = stackalloc byte[Thread.NameLength];
+                    int length = UserMemory.CopyStringFromUser(a->A1, name, Thread.NameLength);
+                    if (length == -1) return -Errno.EFAULT;
+                    for (int i = 0; i < Thread.NameLength; i++) self->Name.Bytes[i] = i < Thread.NameLength - 1 && (length < 0 || i < length) ? name[i] : (byte)0;
+                    return 0;
+                }
+                case PR_GET_NAME:
+                    return UserMemory.CopyToUser(a->A1, self->Name.Bytes, Thread.NameLength) ? 0 : -Errno.EFAULT;
+                case PR_GET_DUMPABLE: return 1;
+                case PR_SET_DUMPABLE: case PR_SET_PDEATHSIG: return 0;
+                case PR_SET_VMA: return 0;
+                default: return -Errno.EINVAL;
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text;
+
+namespace Libra.Qemu;
+
+// The kernel command line that carries an application's name, environment and arguments
+// (LibraKernel/Loader/AppArguments.cs reads it back): `libra.app=NAME`, `libra.env=NAME=VALUE`
+// per variable, and the arguments after a lone `--`, each %XX-escaped where a byte is not plain.
+public static class AppCommandLine
+{
+    public static string Build(string options, string? app, IEnumerable<string> environment, IEnumerable<string> arguments, bool traceSyscalls)
+    {
+        var line = new StringBuilder(options);
+        void Word(string word) { if (line.Length > 0) line.Append(' '); line.Append(word); }
+        if (traceSyscalls) Word("libra.trace=syscalls");
+        if (app is not null) Word("libra.app=" + Escape(Path.GetFileName(app)));
+        foreach (var pair in environment) Word("libra.env=" + Escape(pair));
+        var list = arguments.ToList();
+        if (app is not null && list.Count > 0)
+        {
+            Word("--");
+            foreach (var argument in list) Word(argument.Length == 0 ? "%00" : Escape(argument));
+        }
+        return line.ToString();
+    }
+
+    public static string Escape(string text)
+    {
+        var escaped = new StringBuilder();
+        foreach (byte b in Encoding.UTF8.GetBytes(text))
+        {
+            if (b > 0x20 && b < 0x7f && b != '%' && b != '"' && b != '\'') escaped.Append((char)b);
+            else escaped.Append('%').Append(b.ToString("X2"));
+        }
+        return escaped.ToString();
+    }
+
+    // Kernel log lines a user of `run` sees even without --verbose: why the application could not
+    // start, what killed it, and panics.
+    public static bool IsAttention(string line) =>
+        line.Contains("cannot run the application", StringComparison.Ordinal) ||
+        line.Contains("application killed by", StringComparison.Ordinal) ||
+        line.Contains("PANIC", StringComparison.Ordinal) ||
+        line.Contains("out of memory", StringComparison.Ordinal);
+}
