@@ -1,3 +1,5 @@
+using Libra.Memory;
+
 namespace Libra.Loader
 {
     // Why an executable cannot run; Describe gives the one-line phrase the loader prints.
@@ -46,7 +48,6 @@ namespace Libra.Loader
     {
         internal const int MaxSegments = 16;
         internal const ushort MachineX86_64 = 62;
-        internal const ulong PageSize = 4096;
         // Linux x86-64 TASK_SIZE_MAX: the top of user space minus the guard page (arch/x86 page_64_types.h).
         internal const ulong UserTop = 0x00007ffffffff000;
         // Linux's default vm.mmap_min_addr: a fixed executable may not map below it (security/Kconfig).
@@ -55,7 +56,7 @@ namespace Libra.Loader
         // ELF-64 gABI §ELF header and §Program header constants.
         private const int HeaderSize = 64;
         private const ushort ProgramHeaderSize = 56;
-        private const ushort TypeRelocatable = 1, TypeExecutable = 2, TypeShared = 3, TypeCore = 4;
+        private const ushort TypeExecutable = 2, TypeShared = 3;   // ET_EXEC, ET_DYN
         private const uint PtLoad = 1, PtDynamic = 2, PtInterp = 3, PtPhdr = 6, PtTls = 7;
         private const uint PtGnuStack = 0x6474e551;
 
@@ -124,23 +125,8 @@ namespace Libra.Loader
             image = default;
             if (length == 0 || data == null) return ElfError.Empty;
 
-            // e_ident: magic, class, data encoding, version (gABI §ELF Identification); a prefix of a
-            // valid header is reported as truncated, not as "not ELF".
-            ulong identChecked = length < 7 ? length : 7;
-            for (ulong i = 0; i < identChecked; i++)
-            {
-                byte b = data[i];
-                if (i == 0 && b != 0x7f) return ElfError.NotElf;
-                if (i == 1 && b != (byte)'E') return ElfError.NotElf;
-                if (i == 2 && b != (byte)'L') return ElfError.NotElf;
-                if (i == 3 && b != (byte)'F') return ElfError.NotElf;
-                if (i == 4 && b == 1) return ElfError.Not64Bit;
-                if (i == 4 && b != 2) return ElfError.NotElf;
-                if (i == 5 && b == 2) return ElfError.NotLittleEndian;
-                if (i == 5 && b != 1) return ElfError.NotElf;
-                if (i == 6 && b != 1) return ElfError.NotElf;
-            }
-            if (length < HeaderSize) return ElfError.Truncated;
+            ElfError ident = CheckIdent(data, length);
+            if (ident != ElfError.None) return ident;
 
             image.Type = U16(data, 16);
             image.Machine = U16(data, 18);
@@ -207,9 +193,9 @@ namespace Libra.Loader
             }
             if (loads == 0) return ElfError.NoLoadableSegments;
 
-            image.LowestAddress = image._segments.Vaddr[0] & ~(PageSize - 1);
+            image.LowestAddress = image._segments.Vaddr[0] & ~(Layout.PageSize - 1);
             ulong end = image._segments.Vaddr[loads - 1] + image._segments.MemorySize[loads - 1];
-            image.HighestAddress = (end + PageSize - 1) & ~(PageSize - 1);
+            image.HighestAddress = (end + Layout.PageSize - 1) & ~(Layout.PageSize - 1);
             if (image.HighestAddress < end) return ElfError.BadSegment;
             if (image.IsPositionIndependent)
             {
@@ -238,6 +224,24 @@ namespace Libra.Loader
             return ElfError.None;
         }
 
+        // e_ident: magic, class, data encoding, version (gABI §ELF Identification), checked only as far
+        // as the file goes, so that a prefix of a valid header reads as truncated rather than "not ELF".
+        private static ElfError CheckIdent(byte* data, ulong length)
+        {
+            const uint Magic = 0x464c457f;   // "\x7fELF"
+            for (int i = 0; i < 4 && (ulong)i < length; i++)
+                if (data[i] != (byte)(Magic >> (8 * i))) return ElfError.NotElf;
+            if (length < 5) return ElfError.Truncated;
+            if (data[4] == 1) return ElfError.Not64Bit;              // ELFCLASS32
+            if (data[4] != 2) return ElfError.NotElf;
+            if (length < 6) return ElfError.Truncated;
+            if (data[5] == 2) return ElfError.NotLittleEndian;       // ELFDATA2MSB
+            if (data[5] != 1) return ElfError.NotElf;
+            if (length < 7) return ElfError.Truncated;
+            if (data[6] != 1) return ElfError.NotElf;                // EV_CURRENT
+            return length < HeaderSize ? ElfError.Truncated : ElfError.None;
+        }
+
         // One PT_LOAD against the gABI rules and the segments already accepted (which are sorted by
         // p_vaddr, gABI §Program header: "loadable segment entries ... appear in ascending order").
         private static ElfError CheckLoad(ref ElfImage image, ulong offset, ulong vaddr, ulong fileSize, ulong memorySize, ulong align, ulong length, int loads)
@@ -246,7 +250,7 @@ namespace Libra.Loader
             if (offset > length || fileSize > length - offset) return ElfError.Truncated;
             if (vaddr + memorySize < vaddr) return ElfError.BadSegment;
             // Pages map file pages: p_vaddr ≡ p_offset (mod page size), and mod p_align when it is larger.
-            if ((vaddr - offset) % PageSize != 0) return ElfError.BadSegment;
+            if ((vaddr - offset) % Layout.PageSize != 0) return ElfError.BadSegment;
             if (!IsPowerOfTwoOrZero(align)) return ElfError.BadSegment;
             if (align > 1 && (vaddr - offset) % align != 0) return ElfError.BadSegment;
             if (align > image.MaximumAlignment) image.MaximumAlignment = align;
@@ -255,9 +259,9 @@ namespace Libra.Loader
                 // Each page belongs to one segment, so its protection is that segment's.
                 int last = loads - 1;
                 ulong previousEnd = image._segments.Vaddr[last] + image._segments.MemorySize[last];
-                ulong previousPageEnd = (previousEnd + PageSize - 1) & ~(PageSize - 1);
+                ulong previousPageEnd = (previousEnd + Layout.PageSize - 1) & ~(Layout.PageSize - 1);
                 if (vaddr < image._segments.Vaddr[last]) return ElfError.BadSegment;
-                if ((vaddr & ~(PageSize - 1)) < previousPageEnd) return ElfError.BadSegment;
+                if ((vaddr & ~(Layout.PageSize - 1)) < previousPageEnd) return ElfError.BadSegment;
             }
             return ElfError.None;
         }
@@ -283,7 +287,8 @@ namespace Libra.Loader
             }
         }
 
-        // The e_machine names a WrongMachine message may add (gABI §Machine), or null when unknown.
+        // The e_machine name a WrongMachine message may add (gABI §Machine); never null, because a
+        // null test on a string ILC cannot prove non-literal fails to compile (RuntimeType missing).
         internal static string MachineName(ushort machine)
         {
             switch (machine)
@@ -298,7 +303,7 @@ namespace Libra.Loader
                 case 183: return "AArch64";
                 case 243: return "RISC-V";
                 case 258: return "LoongArch";
-                default: return null;
+                default: return "an unknown machine";
             }
         }
 

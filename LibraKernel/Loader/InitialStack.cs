@@ -23,6 +23,8 @@ namespace Libra.Loader
         Secure = 23,
         Random = 25,
         HwCap2 = 26,
+        RseqFeatureSize = 27,
+        RseqAlign = 28,
         ExecFn = 31,
         SysinfoEhdr = 33,
         MinSigStackSize = 51,
@@ -46,6 +48,8 @@ namespace Libra.Loader
         internal ulong Secure;
         internal ulong MinSigStackSize;  // omitted when 0 (glibc then computes it from CPUID)
         internal ulong SysinfoEhdr;      // vDSO base; omitted when 0
+        internal ulong RseqFeatureSize;  // Linux >= 6.3 with rseq(2); omitted when 0, as without CONFIG_RSEQ
+        internal ulong RseqAlign;        // omitted when 0
 
         // The fixed values Linux x86-64 reports, with everything else zero.
         internal static AuxiliaryValues Defaults()
@@ -108,7 +112,8 @@ namespace Libra.Loader
             if (!Take(ref p, RandomBytes, floor)) return InitialStackError.TooBig;
             ulong randomAddress = p;
 
-            int auxEntries = 19 + (values.SysinfoEhdr != 0 ? 1 : 0) + (values.MinSigStackSize != 0 ? 1 : 0);
+            int auxEntries = 19 + (values.SysinfoEhdr != 0 ? 1 : 0) + (values.MinSigStackSize != 0 ? 1 : 0)
+                + (values.RseqFeatureSize != 0 ? 1 : 0) + (values.RseqAlign != 0 ? 1 : 0);
             ulong items = (ulong)argumentCount + 1 + (ulong)environmentCount + 1 + 1;
             if (!Take(ref p, (ulong)auxEntries * 16, floor)) return InitialStackError.TooBig;
             if (!Take(ref p, items * 8, floor)) return InitialStackError.TooBig;
@@ -155,6 +160,8 @@ namespace Libra.Loader
             PutAux(memory, floor, ref w, AuxType.HwCap2, values.HwCap2);
             PutAux(memory, floor, ref w, AuxType.ExecFn, execFn);
             PutAux(memory, floor, ref w, AuxType.Platform, platform);
+            if (values.RseqFeatureSize != 0) PutAux(memory, floor, ref w, AuxType.RseqFeatureSize, values.RseqFeatureSize);
+            if (values.RseqAlign != 0) PutAux(memory, floor, ref w, AuxType.RseqAlign, values.RseqAlign);
             PutAux(memory, floor, ref w, AuxType.Null, 0);
             Zero(memory, floor, w, randomAddress - w);
 
