@@ -1,0 +1,75 @@
+namespace Libra.Tests.Probes;
+
+// One run of a probe program (Apps/Probes): which executable, with which arguments and environment,
+// and what it must produce. The same catalog drives the native runs (ProbeNativeTests) and the runs
+// on Libra, which must give the same stdout and exit status.
+public sealed record ProbeCase(
+    // The case's name, unique in the catalog; the expected stdout is expected/<ExpectedStdout>.stdout.
+    string Name,
+    // The executable's name in artifacts/probes/.
+    string Binary,
+    // argv[1..]; argv[0] is the executable's path (natively) or name.
+    string[] Args,
+    // The probe's whole environment: nothing else is passed (natively too).
+    IReadOnlyDictionary<string, string> Environment,
+    // The exit status as a shell reports it: 128 + N when killed by signal N.
+    int ExitStatus,
+    // Lines stderr must contain (stderr is otherwise not compared: it carries diagnostics).
+    string[] StderrContains,
+    string ExpectedStdout,
+    // What the case needs beyond the runtime's usual calls, for a target that does not have it yet:
+    // "openssl": dlopen of libssl.so.3 and libcrypto.so.3 (through /etc/ld.so.cache, with file-backed
+    // mmap), which .NET uses for RandomNumberGenerator on Linux even in a static executable.
+    string[]? Needs = null)
+{
+    public IReadOnlyList<string> Requirements => Needs ?? [];
+
+    public override string ToString() => Name;
+}
+
+public static class ProbeCatalog
+{
+    static readonly Dictionary<string, string> NoEnvironment = new();
+
+    public static readonly IReadOnlyList<ProbeCase> All =
+    [
+        new("hello", "hello", ["one", "two words", "--exit", "3"], new Dictionary<string, string> { ["PROBE_GREETING"] = "hi from the catalog" },
+            ExitStatus: 3, StderrContains: ["hello: this line goes to stderr"], ExpectedStdout: "hello"),
+        // The same program linked as a static-pie (ET_DYN): the same output.
+        new("hello-pie", "hello-pie", ["one", "two words", "--exit", "3"], new Dictionary<string, string> { ["PROBE_GREETING"] = "hi from the catalog" },
+            ExitStatus: 3, StderrContains: ["hello: this line goes to stderr"], ExpectedStdout: "hello"),
+        new("gc", "gc", [], NoEnvironment, 0, [], "gc"),
+        new("memory", "memory", [], NoEnvironment, 0, [], "memory"),
+        new("exceptions", "exceptions", [], NoEnvironment, 0, [], "exceptions"),
+        // An unhandled exception: the runtime prints it on stderr and aborts (SIGABRT: 128 + 6).
+        new("exceptions-unhandled", "exceptions", ["--unhandled"], NoEnvironment, 134,
+            ["Unhandled exception. System.InvalidOperationException: level 3"], "exceptions-unhandled"),
+        new("threads", "threads", [], NoEnvironment, 0, [], "threads"),
+        new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },
+            ExitStatus: 42, StderrContains: [], ExpectedStdout: "environment"),
+        new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),
+    ];
+
+    public static ProbeCase Get(string name) => All.Single(c => c.Name == name);
+
+    // For xunit: [MemberData(nameof(ProbeCatalog.Names), MemberType = typeof(ProbeCatalog))].
+    public static IEnumerable<object[]> Names => All.Select(c => new object[] { c.Name });
+
+    // The executables named by the catalog (each once).
+    public static IEnumerable<string> Binaries => All.Select(c => c.Binary).Distinct();
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "build.ps1"))) return dir.FullName;
+            throw new InvalidOperationException("cannot find the repository root (build.ps1) above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static string ExpectedStdoutPath(ProbeCase probe) =>
+        Path.Combine(RepositoryRoot, "tests/Libra.Tests/Probes/expected", probe.ExpectedStdout + ".stdout");
+
+    public static string ExpectedStdout(ProbeCase probe) => File.ReadAllText(ExpectedStdoutPath(probe));
+}
