@@ -26,6 +26,7 @@ namespace Libra
         private static BootInfo s_boot;
         private static KernelOptions s_options;
         private static AppArguments s_app;
+        private static bool s_appRequested;
 
         [RuntimeExport("kmain")]
         private static void Main(ulong startInfo)
@@ -82,6 +83,11 @@ namespace Libra
 
             if (s_options.SelfTest != SelfTest.None) SelfTests.Run(s_options.SelfTest);
 
+            if (boot->ModuleCount == 0 && s_appRequested)
+            {
+                KernelLog.Line("cannot run the application: no executable arrived (QEMU drops an empty -initrd file)");
+                Exit(CannotExecuteExitStatus);
+            }
             if (boot->ModuleCount == 0)
             {
                 KernelLog.Line("no application to run; shutting down");
@@ -163,7 +169,7 @@ namespace Libra
             {
                 ReadOnlySpan<char> key = options.Slice(keyStart, keyLength);
                 ReadOnlySpan<char> value = valueLength >= 0 ? options.Slice(valueStart, valueLength) : default;
-                if (IsKey(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = true; continue; }
+                if (IsKey(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = s_appRequested = true; continue; }
                 if (IsKey(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
                 OptionResult result = s_options.Apply(key, value, valueLength >= 0);
                 if (result == OptionResult.Applied) continue;
