@@ -358,6 +358,9 @@ namespace Libra.Shims
             return UserMemory.CopyToUser(address, fs, 120) ? 0 : -Errno.EFAULT;
         }
 
+        // flock: one process holds every lock it asks for.
+        internal static long Flock(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : 0;
+
         internal static long Fsync(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : 0;
 
         // poll(fds, nfds, timeout_ms): readiness of consoles and pipes, sleeping on the pipes' queues.

@@ -32,6 +32,25 @@ namespace Libra.Shims
 
         internal static long GetId(SyscallArgs* a) => 0;
 
+        // getrusage(who, struct rusage*): CPU time as user time (the kernel's share is not split off)
+        // and the resident set as ru_maxrss in KiB; the counters Libra does not keep are zero.
+        internal static long GetRusage(SyscallArgs* a)
+        {
+            const int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_THREAD = 1;
+            int who = (int)a->A0;
+            if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD) return -Errno.EINVAL;
+            ulong* usage = stackalloc ulong[18];
+            for (int i = 0; i < 18; i++) usage[i] = 0;
+            if (who != RUSAGE_CHILDREN)
+            {
+                ulong cpu = who == RUSAGE_THREAD ? Scheduler.ThreadCpuNanoseconds(Scheduler.Current) : Scheduler.ProcessCpuNanoseconds();
+                usage[0] = cpu / 1_000_000_000;
+                usage[1] = cpu % 1_000_000_000 / 1000;
+                usage[4] = UserMemory.CommittedPages * 4;
+            }
+            return UserMemory.CopyToUser(a->A1, usage, 144) ? 0 : -Errno.EFAULT;
+        }
+
         internal static long GetPpid(SyscallArgs* a) => 0;
 
         internal static long GetResId(SyscallArgs* a)

@@ -99,7 +99,7 @@ namespace Libra.Shims
                 case 70: entry = new SyscallEntry("msgrcv", 6, null); return true;
                 case 71: entry = new SyscallEntry("msgctl", 6, null); return true;
                 case 72: entry = new SyscallEntry("fcntl", 3, &FileCalls.Fcntl); return true;
-                case 73: entry = new SyscallEntry("flock", 6, null); return true;
+                case 73: entry = new SyscallEntry("flock", 2, &FileCalls.Flock); return true;
                 case 74: entry = new SyscallEntry("fsync", 1, &FileCalls.Fsync); return true;
                 case 75: entry = new SyscallEntry("fdatasync", 1, &FileCalls.Fsync); return true;
                 case 76: entry = new SyscallEntry("truncate", 6, null); return true;
@@ -124,7 +124,7 @@ namespace Libra.Shims
                 case 95: entry = new SyscallEntry("umask", 1, &ProcessCalls.Umask); return true;
                 case 96: entry = new SyscallEntry("gettimeofday", 2, &TimeCalls.GetTimeOfDay); return true;
                 case 97: entry = new SyscallEntry("getrlimit", 2, &ProcessCalls.GetRlimit); return true;
-                case 98: entry = new SyscallEntry("getrusage", 6, null); return true;
+                case 98: entry = new SyscallEntry("getrusage", 2, &ProcessCalls.GetRusage); return true;
                 case 99: entry = new SyscallEntry("sysinfo", 1, &ProcessCalls.SysInfo); return true;
                 case 100: entry = new SyscallEntry("times", 6, null); return true;
                 case 101: entry = new SyscallEntry("ptrace", 6, null); return true;

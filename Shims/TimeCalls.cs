@@ -13,8 +13,8 @@ namespace Libra.Shims
         private const int TIMER_ABSTIME = 1;
         private const ulong NsPerSecond = 1_000_000_000;
 
-        // The clock's reading in nanoseconds; false for an id Linux would refuse. CPU-time clocks
-        // (including the negative per-thread ids) read the monotonic clock: one CPU, no accounting yet.
+        // The clock's reading in nanoseconds; false for an id Linux would refuse. CPU-time clocks count
+        // the time a thread (or every thread) held the CPU, the kernel's share included.
         private static bool Read(int clock, out ulong nanoseconds)
         {
             switch (clock)
@@ -23,12 +23,21 @@ namespace Libra.Shims
                     nanoseconds = Clock.RealtimeNanoseconds();
                     return true;
                 case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME:
-                case CLOCK_BOOTTIME_ALARM: case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+                case CLOCK_BOOTTIME_ALARM:
                     nanoseconds = Clock.Nanoseconds();
                     return true;
+                case CLOCK_PROCESS_CPUTIME_ID:
+                    nanoseconds = Scheduler.ProcessCpuNanoseconds();
+                    return true;
+                case CLOCK_THREAD_CPUTIME_ID:
+                    nanoseconds = Scheduler.ThreadCpuNanoseconds(Scheduler.Current);
+                    return true;
                 default:
-                    nanoseconds = Clock.Nanoseconds();
-                    return clock < 0;
+                    // A CPU clock of a thread or the process by id (~pid << 3 | kind; sched.h CPUCLOCK_*).
+                    if (clock >= 0) { nanoseconds = 0; return false; }
+                    Thread* thread = (clock & 4) != 0 ? ThreadTable.Find(~(clock >> 3)) : null;
+                    nanoseconds = thread != null ? Scheduler.ThreadCpuNanoseconds(thread) : Scheduler.ProcessCpuNanoseconds();
+                    return true;
             }
         }
 

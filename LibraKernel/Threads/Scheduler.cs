@@ -20,6 +20,9 @@ namespace Libra.Threads
         private static ulong s_idleRsp;
         private static int s_sliceLeft;
         private static ulong* s_kernelRspSlot;
+        private static ulong s_runningSince;
+        // CPU time of every application thread, live or finished (CLOCK_PROCESS_CPUTIME_ID).
+        private static ulong s_finishedThreadsCpu;
 
         internal static void Initialize()
         {
@@ -134,9 +137,28 @@ namespace Libra.Threads
             Native.WriteMsr(MsrFsBase, value);
         }
 
+        // The current thread's CPU time, including the running slice.
+        internal static ulong ThreadCpuNanoseconds(Thread* thread) =>
+            thread->CpuNanoseconds + (thread == Current ? Clock.Nanoseconds() - s_runningSince : 0);
+
+        internal static ulong ProcessCpuNanoseconds()
+        {
+            ulong total = s_finishedThreadsCpu;
+            for (int i = 0; i < ThreadTable.Count; i++)
+            {
+                Thread* thread = ThreadTable.At(i);
+                if (thread->IsAlive) total += ThreadCpuNanoseconds(thread);
+            }
+            return total;
+        }
+
         private static void SwitchAway()
         {
             Thread* self = Current;
+            ulong now = Clock.Nanoseconds();
+            self->CpuNanoseconds += now - s_runningSince;
+            s_runningSince = now;
+            if (self->State == ThreadState.Dead) s_finishedThreadsCpu += self->CpuNanoseconds;
             Thread* next = PopRunnable();
             if (next == self)
             {
@@ -159,6 +181,7 @@ namespace Libra.Threads
         private static void Activate(Thread* next)
         {
             Current = next;
+            s_runningSince = Clock.Nanoseconds();
             next->State = ThreadState.Running;
             s_sliceLeft = SliceTicks;
             Gdt.SetKernelStack(next->KernelStackTop);

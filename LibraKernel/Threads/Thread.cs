@@ -36,6 +36,8 @@ namespace Libra.Threads
         internal ulong WakeAt;                  // Clock nanoseconds; 0 for no timeout
         internal WakeReason WakeReason;
 
+        internal ulong CpuNanoseconds;          // time on the CPU, in the kernel or not (CLOCK_THREAD_CPUTIME_ID)
+
         internal FutexWaiter Futex;
         internal Thread* NextFree;
         internal Thread* NextWaiter;

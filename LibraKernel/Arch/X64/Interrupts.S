@@ -7,6 +7,32 @@
  */
         .text
 
+/* The rest of the frame: every general register (r15 lowest), then the SSE state below it. Leaves
+   rdi = rbx = the frame and rsp = its FXSAVE area, as libra_interrupt_exit expects. */
+.macro SAVE_CONTEXT
+        pushq   %rax
+        pushq   %rbx
+        pushq   %rcx
+        pushq   %rdx
+        pushq   %rsi
+        pushq   %rdi
+        pushq   %rbp
+        pushq   %r8
+        pushq   %r9
+        pushq   %r10
+        pushq   %r11
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        movq    %rsp, %rdi
+        movq    %rsp, %rbx
+        subq    $512, %rsp
+        andq    $~15, %rsp
+        fxsave64 (%rsp)
+        cld
+.endm
+
 .macro STUB vector
         .balign 16
 stub_\vector:
@@ -31,27 +57,7 @@ stub_\vector:
         STUBS 192, 255
 
 interrupt_common:
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        movq    %rsp, %rdi
-        movq    %rsp, %rbx
-        subq    $512, %rsp
-        andq    $~15, %rsp
-        fxsave64 (%rsp)
-        cld
+        SAVE_CONTEXT
         call    libra_interrupt
         /* rbx = the frame, rsp = its FXSAVE area; a new thread starts here (Threads/Scheduler.cs). */
         .globl libra_interrupt_exit
@@ -92,27 +98,7 @@ libra_syscall_entry:
         pushq   %rcx
         pushq   $0                      /* error code */
         pushq   $0x100                  /* vector: InterruptFrame.SyscallVector */
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        movq    %rsp, %rdi
-        movq    %rsp, %rbx
-        subq    $512, %rsp
-        andq    $~15, %rsp
-        fxsave64 (%rsp)
-        cld
+        SAVE_CONTEXT
         call    libra_syscall
         jmp     libra_interrupt_exit
 
