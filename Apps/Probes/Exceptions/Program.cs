@@ -2,8 +2,19 @@
 // 4 KiB, an integer division by zero a SIGFPE), thrown and caught exceptions, rethrow with the stack
 // trace, finally blocks and filters in .NET's two-pass order, exceptions on other threads and tasks.
 // With --unhandled it ends with an unhandled exception (the runtime aborts: SIGABRT, status 134).
+// With --wild-call it dies of SIGSEGV (status 139), as a shell reports it.
 using System.Runtime.CompilerServices;
 using Libra.Probes;
+
+// With --wild-call it calls a function pointer into unmapped memory: the fault is outside managed
+// code, so the runtime lets it kill the process (SIGSEGV, status 139).
+if (args.Contains("--wild-call"))
+{
+    Probe.Line("calling through a wild function pointer");
+    Wild.Call(Probe.Opaque((nint)0x10000));
+    Probe.Line("not reached");
+    return 0;
+}
 
 if (args.Contains("--unhandled"))
 {
@@ -193,4 +204,9 @@ static class Thrower
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Level3() => throw new InvalidOperationException("level 3");
+}
+
+static unsafe class Wild
+{
+    public static void Call(nint address) => ((delegate* unmanaged<void>)address)();
 }

@@ -44,6 +44,9 @@ public static class ProbeCatalog
         // An unhandled exception: the runtime prints it on stderr and aborts (SIGABRT: 128 + 6).
         new("exceptions-unhandled", "exceptions", ["--unhandled"], NoEnvironment, 134,
             ["Unhandled exception. System.InvalidOperationException: level 3"], "exceptions-unhandled"),
+        // A fault outside managed code, which the runtime does not turn into an exception: death by
+        // SIGSEGV (128 + 11), as a shell reports it.
+        new("exceptions-wild-call", "exceptions", ["--wild-call"], NoEnvironment, 139, [], "exceptions-wild-call"),
         new("threads", "threads", [], NoEnvironment, 0, [], "threads"),
         new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },
             ExitStatus: 42, StderrContains: [], ExpectedStdout: "environment"),

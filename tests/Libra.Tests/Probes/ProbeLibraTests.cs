@@ -49,3 +49,41 @@ public static class ProbeOnLibra
         return BootRun.RunAsync(machine, Timeout);
     }
 }
+
+// What Libra itself reports about an application, beyond what the application prints.
+[Collection("qemu")]
+public class ApplicationReportTests
+{
+    [Fact]
+    public async Task Death_by_signal_names_the_signal_and_address_and_logs_the_registers()
+    {
+        BootResult result = await ProbeOnLibra.RunAsync(ProbeCatalog.Get("exceptions-wild-call"));
+        Assert.Equal(139, result.GuestStatus);
+        var line = result.FirstLine("application killed by ");
+        Assert.True(line is not null, result.Output);
+        Assert.Contains("SIGSEGV (segmentation fault) at address 0x0000000000010000", line!.Value.Text);
+        Assert.Matches(@"rip 0x0000000000010000", result.Output);
+        Assert.Contains("libra:     rax 0x", result.Output);
+        Assert.DoesNotContain("PANIC", result.Output);
+    }
+
+    [Fact]
+    public async Task Trace_syscalls_logs_each_call_with_arguments_and_result()
+    {
+        BootResult result = await ProbeOnLibra.RunAsync(ProbeCatalog.Get("hello"), traceSyscalls: true);
+        Assert.Equal(3, result.GuestStatus);
+        Assert.Matches(@"libra: \[1\] arch_prctl\(4098, 0x[0-9a-f]+\) = 0", result.Output);
+        Assert.Matches(@"libra: \[1\] rseq\([^)]*\) = -1 ENOSYS", result.Output);
+        Assert.Matches(@"libra: \[1\] write\(\d+, 0x[0-9a-f]+, \d+\) = \d+", result.Output);
+        Assert.Matches(@"libra: \[\d+\] clone3\(0x[0-9a-f]+, 88\) = \d+", result.Output);
+    }
+
+    [Fact]
+    public async Task Unimplemented_syscall_is_logged_once_by_name_and_number()
+    {
+        BootResult result = await ProbeOnLibra.RunAsync(ProbeCatalog.Get("hello"));
+        var lines = result.Lines.Select(l => l.Text).Where(t => t.Contains("syscall not implemented: ")).ToList();
+        Assert.Contains("libra: syscall not implemented: get_mempolicy (239), answering ENOSYS", lines);
+        Assert.Equal(lines.Count, lines.Distinct().Count());
+    }
+}
