@@ -266,9 +266,14 @@ namespace Libra.Memory
             if (released > FlushAllThreshold) Native.WriteCr3(Native.ReadCr3());
         }
 
+        // No frame left for a page the application may use: it is killed as Linux's OOM killer would
+        // (SIGKILL, status 137), with a line that says so instead of a misleading SIGSEGV.
         private static bool OutOfMemory(ulong address)
         {
-            KernelLog.Begin(); KernelLog.Write("out of memory: no free page for the application at "); KernelLog.Hex(address); KernelLog.End();
+            KernelLog.Begin(); KernelLog.Write("out of memory: no free page for the application at "); KernelLog.Hex(address);
+            KernelLog.Write(" ("); KernelLog.Decimal(CommittedPages * Layout.PageSize >> 20); KernelLog.Write(" MiB committed); application killed by SIGKILL");
+            KernelLog.End();
+            Kernel.Exit(128 + 9);
             return false;
         }
 

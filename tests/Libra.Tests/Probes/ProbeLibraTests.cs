@@ -35,14 +35,14 @@ public static class ProbeOnLibra
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
 
-    public static Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false)
+    public static Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G")
     {
         string binary = ProbeArtifacts.PathOf(probe);
         var environment = probe.Environment.Select(pair => $"{pair.Key}={pair.Value}");
         var machine = new QemuMachine
         {
             KernelImage = LibraBoot.KernelImage,
-            Memory = "1G",
+            Memory = memory,
             InitialRamDisk = binary,
             CommandLine = AppCommandLine.Build("", binary, environment, probe.Args, traceSyscalls),
         };
@@ -64,6 +64,17 @@ public class ApplicationReportTests
         Assert.Contains("SIGSEGV (segmentation fault) at address 0x0000000000010000", line!.Value.Text);
         Assert.Matches(@"rip 0x0000000000010000", result.Output);
         Assert.Contains("libra:     rax 0x", result.Output);
+        Assert.DoesNotContain("PANIC", result.Output);
+    }
+
+    [Fact]
+    public async Task Running_out_of_memory_kills_the_application_with_a_line_that_says_so()
+    {
+        BootResult result = await ProbeOnLibra.RunAsync(ProbeCatalog.Get("memory"), memory: "160M");
+        Assert.Equal(137, result.GuestStatus);
+        var line = result.FirstLine("out of memory: no free page for the application");
+        Assert.True(line is not null, result.Output);
+        Assert.Contains("application killed by SIGKILL", line!.Value.Text);
         Assert.DoesNotContain("PANIC", result.Output);
     }
 
