@@ -108,6 +108,7 @@ namespace Libra
             ProcessCalls.Initialize();
             FileTable.Initialize();
             SystemCalls.Trace = s_options.TraceSyscalls;
+            Signals.SignalDelivery.Initialize();
             if (s_app.ExePathLength == 0) s_app.SetName("app");
             fixed (AppArguments* app = &s_app)
             {
@@ -120,6 +121,12 @@ namespace Libra
 
         internal static void Exit(int status)
         {
+            if (Scheduler.Switches > 0)
+            {
+                KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");
+                KernelLog.Decimal(Scheduler.Preemptions); KernelLog.Write(" preemptions, "); KernelLog.Decimal(LocalApic.Ticks);
+                KernelLog.Write(" timer ticks"); KernelLog.End();
+            }
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
         }

@@ -15,6 +15,7 @@ namespace Libra.Threads
         private const int SliceTicks = 2;
 
         internal static Thread* Current;
+        internal static ulong Switches, Preemptions;
         private static Thread* s_runHead, s_runTail;
         private static Thread* s_timed;
         private static ulong s_idleRsp;
@@ -90,6 +91,7 @@ namespace Libra.Threads
             ExpireTimers();
             if (!fromUser || Current == null) return;
             if (--s_sliceLeft > 0) return;
+            if (s_runHead != null) Preemptions++;
             Yield();
         }
 
@@ -180,6 +182,7 @@ namespace Libra.Threads
 
         private static void Activate(Thread* next)
         {
+            Switches++;
             Current = next;
             s_runningSince = Clock.Nanoseconds();
             next->State = ThreadState.Running;
