@@ -7,7 +7,7 @@ namespace Libra.Shims
             EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
             ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28,
             ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39,
-            ELOOP = 40, ENODEV = 19, ENODATA = 61, EOVERFLOW = 75, ENOTSUP = 95, ETIMEDOUT = 110;
+            ELOOP = 40, ENODEV = 19, ENODATA = 61, EOVERFLOW = 75, ENOTSUP = 95, EPROTONOSUPPORT = 93, ETIMEDOUT = 110;
         // Internal: the call was interrupted by a signal and restarts when the handler has SA_RESTART.
         internal const long ERESTARTSYS = 512;
 
@@ -20,7 +20,7 @@ namespace Libra.Shims
             ENOTTY => "ENOTTY", EFBIG => "EFBIG", ENOSPC => "ENOSPC", ESPIPE => "ESPIPE", EROFS => "EROFS",
             EPIPE => "EPIPE", ERANGE => "ERANGE", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS",
             ENOTEMPTY => "ENOTEMPTY", ELOOP => "ELOOP", ENODATA => "ENODATA", EOVERFLOW => "EOVERFLOW",
-            ENOTSUP => "EOPNOTSUPP", ENODEV => "ENODEV", ETIMEDOUT => "ETIMEDOUT", ERESTARTSYS => "ERESTARTSYS", _ => "E?",
+            ENOTSUP => "EOPNOTSUPP", ENODEV => "ENODEV", EPROTONOSUPPORT => "EPROTONOSUPPORT", ETIMEDOUT => "ETIMEDOUT", ERESTARTSYS => "ERESTARTSYS", _ => "E?",
         };
     }
 }
