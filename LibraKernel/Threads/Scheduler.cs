@@ -15,6 +15,9 @@ namespace Libra.Threads
         private const int SliceTicks = 2;
 
         internal static Thread* Current;
+        // Devices whose completions are polled (virtio without interrupts): returns true while
+        // requests are outstanding, so the idle loop spins instead of halting.
+        internal static delegate*<bool> PollDevices;
         internal static ulong Switches, Preemptions;
         private static Thread* s_runHead, s_runTail;
         private static Thread* s_timed;
@@ -88,6 +91,7 @@ namespace Libra.Threads
         // application's, ends its time slice.
         internal static void Tick(bool fromUser)
         {
+            if (PollDevices != null) PollDevices();
             ExpireTimers();
             if (!fromUser || Current == null) return;
             if (--s_sliceLeft > 0) return;
@@ -110,8 +114,10 @@ namespace Libra.Threads
                 }
                 Current = null;
                 Native.EnableInterrupts();
-                Native.Halt();
+                if (PollDevices != null && PollDevices()) Native.Pause();
+                else Native.Halt();
                 Native.DisableInterrupts();
+                if (PollDevices != null) PollDevices();
                 ExpireTimers();
             }
         }
