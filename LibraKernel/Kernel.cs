@@ -137,6 +137,10 @@ namespace Libra
 
         internal static void Exit(int status)
         {
+            if (Shims.NineP.NinePClient.Mounted)
+            {
+                KernelLog.Begin(); KernelLog.Write("9p: "); KernelLog.Decimal((ulong)Shims.NineP.NinePClient.FidsInUse); KernelLog.Write(" fid(s) in use at exit"); KernelLog.End();
+            }
             if (Scheduler.Switches > 0)
             {
                 KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");

@@ -116,8 +116,8 @@ namespace Libra.Shims
                 case 87: entry = new SyscallEntry("unlink", 1, &FileCalls.Unlink); return true;
                 case 88: entry = new SyscallEntry("symlink", 6, null); return true;
                 case 89: entry = new SyscallEntry("readlink", 3, &FileCalls.Readlink); return true;
-                case 90: entry = new SyscallEntry("chmod", 6, null); return true;
-                case 91: entry = new SyscallEntry("fchmod", 6, null); return true;
+                case 90: entry = new SyscallEntry("chmod", 2, &FileCalls.Chmod); return true;
+                case 91: entry = new SyscallEntry("fchmod", 2, &FileCalls.Fchmod); return true;
                 case 92: entry = new SyscallEntry("chown", 6, null); return true;
                 case 93: entry = new SyscallEntry("fchown", 6, null); return true;
                 case 94: entry = new SyscallEntry("lchown", 6, null); return true;
@@ -294,7 +294,7 @@ namespace Libra.Shims
                 case 265: entry = new SyscallEntry("linkat", 6, null); return true;
                 case 266: entry = new SyscallEntry("symlinkat", 6, null); return true;
                 case 267: entry = new SyscallEntry("readlinkat", 4, &FileCalls.ReadlinkAt); return true;
-                case 268: entry = new SyscallEntry("fchmodat", 6, null); return true;
+                case 268: entry = new SyscallEntry("fchmodat", 3, &FileCalls.FchmodAt); return true;
                 case 269: entry = new SyscallEntry("faccessat", 3, &FileCalls.FaccessAt); return true;
                 case 270: entry = new SyscallEntry("pselect6", 6, null); return true;
                 case 271: entry = new SyscallEntry("ppoll", 5, &FileCalls.Ppoll); return true;
@@ -306,7 +306,7 @@ namespace Libra.Shims
                 case 277: entry = new SyscallEntry("sync_file_range", 6, null); return true;
                 case 278: entry = new SyscallEntry("vmsplice", 6, null); return true;
                 case 279: entry = new SyscallEntry("move_pages", 6, null); return true;
-                case 280: entry = new SyscallEntry("utimensat", 6, null); return true;
+                case 280: entry = new SyscallEntry("utimensat", 4, &FileCalls.UtimensAt); return true;
                 case 281: entry = new SyscallEntry("epoll_pwait", 6, null); return true;
                 case 282: entry = new SyscallEntry("signalfd", 6, null); return true;
                 case 283: entry = new SyscallEntry("timerfd_create", 6, null); return true;

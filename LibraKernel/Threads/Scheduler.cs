@@ -113,11 +113,13 @@ namespace Libra.Threads
                     continue;
                 }
                 Current = null;
+                // Polled with interrupts off: the timer tick polls too, and the two must not meet.
+                bool outstanding = PollDevices != null && PollDevices();
+                if (s_runHead != null) continue;
                 Native.EnableInterrupts();
-                if (PollDevices != null && PollDevices()) Native.Pause();
+                if (outstanding) Native.Pause();
                 else Native.Halt();
                 Native.DisableInterrupts();
-                if (PollDevices != null) PollDevices();
                 ExpireTimers();
             }
         }

@@ -36,6 +36,7 @@ namespace Libra.Shims.NineP
         internal static bool Mounted;
 
         internal static uint Msize => s_msize;
+        internal static int FidsInUse => s_fids.InUse;
         // The largest Tread/Twrite payload one call carries.
         internal static int MaxIo => (int)s_msize - NinePProtocol.IoHeaderSize;
 
@@ -88,6 +89,7 @@ namespace Libra.Shims.NineP
                 Span<NinePQid> qids = stackalloc NinePQid[NinePProtocol.MaxWalkNames];
                 int count = default;
                 int error = received < 0 ? received : NinePCodec.Rwalk(call.ReplySpan(received), s_msize, call.Tag, qids, out count);
+                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
                 End(ref call);
                 // A partial walk leaves newfid unset (9P2000 walk(5)): the first missing name.
                 if (error == 0 && count < names) error = -(int)Errno.ENOENT;
@@ -123,6 +125,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tlopen(call.RequestSpan, call.Tag, fid, flags));
             int error = received < 0 ? received : NinePCodec.Rlopen(call.ReplySpan(received), s_msize, call.Tag, out qid, out iounit);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -135,6 +138,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tlcreate(call.RequestSpan, call.Tag, fid, name, flags, mode, 0));
             int error = received < 0 ? received : NinePCodec.Rlcreate(call.ReplySpan(received), s_msize, call.Tag, out qid, out _);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -148,6 +152,7 @@ namespace Libra.Shims.NineP
             int received = Exchange(ref call, NinePCodec.Tread(call.RequestSpan, call.Tag, fid, offset, (uint)count));
             ReadOnlySpan<byte> data = default;
             int error = received < 0 ? received : NinePCodec.Rread(call.ReplySpan(received), s_msize, call.Tag, out data);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             if (error == 0)
             {
                 error = data.Length;
@@ -166,6 +171,7 @@ namespace Libra.Shims.NineP
             int received = Exchange(ref call, length);
             uint written = default;
             int error = received < 0 ? received : NinePCodec.Rwrite(call.ReplySpan(received), s_msize, call.Tag, out written);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error == 0 ? (int)written : error;
         }
@@ -177,6 +183,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tgetattr(call.RequestSpan, call.Tag, fid, mask));
             int error = received < 0 ? received : NinePCodec.Rgetattr(call.ReplySpan(received), s_msize, call.Tag, out attr);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -187,6 +194,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tsetattr(call.RequestSpan, call.Tag, fid, in attr));
             int error = received < 0 ? received : NinePCodec.Rsetattr(call.ReplySpan(received), s_msize, call.Tag);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -200,6 +208,7 @@ namespace Libra.Shims.NineP
             int received = Exchange(ref call, NinePCodec.Treaddir(call.RequestSpan, call.Tag, fid, offset, (uint)capacity));
             NinePDirents entries = default;
             int error = received < 0 ? received : NinePCodec.Rreaddir(call.ReplySpan(received), s_msize, call.Tag, out entries);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             if (error == 0)
             {
                 int length = received - NinePProtocol.ReaddirHeaderSize;
@@ -216,6 +225,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tmkdir(call.RequestSpan, call.Tag, directoryFid, name, mode, 0));
             int error = received < 0 ? received : NinePCodec.Rmkdir(call.ReplySpan(received), s_msize, call.Tag, out _);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -226,6 +236,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tunlinkat(call.RequestSpan, call.Tag, directoryFid, name, flags));
             int error = received < 0 ? received : NinePCodec.Runlinkat(call.ReplySpan(received), s_msize, call.Tag);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -236,6 +247,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Trenameat(call.RequestSpan, call.Tag, oldDirectory, oldName, newDirectory, newName));
             int error = received < 0 ? received : NinePCodec.Rrenameat(call.ReplySpan(received), s_msize, call.Tag);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -247,6 +259,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tstatfs(call.RequestSpan, call.Tag, fid));
             int error = received < 0 ? received : NinePCodec.Rstatfs(call.ReplySpan(received), s_msize, call.Tag, out statfs);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -259,6 +272,7 @@ namespace Libra.Shims.NineP
             int received = Exchange(ref call, NinePCodec.Treadlink(call.RequestSpan, call.Tag, fid));
             ReadOnlySpan<byte> target = default;
             int error = received < 0 ? received : NinePCodec.Rreadlink(call.ReplySpan(received), s_msize, call.Tag, out target);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             if (error == 0)
             {
                 int n = target.Length < capacity ? target.Length : capacity;
@@ -275,6 +289,7 @@ namespace Libra.Shims.NineP
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tfsync(call.RequestSpan, call.Tag, fid, dataOnly ? 1u : 0u));
             int error = received < 0 ? received : NinePCodec.Rfsync(call.ReplySpan(received), s_msize, call.Tag);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
             return error;
         }
@@ -288,6 +303,7 @@ namespace Libra.Shims.NineP
             {
                 int received = Exchange(ref call, NinePCodec.Tclunk(call.RequestSpan, call.Tag, fid));
                 error = received < 0 ? received : NinePCodec.Rclunk(call.ReplySpan(received), s_msize, call.Tag);
+                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
                 End(ref call);
             }
             s_fids.Free(fid);
@@ -321,6 +337,20 @@ namespace Libra.Shims.NineP
         {
             if (length < 0) return length;
             return s_transport.Transact(call.Request, length, call.Reply, (int)s_msize);
+        }
+
+        // A reply that does not decode fails its call with EIO; the log says what arrived.
+        private static void ReportBadReply(ref Call call, int received)
+        {
+            KernelLog.Begin(); KernelLog.Write("9p: malformed or unexpected reply to message type "); KernelLog.Decimal(call.Request[4]);
+            KernelLog.Write(" (tag "); KernelLog.Decimal(call.Tag); KernelLog.Write("): "); KernelLog.Decimal((ulong)received);
+            KernelLog.Write(" bytes");
+            if (received >= 7)
+            {
+                KernelLog.Write(", size field "); KernelLog.Decimal(*(uint*)call.Reply); KernelLog.Write(", type "); KernelLog.Decimal(call.Reply[4]);
+                KernelLog.Write(", tag "); KernelLog.Decimal(*(ushort*)(call.Reply + 5));
+            }
+            KernelLog.Write("; the call fails with EIO"); KernelLog.End();
         }
 
         private static void End(ref Call call)
