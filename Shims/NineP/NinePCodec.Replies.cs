@@ -15,7 +15,7 @@ namespace Libra.Shims.NineP
         {
             msize = 0;
             version = default;
-            int error = NinePReader.Open(reply, proposed, NineP.NoTag, NinePType.Rversion, out NinePReader r);
+            int error = NinePReader.Open(reply, proposed, NinePProtocol.NoTag, NinePType.Rversion, out NinePReader r);
             if (error != 0) return error;
             uint agreed = r.U32();
             ReadOnlySpan<byte> name = r.String();
@@ -65,7 +65,7 @@ namespace Libra.Shims.NineP
             int error = NinePReader.Open(reply, msize, tag, NinePType.Rwalk, out NinePReader r);
             if (error != 0) return error;
             int n = r.U16();
-            if (n > NineP.MaxWalkNames || n > qids.Length || r.Remaining != n * NineP.QidSize) return -(int)Errno.EIO;
+            if (n > NinePProtocol.MaxWalkNames || n > qids.Length || r.Remaining != n * NinePProtocol.QidSize) return -(int)Errno.EIO;
             for (int i = 0; i < n; i++) qids[i] = r.Qid();
             if (r.End() != 0) return -(int)Errno.EIO;
             count = n;
@@ -112,19 +112,19 @@ namespace Libra.Shims.NineP
         internal static int RreadHeader(ReadOnlySpan<byte> header, int received, int payloadCapacity, uint msize, ushort tag, out int count)
         {
             count = 0;
-            if (header.Length < NineP.RreadHeaderSize || received < NineP.HeaderSize || payloadCapacity < 0) return -(int)Errno.EIO;
+            if (header.Length < NinePProtocol.RreadHeaderSize || received < NinePProtocol.HeaderSize || payloadCapacity < 0) return -(int)Errno.EIO;
             uint size = Unsafe.As<byte, uint>(ref Unsafe.AsRef(in header[0]));
             byte type = header[4];
             ushort replyTag = Unsafe.As<byte, ushort>(ref Unsafe.AsRef(in header[5]));
             if (replyTag != tag || size > msize || size > (uint)received) return -(int)Errno.EIO;
             if (type == (byte)NinePType.Rlerror)
             {
-                if (size != NineP.RreadHeaderSize) return -(int)Errno.EIO;
+                if (size != NinePProtocol.RreadHeaderSize) return -(int)Errno.EIO;
                 return NinePReader.LinuxError(Unsafe.As<byte, uint>(ref Unsafe.AsRef(in header[7])));
             }
             if (type != (byte)NinePType.Rread) return -(int)Errno.EIO;
             uint n = Unsafe.As<byte, uint>(ref Unsafe.AsRef(in header[7]));
-            if (n > (uint)payloadCapacity || size != NineP.RreadHeaderSize + n) return -(int)Errno.EIO;
+            if (n > (uint)payloadCapacity || size != NinePProtocol.RreadHeaderSize + n) return -(int)Errno.EIO;
             count = (int)n;
             return 0;
         }
@@ -241,7 +241,7 @@ namespace Libra.Shims.NineP
         // The tag of a received message, for a transport that matches replies to requests (0xffff when
         // too short to have one, which no request uses but Tversion).
         internal static ushort TagOf(ReadOnlySpan<byte> message) =>
-            message.Length < NineP.HeaderSize ? NineP.NoTag : Unsafe.As<byte, ushort>(ref Unsafe.AsRef(in message[5]));
+            message.Length < NinePProtocol.HeaderSize ? NinePProtocol.NoTag : Unsafe.As<byte, ushort>(ref Unsafe.AsRef(in message[5]));
 
         // The size[4] a received message claims (0 when fewer than 4 bytes are there): how many bytes
         // a stream transport must read in all.

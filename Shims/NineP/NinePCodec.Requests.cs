@@ -15,7 +15,7 @@ namespace Libra.Shims.NineP
         // 9P2000.L Tversion: msize[4] version[s] = "9P2000.L", always on NOTAG.
         internal static int Tversion(Span<byte> buffer, uint msize)
         {
-            var w = new NinePWriter(buffer, NinePType.Tversion, NineP.NoTag);
+            var w = new NinePWriter(buffer, NinePType.Tversion, NinePProtocol.NoTag);
             w.U32(msize);
             w.Ascii(Version);
             return w.Finish();
@@ -66,7 +66,7 @@ namespace Libra.Shims.NineP
         internal static int Twalk(Span<byte> buffer, ushort tag, uint fid, uint newFid, ReadOnlySpan<byte> path)
         {
             int names = WalkNameCount(path);
-            if (names > NineP.MaxWalkNames) return -(int)Errno.E2BIG;
+            if (names > NinePProtocol.MaxWalkNames) return -(int)Errno.E2BIG;
             var w = new NinePWriter(buffer, NinePType.Twalk, tag);
             w.U32(fid);
             w.U32(newFid);
@@ -193,7 +193,7 @@ namespace Libra.Shims.NineP
             return w.Finish();
         }
 
-        // 9P2000.L Tgetattr: fid[4] request_mask[8] (NineP.Getattr* bits).
+        // 9P2000.L Tgetattr: fid[4] request_mask[8] (NinePProtocol.Getattr* bits).
         internal static int Tgetattr(Span<byte> buffer, ushort tag, uint fid, ulong requestMask)
         {
             var w = new NinePWriter(buffer, NinePType.Tgetattr, tag);
@@ -284,7 +284,7 @@ namespace Libra.Shims.NineP
             return w.Finish();
         }
 
-        // 9P2000.L Tunlinkat: dirfid[4] name[s] flags[4] (NineP.UnlinkRemoveDirectory for rmdir).
+        // 9P2000.L Tunlinkat: dirfid[4] name[s] flags[4] (NinePProtocol.UnlinkRemoveDirectory for rmdir).
         internal static int Tunlinkat(Span<byte> buffer, ushort tag, uint directoryFid, ReadOnlySpan<byte> name, uint flags)
         {
             var w = new NinePWriter(buffer, NinePType.Tunlinkat, tag);

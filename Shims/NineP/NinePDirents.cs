@@ -29,7 +29,7 @@ namespace Libra.Shims.NineP
             entry = default;
             if (_error != 0 || _position >= _data.Length) return false;
             ReadOnlySpan<byte> rest = _data.Slice(_position);
-            const int fixedPart = NineP.QidSize + 8 + 1 + 2;
+            const int fixedPart = NinePProtocol.QidSize + 8 + 1 + 2;
             if (rest.Length < fixedPart) { _error = -(int)Errno.EIO; return false; }
             int nameLength = Unsafe.As<byte, ushort>(ref Unsafe.AsRef(in rest[fixedPart - 2]));
             if (rest.Length - fixedPart < nameLength) { _error = -(int)Errno.EIO; return false; }
@@ -37,8 +37,8 @@ namespace Libra.Shims.NineP
             // Little-endian loads, as in NinePReader; the length check above covers them.
             entry.Qid.Version = Unsafe.As<byte, uint>(ref Unsafe.AsRef(in rest[1]));
             entry.Qid.Path = Unsafe.As<byte, ulong>(ref Unsafe.AsRef(in rest[5]));
-            entry.Offset = Unsafe.As<byte, ulong>(ref Unsafe.AsRef(in rest[NineP.QidSize]));
-            entry.Type = rest[NineP.QidSize + 8];
+            entry.Offset = Unsafe.As<byte, ulong>(ref Unsafe.AsRef(in rest[NinePProtocol.QidSize]));
+            entry.Type = rest[NinePProtocol.QidSize + 8];
             entry.Name = rest.Slice(fixedPart, nameLength);
             _position += fixedPart + nameLength;
             return true;

@@ -38,7 +38,7 @@ namespace Libra.Shims.NineP
                 return true;
             }
             _searchFrom = _wordCount;
-            fid = NineP.NoFid;
+            fid = NinePProtocol.NoFid;
             return false;
         }
 

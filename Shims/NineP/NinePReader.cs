@@ -28,9 +28,9 @@ namespace Libra.Shims.NineP
         internal static int Open(ReadOnlySpan<byte> reply, uint msize, ushort tag, NinePType expected, out NinePReader body)
         {
             body = default;
-            if (reply.Length < NineP.HeaderSize) return -(int)Errno.EIO;
+            if (reply.Length < NinePProtocol.HeaderSize) return -(int)Errno.EIO;
             uint size = Unsafe.As<byte, uint>(ref Unsafe.AsRef(in reply[0]));
-            if (size < NineP.HeaderSize || size > (uint)reply.Length || size > msize) return -(int)Errno.EIO;
+            if (size < NinePProtocol.HeaderSize || size > (uint)reply.Length || size > msize) return -(int)Errno.EIO;
             var reader = new NinePReader(reply.Slice(0, (int)size), 4);
             byte type = reader.U8();
             ushort replyTag = reader.U16();
@@ -93,7 +93,7 @@ namespace Libra.Shims.NineP
         internal NinePQid Qid()
         {
             NinePQid qid = default;
-            if (!Take(NineP.QidSize)) return qid;
+            if (!Take(NinePProtocol.QidSize)) return qid;
             qid.Type = U8();
             qid.Version = U32();
             qid.Path = U64();

@@ -9,8 +9,8 @@ namespace Libra.Shims.NineP
         internal uint Version;
         internal ulong Path;
 
-        internal bool IsDirectory => (Type & NineP.QidDirectory) != 0;
-        internal bool IsSymlink => (Type & NineP.QidSymlink) != 0;
+        internal bool IsDirectory => (Type & NinePProtocol.QidDirectory) != 0;
+        internal bool IsSymlink => (Type & NinePProtocol.QidSymlink) != 0;
     }
 
     // Rgetattr's body in wire order (9P2000.L Rgetattr); only the fields whose bit is set in Valid are meaningful.

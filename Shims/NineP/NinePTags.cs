@@ -27,7 +27,7 @@ namespace Libra.Shims.NineP
             int value;
             if (_freeCount > 0) value = _storage.Free[--_freeCount];
             else if (_neverUsed < Capacity) value = _neverUsed++;
-            else { tag = NineP.NoTag; return false; }
+            else { tag = NinePProtocol.NoTag; return false; }
             _storage.InUse[value >> 6] |= 1ul << (value & 63);
             _inUse++;
             tag = (ushort)value;

@@ -35,7 +35,7 @@ namespace Libra.Shims.NineP
     }
 
     // Protocol constants (diod protocol.md, Linux include/net/9p/9p.h).
-    internal static class NineP
+    internal static class NinePProtocol
     {
         internal const ushort NoTag = 0xffff;           // Tversion's tag; never allocated
         internal const uint NoFid = 0xffffffff;         // "no auth fid" in Tattach; never allocated

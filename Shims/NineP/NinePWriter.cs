@@ -28,7 +28,7 @@ namespace Libra.Shims.NineP
         private bool Reserve(int count)
         {
             if (_error != 0) return false;
-            if (_buffer.Length - _position < count) { _error = -NineP.EMSGSIZE; return false; }
+            if (_buffer.Length - _position < count) { _error = -NinePProtocol.EMSGSIZE; return false; }
             return true;
         }
 
@@ -82,7 +82,7 @@ namespace Libra.Shims.NineP
 
         internal void Qid(in NinePQid qid)
         {
-            if (!Reserve(NineP.QidSize)) return;
+            if (!Reserve(NinePProtocol.QidSize)) return;
             U8(qid.Type);
             U32(qid.Version);
             U64(qid.Path);

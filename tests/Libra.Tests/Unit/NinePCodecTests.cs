@@ -49,7 +49,7 @@ public class NinePCodecTests
     [Fact]
     public void Tattach_matches_the_spec_bytes()
     {
-        var m = Encode(b => NinePCodec.Tattach(b, 1, 0, NineP.NoFid, ""u8, "/tmp"u8, 0));
+        var m = Encode(b => NinePCodec.Tattach(b, 1, 0, NinePProtocol.NoFid, ""u8, "/tmp"u8, 0));
         Assert.Equal(Hex("1b000000 68 0100 00000000 ffffffff 0000 0400 2f746d70 00000000"), m);
     }
 
@@ -88,10 +88,10 @@ public class NinePCodecTests
     {
         string path = "/" + string.Join('/', Enumerable.Range(0, 20).Select(i => "n" + i));
         var bytes = Encoding.ASCII.GetBytes(path);
-        NinePCodec.SplitWalk(bytes, NineP.MaxWalkNames, out var first, out var rest);
+        NinePCodec.SplitWalk(bytes, NinePProtocol.MaxWalkNames, out var first, out var rest);
         Assert.Equal(16, NinePCodec.WalkNameCount(first));
         Assert.Equal("n16/n17/n18/n19", Encoding.ASCII.GetString(rest));
-        NinePCodec.SplitWalk(rest, NineP.MaxWalkNames, out first, out rest);
+        NinePCodec.SplitWalk(rest, NinePProtocol.MaxWalkNames, out first, out rest);
         Assert.Equal(4, NinePCodec.WalkNameCount(first));
         Assert.Equal(0, rest.Length);
     }
@@ -108,16 +108,16 @@ public class NinePCodecTests
     {
         var m = Encode(b => NinePCodec.Twrite(b, 4, 2, 16, "hey"u8));
         Assert.Equal(Hex("1a000000 76 0400 02000000 1000000000000000 03000000 686579"), m);
-        var header = new byte[NineP.TwriteHeaderSize];
-        Assert.Equal(NineP.TwriteHeaderSize, NinePCodec.TwriteHeader(header, 4, 2, 16, 3));
-        Assert.Equal(m[..NineP.TwriteHeaderSize], header);
+        var header = new byte[NinePProtocol.TwriteHeaderSize];
+        Assert.Equal(NinePProtocol.TwriteHeaderSize, NinePCodec.TwriteHeader(header, 4, 2, 16, 3));
+        Assert.Equal(m[..NinePProtocol.TwriteHeaderSize], header);
     }
 
     [Fact]
     public void Tlcreate_matches_the_spec_bytes()
     {
         // fid 5, "f", O_RDWR|O_CREAT, mode 0644, gid 0
-        var m = Encode(b => NinePCodec.Tlcreate(b, 4, 5, "f"u8, NineP.OpenReadWrite | NineP.OpenCreate, 0x1a4, 0));
+        var m = Encode(b => NinePCodec.Tlcreate(b, 4, 5, "f"u8, NinePProtocol.OpenReadWrite | NinePProtocol.OpenCreate, 0x1a4, 0));
         Assert.Equal(Hex("1a000000 0e 0400 05000000 0100 66 42000000 a4010000 00000000"), m);
     }
 
@@ -130,7 +130,7 @@ public class NinePCodecTests
         Assert.Equal(Hex("0b000000 08 0900 05000000"), Encode(b => NinePCodec.Tstatfs(b, 9, 5)));
         Assert.Equal(Hex("09000000 6c 0a00 0300"), Encode(b => NinePCodec.Tflush(b, 10, 3)));
         Assert.Equal(Hex("0f000000 0c 0900 05000000 02800000"), Encode(b => NinePCodec.Tlopen(b, 9, 5, 0x8002)));
-        Assert.Equal(Hex("13000000 18 0900 05000000 ff3f000000000000"), Encode(b => NinePCodec.Tgetattr(b, 9, 5, NineP.GetattrAll)));
+        Assert.Equal(Hex("13000000 18 0900 05000000 ff3f000000000000"), Encode(b => NinePCodec.Tgetattr(b, 9, 5, NinePProtocol.GetattrAll)));
         Assert.Equal(Hex("0f000000 32 0900 05000000 01000000"), Encode(b => NinePCodec.Tfsync(b, 9, 5, 1)));
         Assert.Equal(Hex("17000000 28 0900 05000000 2a00000000000000 00100000"), Encode(b => NinePCodec.Treaddir(b, 9, 5, 42, 4096)));
     }
@@ -141,7 +141,7 @@ public class NinePCodecTests
         Assert.Equal(Hex("18000000 48 0100 02000000 0300 646972 ed010000 e8030000"),
             Encode(b => NinePCodec.Tmkdir(b, 1, 2, "dir"u8, 0x1ed, 1000)));
         Assert.Equal(Hex("14000000 4c 0100 02000000 0300 646972 00020000"),
-            Encode(b => NinePCodec.Tunlinkat(b, 1, 2, "dir"u8, NineP.UnlinkRemoveDirectory)));
+            Encode(b => NinePCodec.Tunlinkat(b, 1, 2, "dir"u8, NinePProtocol.UnlinkRemoveDirectory)));
         Assert.Equal(Hex("16000000 4a 0100 02000000 0100 61 03000000 0200 6262"),
             Encode(b => NinePCodec.Trenameat(b, 1, 2, "a"u8, 3, "bb"u8)));
         Assert.Equal(Hex("12000000 14 0100 04000000 02000000 0100 62"),
@@ -157,7 +157,7 @@ public class NinePCodecTests
     [Fact]
     public void Tsetattr_writes_every_field_in_order()
     {
-        var attr = new NinePSetAttr { Valid = NineP.SetattrSize | NineP.SetattrMtimeSet, Mode = 1, Uid = 2, Gid = 3, Size = 4, AtimeSec = 5, AtimeNsec = 6, MtimeSec = 7, MtimeNsec = 8 };
+        var attr = new NinePSetAttr { Valid = NinePProtocol.SetattrSize | NinePProtocol.SetattrMtimeSet, Mode = 1, Uid = 2, Gid = 3, Size = 4, AtimeSec = 5, AtimeNsec = 6, MtimeSec = 7, MtimeNsec = 8 };
         var m = Encode(b => NinePCodec.Tsetattr(b, 1, 9, attr));
         Assert.Equal(Hex("43000000 1a 0100 09000000 08010000 01000000 02000000 03000000" +
             "0400000000000000 0500000000000000 0600000000000000 0700000000000000 0800000000000000"), m);
@@ -167,17 +167,17 @@ public class NinePCodecTests
     public void Tauth_matches_the_spec_bytes()
     {
         Assert.Equal(Hex("16000000 66 0100 00000000 0100 75 0200 2f61 ffffffff"),
-            Encode(b => NinePCodec.Tauth(b, 1, 0, "u"u8, "/a"u8, NineP.NoUid)));
+            Encode(b => NinePCodec.Tauth(b, 1, 0, "u"u8, "/a"u8, NinePProtocol.NoUid)));
     }
 
     [Fact]
     public void An_encoder_reports_a_message_that_does_not_fit()
     {
         var small = new byte[22];
-        Assert.Equal(-NineP.EMSGSIZE, NinePCodec.Tread(small, 1, 1, 0, 1));
+        Assert.Equal(-NinePProtocol.EMSGSIZE, NinePCodec.Tread(small, 1, 1, 0, 1));
         Assert.Equal(23, NinePCodec.Tread(new byte[23], 1, 1, 0, 1));
-        Assert.Equal(-NineP.EMSGSIZE, NinePCodec.Twrite(new byte[30], 1, 1, 0, new byte[8]));
-        Assert.Equal(-NineP.EMSGSIZE, NinePCodec.Tversion(new byte[4], 8192));
+        Assert.Equal(-NinePProtocol.EMSGSIZE, NinePCodec.Twrite(new byte[30], 1, 1, 0, new byte[8]));
+        Assert.Equal(-NinePProtocol.EMSGSIZE, NinePCodec.Tversion(new byte[4], 8192));
     }
 
     [Fact]
@@ -253,7 +253,7 @@ public class NinePCodecTests
     public void Rwalk_decodes_every_qid()
     {
         var m = Hex("23000000 6f 0200 0200 80 00000000 0100000000000000 00 07000000 0200000000000000");
-        var qids = new NinePQid[NineP.MaxWalkNames];
+        var qids = new NinePQid[NinePProtocol.MaxWalkNames];
         Assert.Equal(0, NinePCodec.Rwalk(m, Msize, 2, qids, out int count));
         Assert.Equal(2, count);
         Assert.Equal(Qid(0x80, 0, 1), qids[0]);
@@ -277,14 +277,14 @@ public class NinePCodecTests
     {
         var m = Reply(NinePType.Rgetattr, 6, (ref NinePWriter w) =>
         {
-            w.U64(NineP.GetattrAll);
+            w.U64(NinePProtocol.GetattrAll);
             w.Qid(Qid(0, 3, 99));
             w.U32(0x81a4); w.U32(1000); w.U32(1001);
             for (ulong v = 1; v <= 15; v++) w.U64(v * 11);
         });
         Assert.Equal(160, m.Length);
         Assert.Equal(0, NinePCodec.Rgetattr(m, Msize, 6, out var a));
-        Assert.Equal(NineP.GetattrAll, a.Valid);
+        Assert.Equal(NinePProtocol.GetattrAll, a.Valid);
         Assert.Equal(Qid(0, 3, 99), a.Qid);
         Assert.Equal((0x81a4u, 1000u, 1001u), (a.Mode, a.Uid, a.Gid));
         Assert.Equal(new ulong[] { 11, 22, 33, 44, 55, 66, 77, 88, 99, 110, 121, 132, 143, 154, 165 },
@@ -368,7 +368,7 @@ public class NinePCodecTests
 
     internal static byte[] Dirent(NinePQid qid, ulong offset, byte type, string name)
     {
-        var bytes = new byte[NineP.QidSize + 8 + 1 + 2 + name.Length];
+        var bytes = new byte[NinePProtocol.QidSize + 8 + 1 + 2 + name.Length];
         bytes[0] = qid.Type;
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(1), qid.Version);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(5), qid.Path);
@@ -434,7 +434,7 @@ public class NinePCodecTests
     public static IEnumerable<object[]> ValidReplies()
     {
         var q = Qid(0x80, 1, 2);
-        yield return Case("Rversion", Reply(NinePType.Rversion, NineP.NoTag, (ref NinePWriter w) => { w.U32(Msize); w.Ascii(NinePCodec.Version); }),
+        yield return Case("Rversion", Reply(NinePType.Rversion, NinePProtocol.NoTag, (ref NinePWriter w) => { w.U32(Msize); w.Ascii(NinePCodec.Version); }),
             (m, s) => NinePCodec.Rversion(m, s, out _, out _));
         yield return Case("Rattach", Reply(NinePType.Rattach, 1, (ref NinePWriter w) => w.Qid(q)), (m, s) => NinePCodec.Rattach(m, s, 1, out _));
         yield return Case("Rwalk", Reply(NinePType.Rwalk, 1, (ref NinePWriter w) => { w.U16(2); w.Qid(q); w.Qid(q); }),
@@ -445,7 +445,7 @@ public class NinePCodecTests
         yield return Case("Rwrite", Reply(NinePType.Rwrite, 1, (ref NinePWriter w) => w.U32(5)), (m, s) => NinePCodec.Rwrite(m, s, 1, out _));
         yield return Case("Rgetattr", Reply(NinePType.Rgetattr, 1, (ref NinePWriter w) =>
         {
-            w.U64(NineP.GetattrBasic); w.Qid(q); w.U32(1); w.U32(2); w.U32(3);
+            w.U64(NinePProtocol.GetattrBasic); w.Qid(q); w.U32(1); w.U32(2); w.U32(3);
             for (int i = 0; i < 15; i++) w.U64((ulong)i);
         }), (m, s) => NinePCodec.Rgetattr(m, s, 1, out _));
         yield return Case("Rreaddir", Rreaddir(1, Dirent(q, 1, 4, "x")), (m, s) => NinePCodec.Rreaddir(m, s, 1, out _));
@@ -487,7 +487,7 @@ public class NinePCodecTests
     public void Every_truncation_with_a_matching_size_field_is_EIO(string name, byte[] message, Decoder decode)
     {
         // The size field agrees with the shortened buffer, so only the field checks can catch it.
-        for (int cut = NineP.HeaderSize; cut < message.Length; cut++)
+        for (int cut = NinePProtocol.HeaderSize; cut < message.Length; cut++)
         {
             var m = message[..cut];
             BinaryPrimitives.WriteUInt32LittleEndian(m, (uint)cut);
@@ -518,7 +518,7 @@ public class NinePCodecTests
     [MemberData(nameof(ValidReplies))]
     public void A_size_field_below_the_header_is_EIO(string name, byte[] message, Decoder decode)
     {
-        for (uint size = 0; size < NineP.HeaderSize; size++)
+        for (uint size = 0; size < NinePProtocol.HeaderSize; size++)
         {
             var m = (byte[])message.Clone();
             BinaryPrimitives.WriteUInt32LittleEndian(m, size);
@@ -613,10 +613,10 @@ public class NinePCodecTests
     {
         var payload = new byte[128 * 1024];
         new Random(1).NextBytes(payload);
-        var buffer = new byte[payload.Length + NineP.IoHeaderSize];
+        var buffer = new byte[payload.Length + NinePProtocol.IoHeaderSize];
         int n = NinePCodec.Twrite(buffer, 1, 3, 1 << 20, payload);
-        Assert.Equal(NineP.TwriteHeaderSize + payload.Length, n);
-        Assert.True(buffer.AsSpan(NineP.TwriteHeaderSize, payload.Length).SequenceEqual(payload));
+        Assert.Equal(NinePProtocol.TwriteHeaderSize + payload.Length, n);
+        Assert.True(buffer.AsSpan(NinePProtocol.TwriteHeaderSize, payload.Length).SequenceEqual(payload));
         // The matching Rread of the same bytes decodes to a view of them.
         var reply = Reply(NinePType.Rread, 1, (ref NinePWriter w) => { w.U32((uint)payload.Length); w.Bytes(payload); });
         Assert.Equal(0, NinePCodec.Rread(reply, (uint)reply.Length, 1, out var data));
@@ -629,7 +629,7 @@ public class NinePCodecTests
         var m = Hex("0b000000 78 3412 05000000");
         Assert.Equal(0x1234, NinePCodec.TagOf(m));
         Assert.Equal(11u, NinePCodec.SizeOf(m));
-        Assert.Equal(NineP.NoTag, NinePCodec.TagOf(m.AsSpan(0, 6)));
+        Assert.Equal(NinePProtocol.NoTag, NinePCodec.TagOf(m.AsSpan(0, 6)));
         Assert.Equal(0u, NinePCodec.SizeOf(m.AsSpan(0, 3)));
     }
 }

@@ -13,12 +13,12 @@ public class NinePTagsTests
         for (int i = 0; i < NinePTags.Capacity; i++)
         {
             Assert.True(tags.TryAllocate(out ushort tag));
-            Assert.NotEqual(NineP.NoTag, tag);
+            Assert.NotEqual(NinePProtocol.NoTag, tag);
             Assert.True(seen.Add(tag));
         }
         Assert.Equal(NinePTags.Capacity, tags.InUse);
         Assert.False(tags.TryAllocate(out ushort none));
-        Assert.Equal(NineP.NoTag, none);
+        Assert.Equal(NinePProtocol.NoTag, none);
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public class NinePTagsTests
         Assert.True(tags.Free(tag));
         Assert.False(tags.Free(tag));
         Assert.False(tags.Free(5));
-        Assert.False(tags.Free(NineP.NoTag));
+        Assert.False(tags.Free(NinePProtocol.NoTag));
         Assert.Equal(0, tags.InUse);
     }
 }
@@ -60,7 +60,7 @@ public unsafe class NinePFidsTests
             Assert.Equal(i, fid);
         }
         Assert.False(fids.TryAllocate(out uint none));
-        Assert.Equal(NineP.NoFid, none);
+        Assert.Equal(NinePProtocol.NoFid, none);
         Assert.Equal(128, fids.InUse);
     }
 
@@ -89,8 +89,8 @@ public unsafe class NinePFidsTests
         Assert.True(fids.Free(fid));
         Assert.False(fids.Free(fid));
         Assert.False(fids.Free(64));
-        Assert.False(fids.Free(NineP.NoFid));
-        Assert.False(fids.IsInUse(NineP.NoFid));
+        Assert.False(fids.Free(NinePProtocol.NoFid));
+        Assert.False(fids.IsInUse(NinePProtocol.NoFid));
         Assert.Equal(0, fids.InUse);
     }
 
@@ -116,8 +116,8 @@ public unsafe class NinePFidsTests
             if (rng.Next(3) != 0)
             {
                 bool ok = fids.TryAllocate(out uint fid);
-                uint expected = Enumerable.Range(0, 192).Select(i => (uint)i).FirstOrDefault(i => !model.Contains(i), NineP.NoFid);
-                Assert.Equal(expected != NineP.NoFid, ok);
+                uint expected = Enumerable.Range(0, 192).Select(i => (uint)i).FirstOrDefault(i => !model.Contains(i), NinePProtocol.NoFid);
+                Assert.Equal(expected != NinePProtocol.NoFid, ok);
                 Assert.Equal(expected, fid);
                 if (ok) model.Add(fid);
             }
