@@ -4,7 +4,7 @@ using Libra.Shims.NineP;
 
 namespace Libra.Tests.NineP;
 
-// NinePClient's transport over a stream socket (the host stand-in for virtio-9p): the request and its
+// NinePSession's transport over a stream socket (the host stand-in for virtio-9p): the request and its
 // data go out back to back; the reply's size[4] says how much to read, which fills Reply, then ReplyData.
 internal static unsafe class SocketTransport
 {
@@ -12,7 +12,7 @@ internal static unsafe class SocketTransport
 
     public static delegate*<void*, NinePExchange*, int> Function => &Exchange;
 
-    // The context NinePClient hands back: a GCHandle to the socket (free it after the client).
+    // The context NinePSession hands back: a GCHandle to the socket (free it after the client).
     public static void* Context(Socket socket) => (void*)GCHandle.ToIntPtr(GCHandle.Alloc(socket));
     public static void Release(void* context) => GCHandle.FromIntPtr((nint)context).Free();
 

@@ -2,12 +2,12 @@ using System;
 
 namespace Libra.Shims.NineP
 {
-    // The transport-independent 9P2000.L client: session setup, fid and tag bookkeeping, and each
-    // file operation as one or two round trips through a caller's transport, with the fallbacks
-    // Linux v9fs uses for servers without Trenameat/Tunlinkat. Requests go one at a time through
+    // One 9P2000.L session as a host-testable struct over any transport: setup, fid and tag
+    // bookkeeping, and each file operation as one or two round trips, with the fallbacks Linux v9fs
+    // uses for servers without Trenameat/Tunlinkat (diod 1.0.24). Requests go one at a time through
     // the caller's two msize buffers; the caller serialises calls. Every method returns 0 (or a
     // byte count) or -errno: a server Rlerror, EIO for a malformed reply, or the transport's error.
-    internal unsafe struct NinePClient
+    internal unsafe struct NinePSession
     {
         // Moves one exchange (see NinePExchange) and returns 0 or -errno; context is the transport's.
         private delegate*<void*, NinePExchange*, int> _transport;
@@ -24,7 +24,7 @@ namespace Libra.Shims.NineP
 
         // `request` and `reply` hold bufferSize bytes each (the largest msize Connect may agree to);
         // fidWords is the fid bitmap (64 fids a word). All stay the caller's.
-        internal NinePClient(delegate*<void*, NinePExchange*, int> transport, void* context, byte* request, byte* reply, int bufferSize, ulong* fidWords, int fidWordCount)
+        internal NinePSession(delegate*<void*, NinePExchange*, int> transport, void* context, byte* request, byte* reply, int bufferSize, ulong* fidWords, int fidWordCount)
         {
             _transport = transport;
             _context = context;
@@ -264,7 +264,8 @@ namespace Libra.Shims.NineP
         {
             entries = default;
             if (!BeginTag(out ushort tag)) return -(int)Errno.EAGAIN;
-            uint count = _msize - NinePProtocol.ReaddirHeaderSize;
+            // Like Tread, at most msize − 24 (P9_IOHDRSZ): diod answers a larger count with EIO.
+            uint count = (uint)MaxIo;
             int got = Exchange(NinePCodec.Treaddir(Request, tag, fid, offset, count));
             int error = got < 0 ? got : NinePCodec.Rreaddir(Reply(got), _msize, tag, out entries);
             _tags.Free(tag);

@@ -5,9 +5,9 @@ using Xunit;
 
 namespace Libra.Tests.Unit;
 
-// NinePClient against a scripted server: what it sends, and how it survives a transport failure or
+// NinePSession against a scripted server: what it sends, and how it survives a transport failure or
 // a lying reply without leaking a fid or a tag. (tests/Libra.Tests/NineP runs it against diod.)
-public sealed unsafe class NinePClientTests : IDisposable
+public sealed unsafe class NinePSessionTests : IDisposable
 {
     private const int BufferSize = 16384;
     private const int EIO = -5;
@@ -42,13 +42,13 @@ public sealed unsafe class NinePClientTests : IDisposable
     private readonly ScriptedServer _server = new();
     private readonly GCHandle _handle;
     private readonly byte* _memory;
-    private NinePClient _client;
+    private NinePSession _session;
 
-    public NinePClientTests()
+    public NinePSessionTests()
     {
         _handle = GCHandle.Alloc(_server);
         _memory = (byte*)NativeMemory.AllocZeroed(2 * BufferSize + 8 * sizeof(ulong));
-        _client = new NinePClient(&Exchange, (void*)GCHandle.ToIntPtr(_handle), _memory, _memory + BufferSize, BufferSize, (ulong*)(_memory + 2 * BufferSize), 8);
+        _session = new NinePSession(&Exchange, (void*)GCHandle.ToIntPtr(_handle), _memory, _memory + BufferSize, BufferSize, (ulong*)(_memory + 2 * BufferSize), 8);
     }
 
     public void Dispose()
@@ -75,9 +75,9 @@ public sealed unsafe class NinePClientTests : IDisposable
     private void Connect()
     {
         _server.Answer = r => Session(r);
-        Assert.Equal(0, _client.Connect(BufferSize, "/export"u8, 1000));
-        Assert.Equal(8192u, _client.Msize);
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(0, _session.Connect(BufferSize, "/export"u8, 1000));
+        Assert.Equal(8192u, _session.Msize);
+        Assert.Equal(1, _session.FidsInUse);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed unsafe class NinePClientTests : IDisposable
         Assert.Equal((uint)BufferSize, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[0].AsSpan(7)));
         Assert.Equal(NinePType.Tattach, Type(_server.Requests[1]));
         Assert.Equal(NinePProtocol.NoFid, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[1].AsSpan(11)));  // afid
-        Assert.Equal(8192 - NinePProtocol.IoHeaderSize, _client.MaxIo);
+        Assert.Equal(8192 - NinePProtocol.IoHeaderSize, _session.MaxIo);
     }
 
     [Theory]
@@ -98,18 +98,18 @@ public sealed unsafe class NinePClientTests : IDisposable
     public void Connect_refuses_another_dialect_or_a_tiny_msize(string version, uint msize)
     {
         _server.Answer = r => Session(r, msize, version);
-        Assert.Equal(EIO, _client.Connect(BufferSize, "/export"u8, 0));
+        Assert.Equal(EIO, _session.Connect(BufferSize, "/export"u8, 0));
         Assert.Single(_server.Requests);
-        Assert.Equal(0, _client.FidsInUse);
+        Assert.Equal(0, _session.FidsInUse);
     }
 
     [Fact]
     public void A_failed_attach_leaves_no_fid()
     {
         _server.Answer = r => Type(r) == NinePType.Tattach ? Lerror(r, 13) : Session(r);
-        Assert.Equal(-13, _client.Connect(BufferSize, "/export"u8, 0));
-        Assert.Equal(0, _client.FidsInUse);
-        Assert.Equal(NinePProtocol.NoFid, _client.RootFid);
+        Assert.Equal(-13, _session.Connect(BufferSize, "/export"u8, 0));
+        Assert.Equal(0, _session.FidsInUse);
+        Assert.Equal(NinePProtocol.NoFid, _session.RootFid);
     }
 
     [Fact]
@@ -117,15 +117,15 @@ public sealed unsafe class NinePClientTests : IDisposable
     {
         Connect();
         _server.TransportError = -4;   // EINTR
-        Assert.Equal(-4, _client.Walk(_client.RootFid, "a/b"u8, out uint fid, out _));
+        Assert.Equal(-4, _session.Walk(_session.RootFid, "a/b"u8, out uint fid, out _));
         Assert.Equal(NinePProtocol.NoFid, fid);
-        Assert.Equal(-4, _client.GetAttr(_client.RootFid, NinePProtocol.GetattrBasic, out _));
-        Assert.Equal(-4, _client.Read(_client.RootFid, 0, new byte[10]));
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(-4, _session.GetAttr(_session.RootFid, NinePProtocol.GetattrBasic, out _));
+        Assert.Equal(-4, _session.Read(_session.RootFid, 0, new byte[10]));
+        Assert.Equal(1, _session.FidsInUse);
         _server.TransportError = 0;
         // Every tag came back: a full tag table would fail here with EAGAIN.
         _server.Answer = r => Reply(NinePType.Rgetattr, Tag(r), (ref NinePWriter w) => { w.U64(0); w.Qid(default); for (int i = 0; i < 3; i++) w.U32(0); for (int i = 0; i < 15; i++) w.U64(0); });
-        for (int i = 0; i < NinePTags.Capacity + 1; i++) Assert.Equal(0, _client.GetAttr(_client.RootFid, 0, out _));
+        for (int i = 0; i < NinePTags.Capacity + 1; i++) Assert.Equal(0, _session.GetAttr(_session.RootFid, 0, out _));
     }
 
     [Fact]
@@ -133,12 +133,12 @@ public sealed unsafe class NinePClientTests : IDisposable
     {
         Connect();
         _server.Answer = r => Reply(NinePType.Rwalk, Tag(r), (ref NinePWriter w) => { w.U16(1); w.Qid(default); });
-        Assert.Equal(-2, _client.Walk(_client.RootFid, "a/b"u8, out _, out _));
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(-2, _session.Walk(_session.RootFid, "a/b"u8, out _, out _));
+        Assert.Equal(1, _session.FidsInUse);
         // More qids than names asked is a broken server.
         _server.Answer = r => Reply(NinePType.Rwalk, Tag(r), (ref NinePWriter w) => { w.U16(3); w.Qid(default); w.Qid(default); w.Qid(default); });
-        Assert.Equal(EIO, _client.Walk(_client.RootFid, "a/b"u8, out _, out _));
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(EIO, _session.Walk(_session.RootFid, "a/b"u8, out _, out _));
+        Assert.Equal(1, _session.FidsInUse);
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public sealed unsafe class NinePClientTests : IDisposable
             for (int i = 0; i < names; i++) w.Qid(new NinePQid { Path = (ulong)i });
         });
         var path = string.Join('/', Enumerable.Range(0, 20).Select(i => "d" + i));
-        Assert.Equal(0, _client.Walk(_client.RootFid, System.Text.Encoding.ASCII.GetBytes(path), out uint fid, out var qid));
+        Assert.Equal(0, _session.Walk(_session.RootFid, System.Text.Encoding.ASCII.GetBytes(path), out uint fid, out var qid));
         Assert.Equal(new[] { NinePType.Twalk, NinePType.Twalk, NinePType.Tclunk }, _server.Requests.Select(Type));
         Assert.Equal(16, BinaryPrimitives.ReadUInt16LittleEndian(_server.Requests[0].AsSpan(15)));
         Assert.Equal(4, BinaryPrimitives.ReadUInt16LittleEndian(_server.Requests[1].AsSpan(15)));
@@ -161,7 +161,7 @@ public sealed unsafe class NinePClientTests : IDisposable
         Assert.Equal(step, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[1].AsSpan(7)));   // walked on from the step
         Assert.Equal(step, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[2].AsSpan(7)));   // then clunked
         Assert.Equal(3ul, qid.Path);
-        Assert.Equal(2, _client.FidsInUse);
+        Assert.Equal(2, _session.FidsInUse);
     }
 
     [Fact]
@@ -170,16 +170,16 @@ public sealed unsafe class NinePClientTests : IDisposable
         Connect();
         _server.Answer = r => Reply(NinePType.Rread, Tag(r), (ref NinePWriter w) => { w.U32(5); w.Bytes("hello"u8); });
         var into = new byte[10];
-        Assert.Equal(5, _client.Read(_client.RootFid, 0, into));
+        Assert.Equal(5, _session.Read(_session.RootFid, 0, into));
         Assert.Equal("hello"u8.ToArray(), into[..5]);
         Assert.Equal(10u, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[^1].AsSpan(19)));  // count asked
         // A count past what was asked for: EIO (the transport refuses to overflow the destination).
         _server.Answer = r => Reply(NinePType.Rread, Tag(r), (ref NinePWriter w) => { w.U32(12); w.Bytes(new byte[12]); });
-        Assert.Equal(EIO, _client.Read(_client.RootFid, 0, into));
+        Assert.Equal(EIO, _session.Read(_session.RootFid, 0, into));
         // A big destination asks for MaxIo at most.
         _server.Answer = r => Reply(NinePType.Rread, Tag(r), (ref NinePWriter w) => w.U32(0));
-        Assert.Equal(0, _client.Read(_client.RootFid, 0, new byte[100000]));
-        Assert.Equal((uint)_client.MaxIo, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[^1].AsSpan(19)));
+        Assert.Equal(0, _session.Read(_session.RootFid, 0, new byte[100000]));
+        Assert.Equal((uint)_session.MaxIo, BinaryPrimitives.ReadUInt32LittleEndian(_server.Requests[^1].AsSpan(19)));
     }
 
     [Fact]
@@ -187,13 +187,13 @@ public sealed unsafe class NinePClientTests : IDisposable
     {
         Connect();
         _server.Answer = r => Reply(NinePType.Rwrite, Tag(r), (ref NinePWriter w) => w.U32(3));
-        Assert.Equal(3, _client.Write(_client.RootFid, 9, "abc"u8));
+        Assert.Equal(3, _session.Write(_session.RootFid, 9, "abc"u8));
         var sent = _server.Requests[^1];
         Assert.Equal(NinePProtocol.TwriteHeaderSize + 3, sent.Length);
         Assert.Equal((uint)sent.Length, BinaryPrimitives.ReadUInt32LittleEndian(sent));
         Assert.Equal("abc"u8.ToArray(), sent[^3..]);
         _server.Answer = r => Reply(NinePType.Rwrite, Tag(r), (ref NinePWriter w) => w.U32(4));
-        Assert.Equal(EIO, _client.Write(_client.RootFid, 9, "abc"u8));
+        Assert.Equal(EIO, _session.Write(_session.RootFid, 9, "abc"u8));
     }
 
     [Theory]
@@ -209,13 +209,13 @@ public sealed unsafe class NinePClientTests : IDisposable
             NinePType.Twalk => Reply(NinePType.Rwalk, Tag(r), (ref NinePWriter w) => { w.U16(1); w.Qid(default); }),
             _ => Empty(r),
         };
-        Assert.Equal(0, _client.Rename(_client.RootFid, "a"u8, _client.RootFid, "b"u8));
+        Assert.Equal(0, _session.Rename(_session.RootFid, "a"u8, _session.RootFid, "b"u8));
         Assert.Equal(new[] { NinePType.Trenameat, NinePType.Twalk, NinePType.Trename, NinePType.Tclunk }, _server.Requests.Select(Type));
-        Assert.True(_client.UsesRenameFallback);
+        Assert.True(_session.UsesRenameFallback);
         _server.Requests.Clear();
-        Assert.Equal(0, _client.Rename(_client.RootFid, "b"u8, _client.RootFid, "c"u8));
+        Assert.Equal(0, _session.Rename(_session.RootFid, "b"u8, _session.RootFid, "c"u8));
         Assert.Equal(new[] { NinePType.Twalk, NinePType.Trename, NinePType.Tclunk }, _server.Requests.Select(Type));
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(1, _session.FidsInUse);
     }
 
     [Fact]
@@ -223,8 +223,8 @@ public sealed unsafe class NinePClientTests : IDisposable
     {
         Connect();
         _server.Answer = r => Lerror(r, 18);   // EXDEV
-        Assert.Equal(-18, _client.Rename(_client.RootFid, "a"u8, _client.RootFid, "b"u8));
-        Assert.False(_client.UsesRenameFallback);
+        Assert.Equal(-18, _session.Rename(_session.RootFid, "a"u8, _session.RootFid, "b"u8));
+        Assert.False(_session.UsesRenameFallback);
         Assert.Single(_server.Requests.Skip(2));
     }
 
@@ -240,13 +240,13 @@ public sealed unsafe class NinePClientTests : IDisposable
             _ => Empty(r),
         };
         _server.Requests.Clear();
-        Assert.Equal(0, _client.Unlink(_client.RootFid, "f"u8, 0));
+        Assert.Equal(0, _session.Unlink(_session.RootFid, "f"u8, 0));
         Assert.Equal(new[] { NinePType.Tunlinkat, NinePType.Twalk, NinePType.Tremove }, _server.Requests.Select(Type));
-        Assert.Equal(-20, _client.Unlink(_client.RootFid, "f"u8, NinePProtocol.UnlinkRemoveDirectory));  // ENOTDIR
+        Assert.Equal(-20, _session.Unlink(_session.RootFid, "f"u8, NinePProtocol.UnlinkRemoveDirectory));  // ENOTDIR
         directory = true;
-        Assert.Equal(-21, _client.Unlink(_client.RootFid, "d"u8, 0));                                     // EISDIR
-        Assert.Equal(0, _client.Unlink(_client.RootFid, "d"u8, NinePProtocol.UnlinkRemoveDirectory));
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(-21, _session.Unlink(_session.RootFid, "d"u8, 0));                                     // EISDIR
+        Assert.Equal(0, _session.Unlink(_session.RootFid, "d"u8, NinePProtocol.UnlinkRemoveDirectory));
+        Assert.Equal(1, _session.FidsInUse);
     }
 
     [Fact]
@@ -254,9 +254,9 @@ public sealed unsafe class NinePClientTests : IDisposable
     {
         Connect();
         _server.Answer = r => Type(r) == NinePType.Twalk ? Reply(NinePType.Rwalk, Tag(r), (ref NinePWriter w) => w.U16(0)) : Lerror(r, 9);
-        Assert.Equal(0, _client.Walk(_client.RootFid, default, out uint clone, out _));
-        Assert.Equal(2, _client.FidsInUse);
-        Assert.Equal(-9, _client.Clunk(clone));
-        Assert.Equal(1, _client.FidsInUse);
+        Assert.Equal(0, _session.Walk(_session.RootFid, default, out uint clone, out _));
+        Assert.Equal(2, _session.FidsInUse);
+        Assert.Equal(-9, _session.Clunk(clone));
+        Assert.Equal(1, _session.FidsInUse);
     }
 }
