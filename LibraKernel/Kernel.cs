@@ -108,7 +108,9 @@ namespace Libra
             ProcessCalls.Initialize();
             FileTable.Initialize();
             SystemCalls.Trace = s_options.TraceSyscalls;
+            Signals.SignalDelivery.Initialize();
             if (s_app.ExePathLength == 0) s_app.SetName("app");
+            MountSharedDirectory();
             fixed (AppArguments* app = &s_app)
             {
                 if (!AppLoader.Load(Layout.PhysicalToVirtual(boot->ModulePhysical[0]), boot->ModuleSize[0], app))
@@ -118,8 +120,29 @@ namespace Libra
             Scheduler.RunIdle();
         }
 
+        // The exported host directory as the application's root, when QEMU gave a virtio-9p device.
+        private static void MountSharedDirectory()
+        {
+            if (!Drivers.Virtio.Virtio9pDevice.Probe()) return;
+            var transport = new Shims.NineP.NinePClient.Transport { Transact = &Drivers.Virtio.Virtio9pDevice.Transact };
+            int error = Shims.NineP.NinePClient.Mount(transport, default);
+            if (error != 0)
+            {
+                KernelLog.Begin(); KernelLog.Write("9p: cannot attach the shared directory: "); KernelLog.Write(Errno.Name(-error)); KernelLog.End();
+                Exit(BootFailureExitStatus);
+            }
+            KernelLog.Begin(); KernelLog.Write("9p: the shared directory is the root (9P2000.L, msize ");
+            KernelLog.Decimal(Shims.NineP.NinePClient.Msize); KernelLog.Write(")"); KernelLog.End();
+        }
+
         internal static void Exit(int status)
         {
+            if (Scheduler.Switches > 0)
+            {
+                KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");
+                KernelLog.Decimal(Scheduler.Preemptions); KernelLog.Write(" preemptions, "); KernelLog.Decimal(LocalApic.Ticks);
+                KernelLog.Write(" timer ticks"); KernelLog.End();
+            }
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
         }

@@ -5,9 +5,9 @@ namespace Libra.Shims
     {
         internal const long EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8,
             EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
-            ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28,
+            ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EXDEV = 18, EFBIG = 27, ENOSPC = 28,
             ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39,
-            ELOOP = 40, ENODEV = 19, ENODATA = 61, EOVERFLOW = 75, ENOTSUP = 95, ETIMEDOUT = 110;
+            ELOOP = 40, ENODEV = 19, ENODATA = 61, EOVERFLOW = 75, ENOTSUP = 95, EPROTONOSUPPORT = 93, ETIMEDOUT = 110;
         // Internal: the call was interrupted by a signal and restarts when the handler has SA_RESTART.
         internal const long ERESTARTSYS = 512;
 
@@ -17,10 +17,10 @@ namespace Libra.Shims
             E2BIG => "E2BIG", ENOEXEC => "ENOEXEC", EBADF => "EBADF", ECHILD => "ECHILD", EAGAIN => "EAGAIN",
             ENOMEM => "ENOMEM", EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST",
             ENOTDIR => "ENOTDIR", EISDIR => "EISDIR", EINVAL => "EINVAL", ENFILE => "ENFILE", EMFILE => "EMFILE",
-            ENOTTY => "ENOTTY", EFBIG => "EFBIG", ENOSPC => "ENOSPC", ESPIPE => "ESPIPE", EROFS => "EROFS",
+            ENOTTY => "ENOTTY", EXDEV => "EXDEV", EFBIG => "EFBIG", ENOSPC => "ENOSPC", ESPIPE => "ESPIPE", EROFS => "EROFS",
             EPIPE => "EPIPE", ERANGE => "ERANGE", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS",
             ENOTEMPTY => "ENOTEMPTY", ELOOP => "ELOOP", ENODATA => "ENODATA", EOVERFLOW => "EOVERFLOW",
-            ENOTSUP => "EOPNOTSUPP", ENODEV => "ENODEV", ETIMEDOUT => "ETIMEDOUT", ERESTARTSYS => "ERESTARTSYS", _ => "E?",
+            ENOTSUP => "EOPNOTSUPP", ENODEV => "ENODEV", EPROTONOSUPPORT => "EPROTONOSUPPORT", ETIMEDOUT => "ETIMEDOUT", ERESTARTSYS => "ERESTARTSYS", _ => "E?",
         };
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using Libra.Arch.X64;
 using Libra.Drivers;
 using Libra.Memory;
@@ -10,7 +11,7 @@ namespace Libra.Shims
     // the synthetic tree, and a path outside it answers ENOENT.
     internal static unsafe class FileCalls
     {
-        private const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
+        private const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
         private const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, FD_CLOEXEC = 1;
         private const uint TCGETS = 0x5401, TIOCGWINSZ = 0x5413, FIONBIO = 0x5421, FIOCLEX = 0x5451, FIONCLEX = 0x5450;
         private const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
@@ -23,6 +24,8 @@ namespace Libra.Shims
         internal static long Pread(SyscallArgs* a) => (long)a->A3 < 0 ? -Errno.EINVAL : ReadInto(a->Int0, a->A1, a->A2, a->A3);
 
         internal static long Write(SyscallArgs* a) => WriteFrom(a->Int0, a->A1, a->A2);
+
+        internal static long Pwrite(SyscallArgs* a) => (long)a->A3 < 0 ? -Errno.EINVAL : WriteFrom(a->Int0, a->A1, a->A2, a->A3);
 
         private static long ReadInto(int fd, ulong buffer, ulong length, ulong offset)
         {
@@ -41,6 +44,13 @@ namespace Libra.Shims
                     return -Errno.EISDIR;
                 case FileKind.PipeRead:
                     return positioned ? -Errno.ESPIPE : file->Pipe->Read((byte*)buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
+                case FileKind.NineP:
+                {
+                    if ((file->Mode & FileTable.S_IFDIR) != 0) return -Errno.EISDIR;
+                    long n = NinePFiles.Read(file, (byte*)buffer, length, positioned ? offset : file->Position);
+                    if (n > 0 && !positioned) file->Position += (ulong)n;
+                    return n;
+                }
                 case FileKind.Synthetic:
                 {
                     ulong position = positioned ? offset : file->Position;
@@ -55,7 +65,7 @@ namespace Libra.Shims
             }
         }
 
-        private static long WriteFrom(int fd, ulong buffer, ulong length)
+        private static long WriteFrom(int fd, ulong buffer, ulong length, ulong offset = ulong.MaxValue)
         {
             OpenFile* file = FileTable.Get(fd);
             if (file == null || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_RDONLY) return -Errno.EBADF;
@@ -68,7 +78,22 @@ namespace Libra.Shims
                 case FileKind.Null: case FileKind.Random:
                     return (long)length;
                 case FileKind.PipeWrite:
+                    if (offset != ulong.MaxValue) return -Errno.ESPIPE;
                     return file->Pipe->Write((byte*)buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
+                case FileKind.NineP:
+                {
+                    bool positioned = offset != ulong.MaxValue;
+                    ulong at = positioned ? offset : file->Position;
+                    // O_APPEND: the host file is open with O_APPEND too; the end is where this write lands.
+                    if (!positioned && (file->StatusFlags & FileTable.O_APPEND) != 0)
+                    {
+                        long error = NinePFiles.Size(file, out at);
+                        if (error != 0) return error;
+                    }
+                    long n = NinePFiles.Write(file, (byte*)buffer, length, at);
+                    if (n > 0 && !positioned) file->Position = at + (ulong)n;
+                    return n;
+                }
                 default:
                     return -Errno.EBADF;
             }
@@ -98,35 +123,109 @@ namespace Libra.Shims
 
         internal static long Close(SyscallArgs* a) => FileTable.Close(a->Int0);
 
-        internal static long Open(SyscallArgs* a) => OpenPath(AT_FDCWD, a->A0, a->Int1);
+        internal static long Open(SyscallArgs* a) => OpenPath(AT_FDCWD, a->A0, a->Int1, (uint)a->A2);
 
-        internal static long OpenAt(SyscallArgs* a) => OpenPath(a->Int0, a->A1, a->Int2);
+        internal static long OpenAt(SyscallArgs* a) => OpenPath(a->Int0, a->A1, a->Int2, (uint)a->A3);
 
-        private static long OpenPath(int dirfd, ulong pathAddress, int flags)
+        internal static long Creat(SyscallArgs* a) => OpenPath(AT_FDCWD, a->A0, FileTable.O_CREAT | FileTable.O_WRONLY | FileTable.O_TRUNC, (uint)a->A1);
+
+        private static long OpenPath(int dirfd, ulong pathAddress, int flags, uint mode)
         {
             byte* path = stackalloc byte[PathMax];
-            long error = ReadPath(dirfd, pathAddress, path);
-            if (error != 0) return error;
-            OpenFile* file = ProcFiles.Open(path, flags, out error);
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            OpenFile* file;
+            long error;
+            if (IsSynthetic(path)) file = ProcFiles.Open(path, flags, out error);
+            else
+            {
+                error = NinePFiles.Open(path, (int)length, flags, mode, out file);
+                if (file != null && (file->Mode & FileTable.S_IFDIR) != 0) RememberPath(file, path, (int)length);
+            }
             if (file == null) return error;
             int fd = FileTable.Allocate(file, 0, (flags & FileTable.O_CLOEXEC) != 0);
             if (fd < 0) FileTable.Discard(file);
             return fd;
         }
 
-        // A user path made absolute against the working directory ("/": chdir comes with 9P).
+        // A directory keeps its path, for the *at calls relative to it.
+        private static void RememberPath(OpenFile* file, byte* path, int length)
+        {
+            file->Path = (byte*)KernelHeap.AllocateZeroed((ulong)length + 1);
+            Native.MemMove(file->Path, path, (nuint)(length + 1));
+            file->PathLength = length;
+        }
+
+        // Paths the kernel answers itself; every other one is in the export once 9P is mounted.
+        private static bool IsSynthetic(byte* path) =>
+            !NineP.NinePClient.Mounted || Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev");
+
+        private static bool Under(byte* path, string prefix)
+        {
+            for (int i = 0; i < prefix.Length; i++) if (path[i] != (byte)prefix[i]) return false;
+            return path[prefix.Length] == 0 || path[prefix.Length] == (byte)'/';
+        }
+
+        // The working directory, normalized; "/" until chdir.
+        private struct WorkingDirectory { internal fixed byte Bytes[PathMax]; }
+        private static WorkingDirectory s_cwd;
+        private static int s_cwdLength;
+
+        // A user path made absolute against the working directory (or the directory `dirfd`) and
+        // normalized (PathName); its length, or -errno.
         private static long ReadPath(int dirfd, ulong pathAddress, byte* path)
         {
-            int length = UserMemory.CopyStringFromUser(pathAddress, path + 1, PathMax - 2);
+            byte* raw = stackalloc byte[PathMax];
+            int length = UserMemory.CopyStringFromUser(pathAddress, raw, PathMax - 1);
             if (length == -1) return -Errno.EFAULT;
             if (length == -2) return -Errno.ENAMETOOLONG;
             if (length == 0) return -Errno.ENOENT;
-            if (path[1] == (byte)'/') { Native.MemMove(path, path + 1, (nuint)(length + 1)); return 0; }
-            if (dirfd != AT_FDCWD) return FileTable.Get(dirfd) == null ? -Errno.EBADF : -Errno.ENOENT;
-            path[0] = (byte)'/';
-            // "./x" and "." relative to the root.
-            if (path[1] == (byte)'.' && (path[2] == 0 || path[2] == (byte)'/')) { Native.MemMove(path + 1, path + 3, (nuint)(length - 1)); if (path[1] == 0) path[1] = 0; }
+            ReadOnlySpan<byte> basis;
+            if (raw[0] == (byte)'/' || dirfd == AT_FDCWD)
+            {
+                if (s_cwdLength == 0) { s_cwd.Bytes[0] = (byte)'/'; s_cwdLength = 1; }
+                fixed (byte* cwd = s_cwd.Bytes) return PathName.Normalize(new ReadOnlySpan<byte>(cwd, s_cwdLength), new ReadOnlySpan<byte>(raw, length), path);
+            }
+            OpenFile* directory = FileTable.Get(dirfd);
+            if (directory == null) return -Errno.EBADF;
+            if (directory->Path == null) return (directory->Mode & FileTable.S_IFDIR) != 0 ? -Errno.ENOENT : -Errno.ENOTDIR;
+            basis = new ReadOnlySpan<byte>(directory->Path, directory->PathLength);
+            return PathName.Normalize(basis, new ReadOnlySpan<byte>(raw, length), path);
+        }
+
+        internal static long Chdir(SyscallArgs* a)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(AT_FDCWD, a->A0, path);
+            if (length < 0) return length;
+            long error = CheckDirectory(path, (int)length);
+            if (error != 0) return error;
+            fixed (byte* cwd = s_cwd.Bytes) Native.MemMove(cwd, path, (nuint)(length + 1));
+            s_cwdLength = (int)length;
             return 0;
+        }
+
+        internal static long Fchdir(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            if (file->Path == null) return -Errno.ENOTDIR;
+            fixed (byte* cwd = s_cwd.Bytes) Native.MemMove(cwd, file->Path, (nuint)(file->PathLength + 1));
+            s_cwdLength = file->PathLength;
+            return 0;
+        }
+
+        private static long CheckDirectory(byte* path, int length)
+        {
+            if (IsSynthetic(path))
+            {
+                if (!ProcFiles.Exists(path, out uint mode)) return -Errno.ENOENT;
+                return (mode & FileTable.S_IFDIR) != 0 ? 0 : -Errno.ENOTDIR;
+            }
+            int error = NinePFiles.Resolve(path, length, followLast: true, out uint fid, out NineP.NinePQid qid);
+            if (error != 0) return error;
+            NineP.NinePClient.Clunk(fid);
+            return qid.IsDirectory ? 0 : -Errno.ENOTDIR;
         }
 
         // struct stat (x86-64, 144 bytes): dev@0 ino@8 nlink@16 mode@24 uid@28 gid@32 rdev@40 size@48
@@ -147,7 +246,9 @@ namespace Libra.Shims
             return UserMemory.CopyToUser(address, stat, 144) ? 0 : -Errno.EFAULT;
         }
 
-        private static long StatFile(OpenFile* file, ulong address) => WriteStat(address, file->Mode, file->Inode != 0 ? file->Inode : (ulong)file, file->Size);
+        private static long StatFile(OpenFile* file, ulong address) =>
+            file->Kind == FileKind.NineP ? NinePFiles.Stat(file->Fid, address) :
+            WriteStat(address, file->Mode, file->Inode != 0 ? file->Inode : (ulong)file, file->Size);
 
         internal static long Fstat(SyscallArgs* a)
         {
@@ -165,16 +266,27 @@ namespace Libra.Shims
         {
             if ((flags & AT_EMPTY_PATH) != 0 && UserMemory.IsAccessible(pathAddress, 1, write: false) && *(byte*)pathAddress == 0)
             {
-                if (dirfd == AT_FDCWD) return WriteStat(statAddress, FileTable.S_IFDIR | 0x1ed, 1, 0);
+                if (dirfd == AT_FDCWD) return StatCwd(statAddress);
                 OpenFile* file = FileTable.Get(dirfd);
                 return file == null ? -Errno.EBADF : StatFile(file, statAddress);
             }
             byte* path = stackalloc byte[PathMax];
-            long error = ReadPath(dirfd, pathAddress, path);
-            if (error != 0) return error;
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (!IsSynthetic(path)) return NinePFiles.StatPath(path, (int)length, (flags & AT_SYMLINK_NOFOLLOW) == 0, statAddress);
             if (!ProcFiles.Exists(path, out uint mode)) return -Errno.ENOENT;
             if ((flags & AT_SYMLINK_NOFOLLOW) != 0 && ProcFiles.ReadLink(path, out _) > 0) mode = FileTable.S_IFLNK | 0x1ff;
             return WriteStat(statAddress, mode, Hash(path), 0);
+        }
+
+        private static long StatCwd(ulong statAddress)
+        {
+            byte* path = stackalloc byte[PathMax];
+            if (s_cwdLength == 0) { path[0] = (byte)'/'; path[1] = 0; }
+            else fixed (byte* cwd = s_cwd.Bytes) Native.MemMove(path, cwd, (nuint)(s_cwdLength + 1));
+            int length = s_cwdLength == 0 ? 1 : s_cwdLength;
+            if (!IsSynthetic(path)) return NinePFiles.StatPath(path, length, true, statAddress);
+            return WriteStat(statAddress, FileTable.S_IFDIR | 0x1ed, 1, 0);
         }
 
         private static ulong Hash(byte* path)
@@ -191,9 +303,12 @@ namespace Libra.Shims
         private static long AccessPath(int dirfd, ulong pathAddress)
         {
             byte* path = stackalloc byte[PathMax];
-            long error = ReadPath(dirfd, pathAddress, path);
-            if (error != 0) return error;
-            return ProcFiles.Exists(path, out _) ? 0 : -Errno.ENOENT;
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? 0 : -Errno.ENOENT;
+            int error = NinePFiles.Resolve(path, (int)length, followLast: true, out uint fid, out _);
+            if (error == 0) NineP.NinePClient.Clunk(fid);
+            return error;
         }
 
         internal static long Readlink(SyscallArgs* a) => ReadLinkPath(AT_FDCWD, a->A0, a->A1, a->A2);
@@ -203,9 +318,10 @@ namespace Libra.Shims
         private static long ReadLinkPath(int dirfd, ulong pathAddress, ulong buffer, ulong size)
         {
             byte* path = stackalloc byte[PathMax];
-            long error = ReadPath(dirfd, pathAddress, path);
-            if (error != 0) return error;
+            long pathLength = ReadPath(dirfd, pathAddress, path);
+            if (pathLength < 0) return pathLength;
             if ((long)size <= 0) return -Errno.EINVAL;
+            if (!IsSynthetic(path)) return NinePFiles.ReadLink(path, (int)pathLength, buffer, size);
             int length = ProcFiles.ReadLink(path, out byte* target);
             if (length < 0) return length;
             ulong n = (ulong)length < size ? (ulong)length : size;
@@ -222,9 +338,19 @@ namespace Libra.Shims
             {
                 case SEEK_SET: basis = 0; break;
                 case SEEK_CUR: basis = (long)file->Position; break;
-                case SEEK_END: basis = (long)file->Size; break;
+                case SEEK_END:
+                    ulong size = file->Size;
+                    if (file->Kind == FileKind.NineP)
+                    {
+                        long error = NinePFiles.Size(file, out size);
+                        if (error != 0) return error;
+                    }
+                    basis = (long)size;
+                    break;
                 default: return -Errno.EINVAL;
             }
+            // A directory's position is its readdir cookie: only a rewind makes sense.
+            if (file->Kind == FileKind.NineP && (file->Mode & FileTable.S_IFDIR) != 0 && (basis + offset) != 0) return -Errno.EINVAL;
             if (basis + offset < 0) return -Errno.EINVAL;
             file->Position = (ulong)(basis + offset);
             return (long)file->Position;
@@ -327,28 +453,125 @@ namespace Libra.Shims
         {
             OpenFile* file = FileTable.Get(a->Int0);
             if (file == null) return -Errno.EBADF;
+            if (file->Kind == FileKind.NineP && (file->Mode & FileTable.S_IFDIR) != 0)
+            {
+                if (!UserMemory.IsAccessible(a->A1, a->A2, write: true)) return -Errno.EFAULT;
+                return NinePFiles.GetDents(file, a->A1, a->A2);
+            }
             return file->Kind == FileKind.Directory ? 0 : -Errno.ENOTDIR;
         }
 
         internal static long GetCwd(SyscallArgs* a)
         {
-            if (a->A1 < 2) return -Errno.ERANGE;
-            byte* root = stackalloc byte[2];
-            root[0] = (byte)'/'; root[1] = 0;
-            return UserMemory.CopyToUser(a->A0, root, 2) ? 2 : -Errno.EFAULT;
+            if (s_cwdLength == 0) { s_cwd.Bytes[0] = (byte)'/'; s_cwdLength = 1; }
+            ulong size = (ulong)s_cwdLength + 1;
+            if (a->A1 < size) return -Errno.ERANGE;
+            fixed (byte* cwd = s_cwd.Bytes) return UserMemory.CopyToUser(a->A0, cwd, size) ? (long)size : -Errno.EFAULT;
         }
+
+        internal static long Mkdir(SyscallArgs* a) => MakeDirectory(AT_FDCWD, a->A0, (uint)a->A1);
+
+        internal static long MkdirAt(SyscallArgs* a) => MakeDirectory(a->Int0, a->A1, (uint)a->A2);
+
+        private static long MakeDirectory(int dirfd, ulong pathAddress, uint mode)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EEXIST : -Errno.EROFS;
+            return NinePFiles.MakeDirectory(path, (int)length, mode);
+        }
+
+        internal static long Unlink(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, 0);
+
+        internal static long Rmdir(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, AT_REMOVEDIR);
+
+        internal static long UnlinkAt(SyscallArgs* a) => Remove(a->Int0, a->A1, a->Int2);
+
+        private static long Remove(int dirfd, ulong pathAddress, int flags)
+        {
+            if ((flags & ~AT_REMOVEDIR) != 0) return -Errno.EINVAL;
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EACCES : -Errno.ENOENT;
+            return NinePFiles.Unlink(path, (int)length, (flags & AT_REMOVEDIR) != 0);
+        }
+
+        internal static long Rename(SyscallArgs* a) => RenamePaths(AT_FDCWD, a->A0, AT_FDCWD, a->A1, 0);
+
+        internal static long RenameAt(SyscallArgs* a) => RenamePaths(a->Int0, a->A1, a->Int2, a->A3, 0);
+
+        internal static long RenameAt2(SyscallArgs* a) => RenamePaths(a->Int0, a->A1, a->Int2, a->A3, (uint)a->A4);
+
+        private static long RenamePaths(int fromDirectory, ulong fromAddress, int toDirectory, ulong toAddress, uint flags)
+        {
+            const uint RENAME_NOREPLACE = 1;
+            if ((flags & ~RENAME_NOREPLACE) != 0) return -Errno.EINVAL;
+            byte* from = stackalloc byte[PathMax];
+            byte* to = stackalloc byte[PathMax];
+            long fromLength = ReadPath(fromDirectory, fromAddress, from);
+            if (fromLength < 0) return fromLength;
+            long toLength = ReadPath(toDirectory, toAddress, to);
+            if (toLength < 0) return toLength;
+            if (IsSynthetic(from) || IsSynthetic(to)) return -Errno.EXDEV;
+            if ((flags & RENAME_NOREPLACE) != 0 && NinePFiles.Resolve(to, (int)toLength, false, out uint existing, out _) == 0)
+            {
+                NineP.NinePClient.Clunk(existing);
+                return -Errno.EEXIST;
+            }
+            return NinePFiles.Rename(from, (int)fromLength, to, (int)toLength);
+        }
+
+        internal static long Ftruncate(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            if ((long)a->A1 < 0) return -Errno.EINVAL;
+            if (file->Kind != FileKind.NineP || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_RDONLY) return -Errno.EINVAL;
+            return NinePFiles.Truncate(file->Fid, a->A1);
+        }
+
+        internal static long Truncate(SyscallArgs* a)
+        {
+            if ((long)a->A1 < 0) return -Errno.EINVAL;
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(AT_FDCWD, a->A0, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EACCES : -Errno.ENOENT;
+            int error = NinePFiles.Resolve(path, (int)length, followLast: true, out uint fid, out NineP.NinePQid qid);
+            if (error != 0) return error;
+            long result = qid.IsDirectory ? -Errno.EISDIR : NinePFiles.Truncate(fid, a->A1);
+            NineP.NinePClient.Clunk(fid);
+            return result;
+        }
+
+
 
         // struct statfs (120 bytes): type, bsize, blocks, bfree, bavail, files, ffree, fsid, namelen, frsize, flags.
         internal static long StatFs(SyscallArgs* a)
         {
             byte* path = stackalloc byte[PathMax];
-            long error = ReadPath(AT_FDCWD, a->A0, path);
-            if (error != 0) return error;
+            long length = ReadPath(AT_FDCWD, a->A0, path);
+            if (length < 0) return length;
+            if (!IsSynthetic(path))
+            {
+                int error = NinePFiles.Resolve(path, (int)length, followLast: true, out uint fid, out _);
+                if (error != 0) return error;
+                long result = NinePFiles.StatFs(fid, a->A1);
+                NineP.NinePClient.Clunk(fid);
+                return result;
+            }
             if (!ProcFiles.Exists(path, out _)) return -Errno.ENOENT;
             return WriteStatFs(a->A1);
         }
 
-        internal static long FstatFs(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : WriteStatFs(a->A1);
+        internal static long FstatFs(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            return file->Kind == FileKind.NineP ? NinePFiles.StatFs(file->Fid, a->A1) : WriteStatFs(a->A1);
+        }
 
         private static long WriteStatFs(ulong address)
         {
@@ -361,7 +584,16 @@ namespace Libra.Shims
         // flock: one process holds every lock it asks for.
         internal static long Flock(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : 0;
 
-        internal static long Fsync(SyscallArgs* a) => FileTable.Get(a->Int0) == null ? -Errno.EBADF : 0;
+        internal static long Fsync(SyscallArgs* a) => Sync(a->Int0, dataOnly: false);
+
+        internal static long Fdatasync(SyscallArgs* a) => Sync(a->Int0, dataOnly: true);
+
+        private static long Sync(int fd, bool dataOnly)
+        {
+            OpenFile* file = FileTable.Get(fd);
+            if (file == null) return -Errno.EBADF;
+            return file->Kind == FileKind.NineP ? NineP.NinePClient.Fsync(file->Fid, dataOnly) : 0;
+        }
 
         // poll(fds, nfds, timeout_ms): readiness of consoles and pipes, sleeping on the pipes' queues.
         internal static long Poll(SyscallArgs* a)

@@ -2,7 +2,7 @@ using Libra.Memory;
 
 namespace Libra.Shims
 {
-    internal enum FileKind : byte { Console, Synthetic, PipeRead, PipeWrite, Null, Random, Directory }
+    internal enum FileKind : byte { Console, Synthetic, PipeRead, PipeWrite, Null, Random, Directory, NineP }
 
     // An open file description (shared by dup'ed descriptors).
     internal unsafe struct OpenFile
@@ -16,7 +16,10 @@ namespace Libra.Shims
         internal bool OwnsData;
         internal Pipe* Pipe;
         internal ulong Inode;
-        internal uint Mode;             // st_mode
+        internal uint Mode;             // st_mode (synthetic files); S_IFDIR or S_IFREG for NineP
+        internal uint Fid;              // NineP: the open fid; Position is the offset or the readdir cookie
+        internal byte* Path;            // a directory's normalized path (for *at calls), or null
+        internal int PathLength;
     }
 
     // The process's descriptor table, shared by all threads (CLONE_FILES). Descriptors 0-2 are
@@ -91,6 +94,7 @@ namespace Libra.Shims
             if (--file->References > 0) return 0;
             if (file->Kind == FileKind.PipeRead) file->Pipe->CloseEnd(writeEnd: false);
             if (file->Kind == FileKind.PipeWrite) file->Pipe->CloseEnd(writeEnd: true);
+            if (file->Kind == FileKind.NineP) NineP.NinePClient.Clunk(file->Fid);
             Discard(file);
             return 0;
         }
@@ -99,6 +103,7 @@ namespace Libra.Shims
         internal static void Discard(OpenFile* file)
         {
             if (file->OwnsData) KernelHeap.Free(file->Data);
+            if (file->Path != null) KernelHeap.Free(file->Path);
             KernelHeap.Free(file);
         }
     }

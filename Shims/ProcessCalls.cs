@@ -61,6 +61,8 @@ namespace Libra.Shims
             return 0;
         }
 
+        internal static int CurrentUmask => s_umask;
+
         internal static long Umask(SyscallArgs* a)
         {
             int old = s_umask;

@@ -48,7 +48,7 @@ namespace Libra.Shims
             Thread* child = ThreadTable.Create();
             if (child == null) return -Errno.EAGAIN;
 
-            Native.MemMove(child->UserFxState, parent->UserFxState, (nuint)InterruptFrame.FxSaveSize);
+            Native.MemMove(child->UserFxState, parent->UserFxState, (nuint)InterruptFrame.StateAreaSize);
             InterruptFrame* childFrame = child->UserFrame;
             *childFrame = *frame;
             childFrame->Rax = 0;

@@ -136,14 +136,14 @@ function Build-QemuTool {
 $LibraCommands['run'] = @{
     Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
-        App = 'value'; Env = 'list'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
+        App = 'value'; Env = 'list'; Share = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
     Run = {
         param($o)
         if (-not $o.NoBuild) { Build-Kernel | Out-Null }
         Build-QemuTool
         $arguments = @($QemuTool, 'run', '--kernel', $KernelImage)
         foreach ($pair in @(@('Memory', '--memory'), @('Machine', '--machine'), @('Cpus', '--cpus'), @('Append', '--append'), @('Initrd', '--initrd'), @('InterruptLog', '--interrupt-log'),
-                @('App', '--app'), @('KernelLog', '--kernel-log'))) {
+                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'))) {
             if ($null -ne $o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
         }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }

@@ -159,9 +159,23 @@ higher_half:
         orq     $((1 << 9) | (1 << 10)), %rax
         movq    %rax, %cr4
 
-        /* No CR4.OSXSAVE: the application sees no AVX and uses SSE, whose state FXSAVE keeps on every
-           kernel entry (Arch/X64/Interrupts.S). XSAVE for AVX state is a later step (docs/design.md). */
-        fninit
+        /* AVX when the CPU has XSAVE and AVX: CR4.OSXSAVE, then XCR0 = x87 | SSE | AVX. The entry stubs
+           then keep the application's AVX state with XSAVE (Arch/X64/Interrupts.S). */
+        movl    $1, %eax
+        cpuid
+        movl    %ecx, %esi
+        andl    $((1 << 26) | (1 << 28)), %esi
+        cmpl    $((1 << 26) | (1 << 28)), %esi
+        jne     1f
+        movq    %cr4, %rax
+        orq     $(1 << 18), %rax
+        movq    %rax, %cr4
+        xorl    %ecx, %ecx
+        movl    $7, %eax
+        xorl    %edx, %edx
+        xsetbv
+        movb    $1, libra_use_xsave(%rip)
+1:      fninit
         /* %edi still holds start_info; kmain(ulong startInfoPhysical) */
         movl    %edi, %edi
         call    kmain

@@ -93,10 +93,7 @@ namespace Libra.Loader
             frame->Rflags = UserRflags;
             frame->Cs = Gdt.UserCode;
             frame->Ss = Gdt.UserData;
-            byte* fx = main->UserFxState;
-            Native.MemSet(fx, 0, (nuint)InterruptFrame.FxSaveSize);
-            *(ushort*)fx = 0x37f;               // FCW: x87 defaults (Linux's fpstate_init)
-            *(uint*)(fx + 24) = 0x1f80;         // MXCSR: all exceptions masked, round to nearest
+            InterruptFrame.ResetState(main->UserFxState);
             NameFromPath(main);
             Scheduler.Start(main, ThreadCalls.InterruptExit);
 

@@ -32,7 +32,19 @@ namespace Libra.Signals
         private const int UcOffset = 8, UcFlags = 0, UcLink = 8, UcStack = 16, UcMcontext = 40, UcSigmask = 296;
         private const int InfoOffset = UcOffset + 304, InfoSize = 128, FrameSize = InfoOffset + InfoSize;
         private const int McErr = 152, McTrapno = 160, McOldmask = 168, McCr2 = 176, McFpstate = 184, McCsGsFsSs = 144;
-        private const ulong UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4;
+        private const ulong UC_FP_XSTATE = 1, UC_SIGCONTEXT_SS = 2, UC_STRICT_RESTORE_SS = 4;
+        // struct _fpx_sw_bytes in the FXSAVE image's software-reserved bytes, and the magic after the
+        // XSAVE data (arch/x86/include/uapi/asm/sigcontext.h).
+        private const int SwReservedOffset = 464;
+        private const uint FP_XSTATE_MAGIC1 = 0x46505853, FP_XSTATE_MAGIC2 = 0x46505845;
+
+        // Bytes of XSAVE state a frame carries (0 when the kernel keeps FXSAVE state only).
+        private static uint s_xstateSize;
+
+        internal static void Initialize()
+        {
+            s_xstateSize = Cpu.XsaveEnabled ? Cpu.XsaveSize() : 0;
+        }
         private const ulong RedZone = 128;
         // RFLAGS bits a user context may carry back through rt_sigreturn (arch/x86/kernel/signal.c FIX_EFLAGS).
         private const ulong UserFlags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800 | 0x40000 | 0x200000;
@@ -111,7 +123,9 @@ namespace Libra.Signals
             if ((action->Flags & SA_ONSTACK) != 0 && self->AltStackSize != 0 && (self->AltStackFlags & SS_DISABLE) == 0 && !onAltStack)
                 sp = self->AltStackBase + self->AltStackSize;
             else sp -= RedZone;
-            ulong fpstate = (sp - InterruptFrame.FxSaveSize) & ~63ul;
+            bool xstate = s_xstateSize != 0;
+            ulong fpBytes = xstate ? s_xstateSize + 4 : InterruptFrame.FxSaveSize;
+            ulong fpstate = (sp - fpBytes) & ~63ul;
             ulong frameAddress = ((fpstate - FrameSize) & ~15ul) - 8;
             ulong total = sp - frameAddress;
             if (!UserMemory.IsAccessible(frameAddress, total, write: true)) return false;
@@ -120,7 +134,7 @@ namespace Libra.Signals
             Native.MemSet(f, 0, (nuint)FrameSize);
             *(ulong*)f = action->Restorer;
             byte* uc = f + UcOffset;
-            *(ulong*)(uc + UcFlags) = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+            *(ulong*)(uc + UcFlags) = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (xstate ? UC_FP_XSTATE : 0);
             *(ulong*)(uc + UcLink) = 0;
             *(ulong*)(uc + UcStack) = self->AltStackBase;
             *(int*)(uc + UcStack + 8) = self->AltStackSize == 0 ? SS_DISABLE : onAltStack ? SS_ONSTACK : 0;
@@ -136,8 +150,17 @@ namespace Libra.Signals
             *(ulong*)(uc + UcMcontext + McCr2) = cr2;
             *(ulong*)(uc + UcMcontext + McFpstate) = fpstate;
             *(ulong*)(uc + UcSigmask) = self->BlockedSignals;
-            Native.MemMove((void*)fpstate, self->UserFxState, (nuint)InterruptFrame.FxSaveSize);
-            Native.MemSet((void*)(fpstate + 464), 0, 48);   // sw_reserved: no XSAVE data follows
+            Native.MemMove((void*)fpstate, self->UserFxState, (nuint)(xstate ? s_xstateSize : InterruptFrame.FxSaveSize));
+            byte* sw = (byte*)fpstate + SwReservedOffset;
+            Native.MemSet(sw, 0, 48);
+            if (xstate)
+            {
+                *(uint*)(sw + 0) = FP_XSTATE_MAGIC1;
+                *(uint*)(sw + 4) = s_xstateSize + 4;           // extended_size
+                *(ulong*)(sw + 8) = Cpu.XsaveFeatures;         // xfeatures
+                *(uint*)(sw + 16) = s_xstateSize;              // xstate_size
+                *(uint*)(fpstate + s_xstateSize) = FP_XSTATE_MAGIC2;
+            }
 
             byte* info = f + InfoOffset;
             *(int*)(info + 0) = signal;
@@ -160,10 +183,7 @@ namespace Libra.Signals
             frame->Cs = Gdt.UserCode;
             frame->Ss = Gdt.UserData;
             // A fresh FPU state for the handler: default control words, empty registers.
-            byte* fx = self->UserFxState;
-            Native.MemSet(fx, 0, (nuint)InterruptFrame.FxSaveSize);
-            *(ushort*)fx = 0x37f;
-            *(uint*)(fx + 24) = 0x1f80;
+            InterruptFrame.ResetState(self->UserFxState);
             return true;
         }
 
@@ -185,8 +205,20 @@ namespace Libra.Signals
             ulong fpstate = *(ulong*)(uc + UcMcontext + McFpstate);
             if (fpstate != 0 && UserMemory.IsAccessible(fpstate, InterruptFrame.FxSaveSize, write: false))
             {
-                Native.MemMove(self->UserFxState, (void*)fpstate, (nuint)InterruptFrame.FxSaveSize);
-                *(uint*)(self->UserFxState + 24) &= 0xffff;     // MXCSR reserved bits would #GP on FXRSTOR
+                byte* sw = (byte*)fpstate + SwReservedOffset;
+                bool xstate = s_xstateSize != 0 && (*(ulong*)(uc + UcFlags) & UC_FP_XSTATE) != 0 &&
+                    *(uint*)sw == FP_XSTATE_MAGIC1 && *(uint*)(sw + 16) == s_xstateSize &&
+                    UserMemory.IsAccessible(fpstate, s_xstateSize + 4, write: false) && *(uint*)(fpstate + s_xstateSize) == FP_XSTATE_MAGIC2;
+                byte* area = self->UserFxState;
+                Native.MemMove(area, (void*)fpstate, (nuint)(xstate ? s_xstateSize : InterruptFrame.FxSaveSize));
+                *(uint*)(area + 24) &= 0xffff;                  // MXCSR reserved bits would fault on restore
+                if (s_xstateSize != 0)
+                {
+                    // A header XRSTOR accepts: known features only, standard format, reserved bytes zero.
+                    ulong* header = (ulong*)(area + InterruptFrame.XsaveHeaderOffset);
+                    header[0] = xstate ? header[0] & Cpu.XsaveFeatures : 3;
+                    for (int i = 1; i < 8; i++) header[i] = 0;
+                }
             }
             self->BlockedSignals = *(ulong*)(uc + UcSigmask) & ~(Bit(SIGKILL) | Bit(SIGSTOP));
             return (long)frame->Rax;

@@ -15,6 +15,10 @@ namespace Libra.Threads
         private const int SliceTicks = 2;
 
         internal static Thread* Current;
+        // Devices whose completions are polled (virtio without interrupts): returns true while
+        // requests are outstanding, so the idle loop spins instead of halting.
+        internal static delegate*<bool> PollDevices;
+        internal static ulong Switches, Preemptions;
         private static Thread* s_runHead, s_runTail;
         private static Thread* s_timed;
         private static ulong s_idleRsp;
@@ -87,9 +91,11 @@ namespace Libra.Threads
         // application's, ends its time slice.
         internal static void Tick(bool fromUser)
         {
+            if (PollDevices != null) PollDevices();
             ExpireTimers();
             if (!fromUser || Current == null) return;
             if (--s_sliceLeft > 0) return;
+            if (s_runHead != null) Preemptions++;
             Yield();
         }
 
@@ -108,8 +114,10 @@ namespace Libra.Threads
                 }
                 Current = null;
                 Native.EnableInterrupts();
-                Native.Halt();
+                if (PollDevices != null && PollDevices()) Native.Pause();
+                else Native.Halt();
                 Native.DisableInterrupts();
+                if (PollDevices != null) PollDevices();
                 ExpireTimers();
             }
         }
@@ -180,6 +188,7 @@ namespace Libra.Threads
 
         private static void Activate(Thread* next)
         {
+            Switches++;
             Current = next;
             s_runningSince = Clock.Nanoseconds();
             next->State = ThreadState.Running;

@@ -49,7 +49,7 @@ namespace Libra.Threads
         // The user context saved at the top of the kernel stack.
         internal InterruptFrame* UserFrame => (InterruptFrame*)(KernelStackTop - InterruptFrame.SizeOnStack);
 
-        internal byte* UserFxState => (byte*)UserFrame - InterruptFrame.FxSaveSize;
+        internal byte* UserFxState => InterruptFrame.StateArea(UserFrame);
 
         internal bool IsAlive => State == ThreadState.Runnable || State == ThreadState.Running || State == ThreadState.Blocked;
     }

@@ -28,6 +28,9 @@ public sealed class QemuMachine
     // Where the application's stderr (COM2) and the kernel log (debug console) go; without them
     // both are dropped.
     public GuestChannels? Channels { get; init; }
+    // A host directory exported to the application as its file system root, through QEMU's own 9P
+    // server (virtio-9p-pci, -fsdev local) with the mount tag "libra".
+    public string? SharedDirectory { get; init; }
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -80,7 +83,7 @@ public sealed class QemuMachine
     {
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
-        InterruptLog = InterruptLog, Channels = channels,
+        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -101,6 +104,11 @@ public sealed class QemuMachine
                 "-chardev", $"socket,id=log,path={Channels.LogSocket}", "-device", "isa-debugcon,iobase=0xe9,chardev=log",
             ]);
         else args.AddRange(["-serial", "null"]);
+        if (SharedDirectory is not null)
+            args.AddRange([
+                "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none",
+                "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
+            ]);
         if (CommandLine.Length > 0) args.AddRange(["-append", CommandLine]);
         if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
         if (WaitForDebugger) args.AddRange(["-s", "-S"]);

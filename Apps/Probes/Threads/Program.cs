@@ -2,6 +2,7 @@
 // Monitor (lock, Wait, Pulse), SemaphoreSlim, ManualResetEventSlim, Interlocked, thread statics, the
 // thread pool (Task.Run, async/await, Parallel.For), System.Threading.Timer, Thread.Sleep and
 // Stopwatch (sanity bounds only), cancellation with a timeout.
+using System.Runtime.Intrinsics;
 using System.Diagnostics;
 using Libra.Probes;
 
@@ -175,10 +176,52 @@ using Libra.Probes;
     Probe.Check("Thread.Yield and Thread.Sleep(0) return", () => { Thread.Yield(); Thread.Sleep(0); return true; });
 }
 
+// Vector registers survive preemption: threads keep partial sums in 256-bit (or, without AVX, 128-bit)
+// vectors across loops long enough for the scheduler to switch between them many times.
+{
+    // Each thread runs for 200 ms, so on one CPU the four are switched many times mid-loop.
+    const int Threads = 4, Length = 1024;
+    var results = new (double Sum, long Rounds)[Threads];
+    var workers = Enumerable.Range(0, Threads).Select(t => new Thread(() => results[t] = VectorSum(t + 1, 200, Length))).ToArray();
+    foreach (var w in workers) w.Start();
+    foreach (var w in workers) w.Join();
+    bool exact = Enumerable.Range(0, Threads).All(t => results[t].Sum == (double)(t + 1) * results[t].Rounds * Length);
+    Probe.Check("vector sums on 4 preempted threads are exact", exact, string.Join(", ", results));
+}
+
 // A background thread does not keep the process alive.
 new Thread(() => Thread.Sleep(Timeout.Infinite)) { IsBackground = true }.Start();
 
 return Probe.Finish("threads");
+
+// With AVX (a runtime check in AOT code: above the x86-64-v2 baseline) the partial sums live in YMM
+// registers, whose upper halves only XSAVE keeps; without it, in XMM registers.
+static (double Sum, long Rounds) VectorSum(double value, int milliseconds, int length)
+{
+    var data = new double[length];
+    Array.Fill(data, value);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    long rounds = 0;
+    if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+    {
+        var total = System.Runtime.Intrinsics.Vector256<double>.Zero;
+        while (clock.ElapsedMilliseconds < milliseconds)
+        {
+            for (int i = 0; i < length; i += 4)
+                total = System.Runtime.Intrinsics.X86.Avx.Add(total, System.Runtime.Intrinsics.Vector256.Create(data[i], data[i + 1], data[i + 2], data[i + 3]));
+            rounds++;
+        }
+        return (total.GetElement(0) + total.GetElement(1) + total.GetElement(2) + total.GetElement(3), rounds);
+    }
+    var sum = System.Runtime.Intrinsics.Vector128<double>.Zero;
+    while (clock.ElapsedMilliseconds < milliseconds)
+    {
+        for (int i = 0; i < length; i += 2)
+            sum = System.Runtime.Intrinsics.X86.Sse2.Add(sum, System.Runtime.Intrinsics.Vector128.Create(data[i], data[i + 1]));
+        rounds++;
+    }
+    return (sum.GetElement(0) + sum.GetElement(1), rounds);
+}
 
 static async Task<int> Chain(int n)
 {

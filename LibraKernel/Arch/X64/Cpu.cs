@@ -22,6 +22,17 @@ namespace Libra.Arch.X64
         internal static bool HasNx => (ExtendedEdx & (1u << 20)) != 0;
         internal static bool HasInvariantTsc => (PowerEdx & (1u << 8)) != 0;
         internal static bool HasKvmClock => OnKvm && (KvmFeatures & (1u << 3)) != 0;
+        // CR4.OSXSAVE: Boot/entry.S turned on XSAVE for x87|SSE|AVX (when the CPU has XSAVE and AVX).
+        internal static bool XsaveEnabled => (Native.ReadCr4() & (1ul << 18)) != 0;
+        internal const ulong XsaveFeatures = 7;
+
+        // Bytes XSAVE writes for the enabled features (CPUID.(EAX=0DH,ECX=0):EBX).
+        internal static uint XsaveSize()
+        {
+            uint* r = stackalloc uint[4];
+            Native.CpuId(0xd, 0, r);
+            return r[1];
+        }
 
         internal static void Identify()
         {

@@ -1,14 +1,15 @@
 /*
  * Every way into the kernel: one entry stub per IDT vector, and the SYSCALL entry. Each builds the
  * same frame (Arch/X64/InterruptFrame.cs): the CPU's iret frame, error code and vector, every
- * general register, and below it the SSE state (FXSAVE, 16-byte aligned). A thread entering from
+ * general register, and below it the FPU/SSE/AVX state (XSAVE or FXSAVE, 64-byte aligned). A thread entering from
  * ring 3 lands at the top of its own kernel stack (TSS.RSP0), so its user context always sits at
  * the same place there and one exit path (libra_interrupt_exit) returns to it with IRETQ.
  */
         .text
 
-/* The rest of the frame: every general register (r15 lowest), then the SSE state below it. Leaves
-   rdi = rbx = the frame and rsp = its FXSAVE area, as libra_interrupt_exit expects. */
+/* The rest of the frame: every general register (r15 lowest), then the FPU/SSE/AVX state below it
+   (XSAVE of x87|SSE|AVX when the kernel enabled it, else FXSAVE; 1 KiB, 64-byte aligned). Leaves
+   rdi = rbx = the frame and rsp = the state area, as libra_interrupt_exit expects. */
 .macro SAVE_CONTEXT
         pushq   %rax
         pushq   %rbx
@@ -27,10 +28,25 @@
         pushq   %r15
         movq    %rsp, %rdi
         movq    %rsp, %rbx
-        subq    $512, %rsp
-        andq    $~15, %rsp
-        fxsave64 (%rsp)
-        cld
+        subq    $1024, %rsp
+        andq    $~63, %rsp
+        cmpb    $0, libra_use_xsave(%rip)
+        je      1f
+        /* XSAVE writes only XSTATE_BV of the header; XRSTOR faults on a dirty rest. */
+        movq    $0, 512(%rsp)
+        movq    $0, 520(%rsp)
+        movq    $0, 528(%rsp)
+        movq    $0, 536(%rsp)
+        movq    $0, 544(%rsp)
+        movq    $0, 552(%rsp)
+        movq    $0, 560(%rsp)
+        movq    $0, 568(%rsp)
+        movl    $7, %eax
+        xorl    %edx, %edx
+        xsave64 (%rsp)
+        jmp     2f
+1:      fxsave64 (%rsp)
+2:      cld
 .endm
 
 .macro STUB vector
@@ -62,7 +78,14 @@ interrupt_common:
         /* rbx = the frame, rsp = its FXSAVE area; a new thread starts here (Threads/Scheduler.cs). */
         .globl libra_interrupt_exit
 libra_interrupt_exit:
-        fxrstor64 (%rsp)
+        cmpb    $0, libra_use_xsave(%rip)
+        je      1f
+        movl    $7, %eax
+        xorl    %edx, %edx
+        xrstor64 (%rsp)
+        jmp     2f
+1:      fxrstor64 (%rsp)
+2:
         movq    %rbx, %rsp
         popq    %r15
         popq    %r14
@@ -123,6 +146,10 @@ libra_switch:
         popq    %rbp
         popq    %rbx
         ret
+
+        .data
+        .globl libra_use_xsave
+libra_use_xsave:        .byte 0         /* set by Boot/entry.S when CR4.OSXSAVE is on */
 
         .bss
         .balign 8

@@ -163,6 +163,11 @@ libra_hlt:
         hlt
         ret
 
+        .globl libra_mfence
+libra_mfence:
+        mfence
+        ret
+
         .globl libra_pause
 libra_pause:
         pause

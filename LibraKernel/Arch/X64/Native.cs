@@ -73,6 +73,10 @@ namespace Libra.Arch.X64
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_hlt")]
         internal static extern void Halt();
 
+        // A full fence, for memory a device reads (virtio rings) (Intel SDM vol. 2B MFENCE).
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_mfence")]
+        internal static extern void MemoryFence();
+
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_pause")]
         internal static extern void Pause();
 

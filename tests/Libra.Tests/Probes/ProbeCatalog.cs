@@ -48,6 +48,8 @@ public static class ProbeCatalog
         // SIGSEGV (128 + 11), as a shell reports it.
         new("exceptions-wild-call", "exceptions", ["--wild-call"], NoEnvironment, 139, [], "exceptions-wild-call"),
         new("threads", "threads", [], NoEnvironment, 0, [], "threads"),
+        // An x86-64-v3 (AVX2) build: YMM state must survive preemption and GC suspension signals.
+        new("vectors", "vectors", [], NoEnvironment, 0, [], "vectors"),
         new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },
             ExitStatus: 42, StderrContains: [], ExpectedStdout: "environment"),
         new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),

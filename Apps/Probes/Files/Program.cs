@@ -1,0 +1,154 @@
+// files: real file work in the directory given as the first argument (natively a temp dir, on Libra
+// the exported directory): create, write and read back, seek, append, truncate, rename, delete,
+// directories, sorted listings, sizes and modes, a 64 MiB file with a checksum, 2,000 small files,
+// 8 threads reading at once, and the errors .NET turns into exceptions. Paths are never printed, so
+// the output is the same wherever the directory is; what it leaves behind is compared too.
+using System.Security.Cryptography;
+using System.Text;
+using Libra.Probes;
+
+if (args.Length < 1) { Console.Error.WriteLine("usage: files <directory> [--big-mib N]"); return 2; }
+string root = args[0];
+int bigMiB = args.Length >= 3 && args[1] == "--big-mib" ? int.Parse(args[2]) : 64;
+Directory.SetCurrentDirectory(root);
+string work = Path.Combine(root, "work");
+Directory.CreateDirectory(work);
+
+// Create, write, read back.
+string a = Path.Combine(work, "a.txt");
+File.WriteAllText(a, "hello, files\n");
+Probe.Check("write then read back", File.ReadAllText(a) == "hello, files\n");
+Probe.Check("size after write is 13", new FileInfo(a).Length == 13);
+
+// Seek and overwrite in place.
+using (var s = new FileStream(a, FileMode.Open, FileAccess.ReadWrite))
+{
+    s.Seek(7, SeekOrigin.Begin);
+    s.Write("FILES"u8);
+    s.Seek(-6, SeekOrigin.End);
+    var five = new byte[5];
+    s.ReadExactly(five);
+    Probe.Check("seek, overwrite, seek from end, read", Encoding.ASCII.GetString(five) == "FILES");
+}
+Probe.Check("content after overwrite", File.ReadAllText(a) == "hello, FILES\n");
+
+// Append.
+File.AppendAllText(a, "more\n");
+File.AppendAllText(a, "and more\n");
+Probe.Check("append twice", File.ReadAllText(a) == "hello, FILES\nmore\nand more\n");
+
+// Truncate and extend.
+using (var s = new FileStream(a, FileMode.Open, FileAccess.ReadWrite)) s.SetLength(5);
+Probe.Check("truncate to 5 bytes", File.ReadAllText(a) == "hello");
+using (var s = new FileStream(a, FileMode.Open, FileAccess.ReadWrite)) s.SetLength(8);
+Probe.Check("extend with zeros", File.ReadAllBytes(a).AsSpan(5).SequenceEqual(new byte[3]));
+
+// Rename, copy, delete.
+string b = Path.Combine(work, "b.txt");
+File.Move(a, b);
+Probe.Check("rename: old name gone, new name there", !File.Exists(a) && File.Exists(b));
+File.Copy(b, a);
+Probe.Check("copy has the same bytes", File.ReadAllBytes(a).AsSpan().SequenceEqual(File.ReadAllBytes(b)));
+File.Delete(a);
+Probe.Check("delete", !File.Exists(a));
+File.Move(b, a, overwrite: true);
+
+// Directories and sorted listings.
+string d = Path.Combine(work, "dir");
+Directory.CreateDirectory(Path.Combine(d, "sub", "deeper"));
+foreach (var name in new[] { "zeta", "alpha", "Mid", "beta.txt" }) File.WriteAllText(Path.Combine(d, name), name);
+var listing = Directory.GetFileSystemEntries(d).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+Probe.Line("listing: " + string.Join(" ", listing));
+Probe.Check("nested directories exist", Directory.Exists(Path.Combine(d, "sub", "deeper")));
+Directory.Delete(Path.Combine(d, "sub", "deeper"));
+Probe.Check("rmdir of an empty directory", !Directory.Exists(Path.Combine(d, "sub", "deeper")));
+var files = Directory.GetFiles(d, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(d, p)).Order(StringComparer.Ordinal);
+Probe.Line("recursive files: " + string.Join(" ", files));
+
+// Sizes and modes.
+string exe = Path.Combine(work, "tool.sh");
+File.WriteAllText(exe, "#!/bin/sh\n");
+File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+Probe.Line($"mode of tool.sh: {Convert.ToString((int)File.GetUnixFileMode(exe), 8)}");
+Probe.Line($"size of tool.sh: {new FileInfo(exe).Length}");
+Probe.Check("a directory is a directory", (File.GetAttributes(d) & FileAttributes.Directory) != 0);
+
+// A big file, written and read back in 1 MiB pieces, with a checksum.
+string big = Path.Combine(work, "big.bin");
+byte[] chunk = new byte[1 << 20];
+using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+{
+    using (var s = new FileStream(big, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        for (int i = 0; i < bigMiB; i++)
+        {
+            for (int j = 0; j < chunk.Length; j += 4096) chunk[j] = (byte)(i * 7 + j / 4096);
+            s.Write(chunk);
+            hash.AppendData(chunk);
+        }
+    byte[] written = hash.GetHashAndReset();
+    using (var s = new FileStream(big, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+    {
+        int n;
+        while ((n = s.Read(chunk)) > 0) hash.AppendData(chunk.AsSpan(0, n));
+    }
+    Probe.Check($"{bigMiB} MiB file reads back with the same SHA-256", written.AsSpan().SequenceEqual(hash.GetHashAndReset()));
+    Probe.Line($"SHA-256 of the big file: {Convert.ToHexString(written)[..16]}");
+}
+Probe.Check("big file size", new FileInfo(big).Length == (long)bigMiB << 20);
+
+// Many small files.
+string many = Path.Combine(work, "many");
+Directory.CreateDirectory(many);
+for (int i = 0; i < 2000; i++) File.WriteAllText(Path.Combine(many, $"f{i:D4}"), i.ToString());
+var names = Directory.GetFiles(many).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+Probe.Check("2,000 small files listed", names.Length == 2000 && names[0] == "f0000" && names[^1] == "f1999");
+Probe.Check("2,000 small files stat and read", Enumerable.Range(0, 2000).All(i =>
+{
+    string p = Path.Combine(many, $"f{i:D4}");
+    return new FileInfo(p).Length == i.ToString().Length && File.ReadAllText(p) == i.ToString();
+}));
+
+// Eight threads reading the big file at once, each a different region.
+var sums = new long[8];
+var readers = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+{
+    using var s = new FileStream(big, FileMode.Open, FileAccess.Read, FileShare.Read);
+    var buffer = new byte[1 << 16];
+    long offset = (long)t * (bigMiB << 20) / 8, end = (long)(t + 1) * (bigMiB << 20) / 8;
+    s.Seek(offset, SeekOrigin.Begin);
+    long sum = 0;
+    while (offset < end)
+    {
+        int n = s.Read(buffer, 0, (int)Math.Min(buffer.Length, end - offset));
+        if (n == 0) break;
+        for (int k = 0; k < n; k++) sum += buffer[k];
+        offset += n;
+    }
+    sums[t] = sum;
+})).ToArray();
+foreach (var r in readers) r.Start();
+foreach (var r in readers) r.Join();
+long expected = 0;
+foreach (byte x in File.ReadAllBytes(big)) expected += x;
+Probe.Check("8 concurrent readers see the same bytes", sums.Sum() == expected);
+
+// Errors as .NET reports them.
+Probe.Check("missing file -> FileNotFoundException", Throws<FileNotFoundException>(() => File.ReadAllText(Path.Combine(work, "nope"))));
+Probe.Check("missing directory -> DirectoryNotFoundException", Throws<DirectoryNotFoundException>(() => File.ReadAllText(Path.Combine(work, "nodir", "x"))));
+Probe.Check("create-new over an existing file -> IOException", Throws<IOException>(() => new FileStream(Path.Combine(work, "a.txt"), FileMode.CreateNew).Dispose()));
+Probe.Check("file used as a directory -> IOException", Throws<IOException>(() => File.WriteAllText(Path.Combine(work, "a.txt", "x"), "x")));
+Probe.Check("opening a directory as a file -> UnauthorizedAccessException", Throws<UnauthorizedAccessException>(() => File.ReadAllText(d)));
+Probe.Check("rmdir of a non-empty directory -> IOException", Throws<IOException>(() => Directory.Delete(d)));
+Probe.Check("deleting a missing file is not an error", () => { File.Delete(Path.Combine(work, "nope")); return true; });
+
+// Clean-up that leaves a known tree behind for the final comparison.
+File.Delete(big);
+Directory.Delete(many, recursive: true);
+return Probe.Finish("files");
+
+static bool Throws<T>(Action action) where T : Exception
+{
+    try { action(); return false; }
+    catch (T) { return true; }
+    catch (Exception e) { Console.Error.WriteLine($"expected {typeof(T).Name}, got {e.GetType().Name}: {e.Message}"); return false; }
+}

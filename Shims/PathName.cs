@@ -1,0 +1,72 @@
+using System;
+
+namespace Libra.Shims
+{
+    // Path names as the file calls see them: made absolute against the working directory and
+    // reduced lexically ("." dropped, ".." pops a name but never climbs above "/", repeated slashes
+    // collapsed), so a name the application gives can only mean a place inside the root the kernel
+    // serves. Output is NUL-terminated; no trailing slash except for "/" itself.
+    internal static unsafe class PathName
+    {
+        internal const int Max = 4096;
+
+        // Writes the normalized absolute form of `path` (relative to `cwd`, itself normalized) into
+        // `output` (capacity Max); its length, or -ENAMETOOLONG, or -ENOENT for an empty path.
+        internal static int Normalize(ReadOnlySpan<byte> cwd, ReadOnlySpan<byte> path, byte* output)
+        {
+            if (path.Length == 0) return -(int)Errno.ENOENT;
+            int length = 0;
+            output[length++] = (byte)'/';
+            if (path[0] != (byte)'/')
+            {
+                int result = Append(cwd, output, ref length);
+                if (result != 0) return result;
+            }
+            int error = Append(path, output, ref length);
+            if (error != 0) return error;
+            if (length > 1 && output[length - 1] == (byte)'/') length--;
+            output[length] = 0;
+            return length;
+        }
+
+        // Adds each name of `path` to the normalized prefix output[0..length) (which ends in '/' or
+        // is "/"), handling "." and "..".
+        private static int Append(ReadOnlySpan<byte> path, byte* output, ref int length)
+        {
+            int i = 0;
+            while (i < path.Length)
+            {
+                while (i < path.Length && path[i] == (byte)'/') i++;
+                int start = i;
+                while (i < path.Length && path[i] != (byte)'/') i++;
+                int nameLength = i - start;
+                if (nameLength == 0) break;
+                if (nameLength == 1 && path[start] == (byte)'.') continue;
+                if (nameLength == 2 && path[start] == (byte)'.' && path[start + 1] == (byte)'.')
+                {
+                    if (length > 1 && output[length - 1] == (byte)'/') length--;
+                    while (length > 1 && output[length - 1] != (byte)'/') length--;
+                    continue;
+                }
+                if (length > 1 && output[length - 1] != (byte)'/') output[length++] = (byte)'/';
+                if (length + nameLength + 2 > Max) return -(int)Errno.ENAMETOOLONG;
+                for (int k = 0; k < nameLength; k++) output[length++] = path[start + k];
+            }
+            return 0;
+        }
+
+        // Splits a normalized path into its parent directory's length and the last name's start;
+        // false for "/" (it has no parent).
+        internal static bool SplitLast(byte* path, int length, out int parentLength, out int nameStart)
+        {
+            parentLength = 0;
+            nameStart = 0;
+            if (length <= 1) return false;
+            int slash = length - 1;
+            while (slash > 0 && path[slash] != (byte)'/') slash--;
+            nameStart = slash + 1;
+            parentLength = slash == 0 ? 1 : slash;
+            return true;
+        }
+    }
+}
