@@ -46,7 +46,7 @@ namespace Libra.Shims.NineP
         internal const int IoHeaderSize = 24;           // P9_IOHDRSZ: Tread/Twrite payload ≤ msize − 24
         internal const int RreadHeaderSize = 11;        // size[4] type[1] tag[2] count[4]
         internal const int TwriteHeaderSize = 23;       // size[4] type[1] tag[2] fid[4] offset[8] count[4]
-        internal const int ReaddirHeaderSize = 11;      // P9_READDIRHDRSZ: Rreaddir's count[4] after the header
+        internal const int ReaddirHeaderSize = 11;      // Rreaddir's size[4] type[1] tag[2] count[4] (Linux's P9_READDIRHDRSZ, 24, is a count margin)
         internal const uint MinMsize = 4096;            // QEMU's P9_MIN_MSIZE; smaller Tversions are refused
 
         // Qid.Type bits (9P2000.L qid type).
