@@ -32,9 +32,14 @@ public sealed record ProbeResult(int ExitStatus, string Stdout, string Stderr, T
 
 public static class ProbeProcess
 {
-    // Runs a probe natively with exactly the catalog's arguments and environment.
-    public static ProbeResult Run(ProbeCase probe, TimeSpan? limit = null) =>
-        Run(ProbeArtifacts.PathOf(probe), probe.Args, probe.Environment, ProbeArtifacts.Directory, limit ?? TimeSpan.FromSeconds(60));
+    // Runs a probe natively with exactly the catalog's arguments and environment (a probe that works
+    // in a directory gets `directory`, or a fresh temp dir, as its first argument).
+    public static ProbeResult Run(ProbeCase probe, TimeSpan? limit = null, string? directory = null)
+    {
+        IEnumerable<string> args = probe.Args;
+        if (probe.WorksInDirectory) args = args.Prepend(directory ?? WorkDirectory.Create().Path);
+        return Run(ProbeArtifacts.PathOf(probe), args, probe.Environment, ProbeArtifacts.Directory, limit ?? TimeSpan.FromSeconds(60));
+    }
 
     // Runs a program, collecting stdout and stderr apart. With an environment, the child gets only
     // that environment; without, it inherits this process's.
@@ -67,5 +72,42 @@ public static class ProbeProcess
         }
         process.WaitForExit();
         return new ProbeResult(process.ExitCode, stdout.Result, stderr.Result, watch.Elapsed);
+    }
+}
+
+// A fresh directory under the temp dir for a probe to work in, and what it holds afterwards.
+public sealed class WorkDirectory
+{
+    public string Path { get; }
+
+    private WorkDirectory(string path) => Path = path;
+
+    public static WorkDirectory Create()
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "libra-work-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(path);
+        return new WorkDirectory(path);
+    }
+
+    // Every entry below the directory: relative path, kind, permission bits, size and a content
+    // hash, sorted, one per line.
+    public string Tree()
+    {
+        var lines = new List<string>();
+        foreach (var entry in new DirectoryInfo(Path).EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
+        {
+            string relative = System.IO.Path.GetRelativePath(Path, entry.FullName);
+            string mode = Convert.ToString((int)entry.UnixFileMode, 8);
+            if (entry is FileInfo file)
+                lines.Add($"{relative} file {mode} {file.Length} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file.FullName)))[..16]}");
+            else lines.Add($"{relative} dir {mode}");
+        }
+        lines.Sort(StringComparer.Ordinal);
+        return string.Join("\n", lines);
+    }
+
+    public void Delete()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
     }
 }

@@ -20,7 +20,10 @@ public sealed record ProbeCase(
     // What the case needs beyond the runtime's usual calls, for a target that does not have it yet:
     // "openssl": dlopen of libssl.so.3 and libcrypto.so.3 (through /etc/ld.so.cache, with file-backed
     // mmap), which .NET uses for RandomNumberGenerator on Linux even in a static executable.
-    string[]? Needs = null)
+    string[]? Needs = null,
+    // The probe works in a directory given as its first argument: natively a fresh temp dir, on
+    // Libra a fresh host dir exported over 9P as the root, so the argument is "/".
+    bool WorksInDirectory = false)
 {
     public IReadOnlyList<string> Requirements => Needs ?? [];
 
@@ -48,6 +51,8 @@ public static class ProbeCatalog
         // SIGSEGV (128 + 11), as a shell reports it.
         new("exceptions-wild-call", "exceptions", ["--wild-call"], NoEnvironment, 139, [], "exceptions-wild-call"),
         new("threads", "threads", [], NoEnvironment, 0, [], "threads"),
+        // Real file work on the Linux side: natively in a temp dir, on Libra in a dir exported over 9P.
+        new("files", "files", [], NoEnvironment, 0, [], "files", WorksInDirectory: true),
         // An x86-64-v3 (AVX2) build: YMM state must survive preemption and GC suspension signals.
         new("vectors", "vectors", [], NoEnvironment, 0, [], "vectors"),
         new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },

@@ -35,18 +35,49 @@ public static class ProbeOnLibra
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
 
-    public static Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G")
+    public static async Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G", WorkDirectory? directory = null)
     {
         string binary = ProbeArtifacts.PathOf(probe);
         var environment = probe.Environment.Select(pair => $"{pair.Key}={pair.Value}");
+        IEnumerable<string> args = probe.Args;
+        WorkDirectory? shared = probe.WorksInDirectory ? directory ?? WorkDirectory.Create() : null;
+        if (shared is not null) args = args.Prepend("/");
         var machine = new QemuMachine
         {
             KernelImage = LibraBoot.KernelImage,
             Memory = memory,
             InitialRamDisk = binary,
-            CommandLine = AppCommandLine.Build("", binary, environment, probe.Args, traceSyscalls),
+            SharedDirectory = shared?.Path,
+            CommandLine = AppCommandLine.Build("", binary, environment, args, traceSyscalls),
         };
-        return BootRun.RunAsync(machine, Timeout);
+        try { return await BootRun.RunAsync(machine, Timeout); }
+        finally { if (directory is null) shared?.Delete(); }
+    }
+}
+
+// Probes that work on files must also leave the same files behind.
+[Collection("qemu")]
+public class ProbeFileTreeTests
+{
+    [Fact]
+    public async Task Files_probe_leaves_the_same_tree_on_the_exported_directory_as_natively()
+    {
+        ProbeCase probe = ProbeCatalog.Get("files");
+        WorkDirectory native = WorkDirectory.Create(), exported = WorkDirectory.Create();
+        try
+        {
+            ProbeResult nativeRun = ProbeProcess.Run(probe, directory: native.Path);
+            Assert.Equal(0, nativeRun.ExitStatus);
+            BootResult libraRun = await ProbeOnLibra.RunAsync(probe, directory: exported);
+            Assert.True(libraRun.GuestStatus == 0, libraRun.Output + "\n" + libraRun.Stderr);
+            Assert.Equal(native.Tree(), exported.Tree());
+            Assert.Contains("libra: 9p: 1 fid(s) in use at exit", libraRun.Output);
+        }
+        finally
+        {
+            native.Delete();
+            exported.Delete();
+        }
     }
 }
 
