@@ -123,6 +123,7 @@ namespace Libra
         // The exported host directory as the application's root, when QEMU gave a virtio-9p device.
         private static void MountSharedDirectory()
         {
+            Drivers.Virtio.Virtio9pDevice.ForcePolling = s_options.PollVirtio;
             if (!Drivers.Virtio.Virtio9pDevice.Probe()) return;
             var transport = new Shims.NineP.NinePClient.Transport { Transact = &Drivers.Virtio.Virtio9pDevice.Transact };
             int error = Shims.NineP.NinePClient.Mount(transport, default);
@@ -139,7 +140,9 @@ namespace Libra
         {
             if (Shims.NineP.NinePClient.Mounted)
             {
-                KernelLog.Begin(); KernelLog.Write("9p: "); KernelLog.Decimal((ulong)Shims.NineP.NinePClient.FidsInUse); KernelLog.Write(" fid(s) in use at exit"); KernelLog.End();
+                KernelLog.Begin(); KernelLog.Write("9p: "); KernelLog.Decimal((ulong)Shims.NineP.NinePClient.FidsInUse); KernelLog.Write(" fid(s) in use at exit; ");
+                KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.Requests); KernelLog.Write(" requests, "); KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.InterruptsTaken);
+                KernelLog.Write(" completion interrupts"); KernelLog.End();
             }
             if (Scheduler.Switches > 0)
             {

@@ -9,8 +9,9 @@ namespace Libra.Drivers.Virtio
 {
     // virtio-9p (virtio 1.2 §5.11, device type 9): one request queue, each request a chain of the
     // T-message (device-readable) and room for the R-message (device-writable). The caller blocks
-    // until the device answers; completions are found by polling the used ring from the idle loop
-    // and the timer tick (no interrupt is configured yet), so many requests can be in flight.
+    // until the device answers, so many requests can be in flight. Completions arrive by MSI-X
+    // interrupt when the device offers it (libra.virtio=poll turns that off); the idle loop and the
+    // timer tick also poll the used ring, which is all there is without an interrupt.
     internal static unsafe class Virtio9pDevice
     {
         internal const uint DeviceType = 9;
@@ -23,6 +24,11 @@ namespace Libra.Drivers.Virtio
         private static int s_outstanding;
         private static WaitQueue s_space;
         internal static bool Present;
+        internal static bool Interrupts;
+        // The IDT vector MSI-X completions arrive on (Arch/X64/Interrupts.cs sends it to the poll).
+        internal const byte InterruptVector = 0x30;
+        internal static bool ForcePolling;
+        internal static ulong Requests, InterruptsTaken;
 
         private struct TagText { internal fixed byte Bytes[MountTagMax]; }
         private static TagText s_tag;
@@ -45,7 +51,9 @@ namespace Libra.Drivers.Virtio
                 KernelLog.Begin(); KernelLog.Write("virtio-9p: "); KernelLog.Write(problem); KernelLog.End();
                 return false;
             }
+            bool msix = !ForcePolling && s_device.EnableMsix(InterruptVector);
             fixed (SplitQueue* queue = &s_queue) s_notify = s_device.SetUpQueue(0, MaxQueueSize, queue);
+            Interrupts = msix && s_device.QueueInterrupts;
             if (s_notify == null)
             {
                 KernelLog.Line("virtio-9p: the request queue could not be set up");
@@ -64,7 +72,8 @@ namespace Libra.Drivers.Virtio
             Present = true;
             KernelLog.Begin(); KernelLog.Write("virtio-9p: PCI 00:"); KernelLog.Hex(address.Device, 2); KernelLog.Write('.');
             KernelLog.Decimal(address.Function); KernelLog.Write(", mount tag '"); fixed (byte* tag = s_tag.Bytes) KernelLog.WriteAscii(tag, s_tagLength);
-            KernelLog.Write("', queue of "); KernelLog.Decimal(s_queue.Size); KernelLog.End();
+            KernelLog.Write("', queue of "); KernelLog.Decimal(s_queue.Size);
+            KernelLog.Write(Interrupts ? ", completions by MSI-X interrupt" : ", completions by polling"); KernelLog.End();
             return true;
         }
 
@@ -84,6 +93,7 @@ namespace Libra.Drivers.Virtio
                 s_space.Wait(0);
             }
             s_outstanding++;
+            Requests++;
             if (s_queue.NeedsNotify()) VirtioPciDevice.Notify(s_notify, 0);
             while (!completion.Done)
             {
@@ -110,7 +120,8 @@ namespace Libra.Drivers.Virtio
                 if (completion->Waiter != null) Scheduler.Wake(completion->Waiter, WakeReason.Woken);
             }
             if (freed) s_space.WakeAll();
-            return s_outstanding > 0;
+            // With interrupts the idle loop may halt: the device's message will wake it.
+            return s_outstanding > 0 && !Interrupts;
         }
 
         internal static ReadOnlySpan<byte> MountTag

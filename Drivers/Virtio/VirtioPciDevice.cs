@@ -17,6 +17,8 @@ namespace Libra.Drivers.Virtio
         internal byte* DeviceConfig;
         private uint _notifyMultiplier;
         internal ulong Features;
+        // The MSI-X table entry queues signal through (EnableMsix), or NoVector for polling.
+        private ushort _queueVector;
 
         // The first function of `deviceType` on bus 0 (QEMU's q35 puts -device virtio-* there).
         internal static bool Find(uint deviceType, out PciAddress address)
@@ -92,9 +94,38 @@ namespace Libra.Drivers.Virtio
                 return false;
             }
             Features = accepted;
+            _queueVector = NoVector;
             problem = "";
             return true;
         }
+
+        // Points MSI-X table entry 0 at the local APIC's `vector` and enables MSI-X (PCI Local Bus 3.0
+        // §6.8.2; Intel SDM vol. 3A §11.11 message address/data); queues set up afterwards signal
+        // through it. False when the function has no MSI-X or its table is not reachable.
+        internal bool EnableMsix(byte vector)
+        {
+            PciAddress a = Address;
+            var config = new PciConfigSpace(&PciPorts.ReadForParser, &a);
+            if (!MsixCapability.TryRead(config, out MsixCapability msix)) return false;
+            PciHeader.TryRead(config, out PciHeader header);
+            if (PciBar.TryRead(config, msix.TableBar, header.BarCount, out PciBar bar) != PciBarError.None || !bar.IsMemory) return false;
+            ulong table = bar.Address + msix.TableOffset;
+            if (table < Layout.MmioWindowStart || table + MsixCapability.EntryBytes > Layout.MmioWindowEnd) return false;
+            var entry = (Register32*)Layout.PhysicalToVirtual(table);
+            entry[MsixCapability.EntryAddressLow / 4].Value = 0xfee00000;     // fixed delivery to APIC 0, physical mode
+            entry[MsixCapability.EntryAddressHigh / 4].Value = 0;
+            entry[MsixCapability.EntryData / 4].Value = vector;               // edge, fixed
+            entry[MsixCapability.EntryVectorControl / 4].Value = 0;           // unmasked
+            ushort control = PciPorts.Read16(Address, msix.CapabilityOffset + MsixCapability.MessageControlOffset);
+            control = (ushort)((control | MsixCapability.EnableBit) & ~MsixCapability.FunctionMaskBit);
+            PciPorts.Write16(Address, msix.CapabilityOffset + MsixCapability.MessageControlOffset, control);
+            Write16(VirtioPciCommonConfig.ConfigMsixVector, NoVector);
+            _queueVector = 0;
+            return true;
+        }
+
+        // Whether the last SetUpQueue got its MSI-X entry (the device answers NoVector when it cannot).
+        internal bool QueueInterrupts;
 
         // Sets up queue `index` with at most `maxSize` entries over fresh zeroed pages; its notify
         // address, or null when the device has no such queue.
@@ -111,7 +142,8 @@ namespace Libra.Drivers.Virtio
             bool eventIndex = VirtioFeatures.Has(Features, VirtioFeatures.EventIndex);
             if (queue->InitializeContiguous(size, rings, Physical(rings), slots, eventIndex, &Barrier) != SplitQueueError.None) return null;
             Write16(VirtioPciCommonConfig.QueueSize, size);
-            Write16(VirtioPciCommonConfig.QueueMsixVector, NoVector);
+            Write16(VirtioPciCommonConfig.QueueMsixVector, _queueVector);
+            QueueInterrupts = _queueVector != NoVector && Read16(VirtioPciCommonConfig.QueueMsixVector) == _queueVector;
             Write64(VirtioPciCommonConfig.QueueDesc, queue->DescriptorAreaPhysical);
             Write64(VirtioPciCommonConfig.QueueDriver, queue->DriverAreaPhysical);
             Write64(VirtioPciCommonConfig.QueueDevice, queue->DeviceAreaPhysical);

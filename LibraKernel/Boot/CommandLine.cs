@@ -38,6 +38,7 @@ namespace Libra.Boot
         internal SelfTest SelfTest;
         internal int TickHz;
         internal bool TraceSyscalls;
+        internal bool PollVirtio;
 
         internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
 
@@ -62,6 +63,12 @@ namespace Libra.Boot
                 TickHz = (int)hz;
                 return OptionResult.Applied;
             }
+            if (Is(key, "libra.virtio"))
+            {
+                if (!hasValue || !Is(value, "poll")) return OptionResult.BadValue;
+                PollVirtio = true;
+                return OptionResult.Applied;
+            }
             if (Is(key, "libra.trace"))
             {
                 if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
@@ -75,7 +82,7 @@ namespace Libra.Boot
 
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
-            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : "libra.tick_hz=10..1000";
+            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" : "libra.tick_hz=10..1000";
 
         private static bool Is(ReadOnlySpan<char> text, string expected)
         {

@@ -25,6 +25,12 @@ namespace Libra.Arch.X64
                 Scheduler.Tick(frame->FromUser);
             }
             else if (vector == LocalApic.SpuriousVector) return;
+            else if (vector == Drivers.Virtio.Virtio9pDevice.InterruptVector)
+            {
+                Drivers.Virtio.Virtio9pDevice.InterruptsTaken++;
+                LocalApic.EndOfInterrupt();
+                if (Scheduler.PollDevices != null) Scheduler.PollDevices();
+            }
             else if (vector == PageFault)
             {
                 ulong address = Native.ReadCr2();
