@@ -8,6 +8,7 @@ using Libra.Probes;
 
 if (args.Length < 1) { Console.Error.WriteLine("usage: files <directory> [--big-mib N]"); return 2; }
 string root = args[0];
+if (args.Length >= 2 && args[1] == "--containment") return Containment(root);
 int bigMiB = args.Length >= 3 && args[1] == "--big-mib" ? int.Parse(args[2]) : 64;
 Directory.SetCurrentDirectory(root);
 string work = Path.Combine(root, "work");
@@ -147,6 +148,25 @@ Probe.Check("deleting a missing file is not an error", () => { File.Delete(Path.
 File.Delete(big);
 Directory.Delete(many, recursive: true);
 return Probe.Finish("files");
+
+// Tries to read outside `root` every way a path can: "..", absolute and relative symbolic links,
+// an over-long name. Prints what each attempt got; on Libra none may reach the host's files.
+static int Containment(string root)
+{
+    string Try(string path)
+    {
+        try { return "read \"" + File.ReadAllText(path).Trim() + "\""; }
+        catch (Exception e) { return e.GetType().Name; }
+    }
+    Directory.SetCurrentDirectory(root);
+    Probe.Line("dot-dot: " + Try("../outside/secret"));
+    Probe.Line("rooted dot-dot: " + Try("/../../outside/secret"));
+    Probe.Line("absolute link: " + Try(Path.Combine(root, "link-absolute")));
+    Probe.Line("relative link: " + Try(Path.Combine(root, "link-relative")));
+    Probe.Line("inside: " + Try(Path.Combine(root, "inside")));
+    Probe.Line("long path: " + Try(Path.Combine(root, new string('a', 300), new string('b', 5000))));
+    return 0;
+}
 
 static bool Throws<T>(Action action) where T : Exception
 {

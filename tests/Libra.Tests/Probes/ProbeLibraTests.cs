@@ -147,3 +147,42 @@ public class ApplicationReportTests
         Assert.Equal(lines.Count, lines.Distinct().Count());
     }
 }
+
+// The application sees only the exported directory: no path reaches past it on the host.
+[Collection("qemu")]
+public class ContainmentTests
+{
+    [Fact]
+    public async Task Dot_dot_symbolic_links_and_long_paths_stay_inside_the_exported_directory()
+    {
+        WorkDirectory host = WorkDirectory.Create();
+        try
+        {
+            string export = Path.Combine(host.Path, "export"), outside = Path.Combine(host.Path, "outside");
+            Directory.CreateDirectory(export);
+            Directory.CreateDirectory(outside);
+            File.WriteAllText(Path.Combine(outside, "secret"), "host secret");
+            File.WriteAllText(Path.Combine(export, "inside"), "exported");
+            File.CreateSymbolicLink(Path.Combine(export, "link-absolute"), Path.Combine(outside, "secret"));
+            File.CreateSymbolicLink(Path.Combine(export, "link-relative"), "../outside/secret");
+            var probe = ProbeCatalog.Get("files") with { Args = ["--containment"] };
+            var machine = new QemuMachine
+            {
+                KernelImage = LibraBoot.KernelImage, Memory = "512M", InitialRamDisk = ProbeArtifacts.PathOf(probe),
+                SharedDirectory = export,
+                CommandLine = AppCommandLine.Build("", ProbeArtifacts.PathOf(probe), [], ["/", "--containment"], false),
+            };
+            BootResult result = await BootRun.RunAsync(machine, ProbeOnLibra.Timeout);
+            Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
+            Assert.DoesNotContain("host secret", result.Stdout);
+            Assert.Matches(@"(?m)^dot-dot: (File|Directory)NotFoundException$", result.Stdout);
+            Assert.Matches(@"(?m)^rooted dot-dot: (File|Directory)NotFoundException$", result.Stdout);
+            Assert.Matches(@"(?m)^absolute link: (File|Directory)NotFoundException$", result.Stdout);
+            Assert.Matches(@"(?m)^relative link: (File|Directory)NotFoundException$", result.Stdout);
+            Assert.Contains("inside: read \"exported\"", result.Stdout);
+            Assert.Contains("long path: PathTooLongException", result.Stdout);
+            Assert.Equal("host secret", File.ReadAllText(Path.Combine(outside, "secret")));
+        }
+        finally { host.Delete(); }
+    }
+}
