@@ -9,6 +9,7 @@ using Libra.Probes;
 if (args.Length < 1) { Console.Error.WriteLine("usage: files <directory> [--big-mib N]"); return 2; }
 string root = args[0];
 if (args.Length >= 2 && args[1] == "--containment") return Containment(root);
+if (args.Length >= 2 && args[1] == "--measure") return Measure(root, args.Length >= 3 ? int.Parse(args[2]) : 64);
 int bigMiB = args.Length >= 3 && args[1] == "--big-mib" ? int.Parse(args[2]) : 64;
 Directory.SetCurrentDirectory(root);
 string work = Path.Combine(root, "work");
@@ -148,6 +149,40 @@ Probe.Check("deleting a missing file is not an error", () => { File.Delete(Path.
 File.Delete(big);
 Directory.Delete(many, recursive: true);
 return Probe.Finish("files");
+
+// Throughput figures for build.ps1 filebench (not a check): sequential write and read of a file in
+// 1 MiB pieces, and stat calls on small files, printed as "name value unit".
+static int Measure(string root, int mib)
+{
+    string path = Path.Combine(root, "measure.bin");
+    var chunk = new byte[1 << 20];
+    new Random(1).NextBytes(chunk);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    using (var s = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1))
+    {
+        for (int i = 0; i < mib; i++) s.Write(chunk);
+        s.Flush(flushToDisk: true);
+    }
+    double write = mib / clock.Elapsed.TotalSeconds;
+    clock.Restart();
+    using (var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None, 1))
+        while (s.Read(chunk) > 0) { }
+    double read = mib / clock.Elapsed.TotalSeconds;
+    File.Delete(path);
+    string dir = Path.Combine(root, "measure-small");
+    Directory.CreateDirectory(dir);
+    for (int i = 0; i < 200; i++) File.WriteAllText(Path.Combine(dir, $"f{i}"), "x");
+    clock.Restart();
+    int stats = 0;
+    while (clock.ElapsedMilliseconds < 1000)
+        for (int i = 0; i < 200; i++, stats++) _ = new FileInfo(Path.Combine(dir, $"f{i}")).Length;
+    double statRate = stats / clock.Elapsed.TotalSeconds;
+    Directory.Delete(dir, recursive: true);
+    Console.WriteLine($"sequential-write {write:F1} MB/s");
+    Console.WriteLine($"sequential-read {read:F1} MB/s");
+    Console.WriteLine($"small-file-stat {statRate:F0} ops/s");
+    return 0;
+}
 
 // Tries to read outside `root` every way a path can: "..", absolute and relative symbolic links,
 // an over-long name. Prints what each attempt got; on Libra none may reach the host's files.
