@@ -18,12 +18,65 @@ namespace Libra.Shims
             ulong address = a->A0, length = a->A1, flags = a->A3;
             int prot = (int)a->A2 & ProtMask;
             if (length == 0 || (address & (Layout.PageSize - 1)) != 0 || (flags & (MAP_SHARED | MAP_PRIVATE)) == 0) return -Errno.EINVAL;
-            if ((flags & MAP_ANONYMOUS) == 0) return (int)a->A4 < 0 ? -Errno.EBADF : -Errno.ENODEV;
+            if ((flags & MAP_ANONYMOUS) == 0) return MapFile(address, length, prot, flags, (int)a->A4, a->A5);
             if (UserMemory.PageUp(length) < length) return -Errno.ENOMEM;
             bool fixedAddress = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
             if ((flags & MAP_FIXED_NOREPLACE) != 0 && !UserMemory.IsFree(address, UserMemory.PageUp(length))) return -Errno.EEXIST;
             ulong placed = UserMemory.Reserve(address, length, prot, RangeKind.Anonymous, fixedAddress);
             return placed == 0 ? -Errno.ENOMEM : (long)placed;
+        }
+
+        // A file mapping, MAP_PRIVATE (and MAP_SHARED without PROT_WRITE, which no one else writes
+        // here): the pages are committed and filled from the file at once, and are then the
+        // application's own. Writable shared mappings answer ENODEV.
+        private static long MapFile(ulong address, ulong length, int prot, ulong flags, int fd, ulong offset)
+        {
+            OpenFile* file = FileTable.Get(fd);
+            if (file == null) return -Errno.EBADF;
+            if ((offset & (Layout.PageSize - 1)) != 0) return -Errno.EINVAL;
+            bool regular = (file->Kind == FileKind.NineP && (file->Mode & FileTable.S_IFDIR) == 0) || file->Kind == FileKind.Synthetic;
+            if (!regular) return -Errno.ENODEV;
+            if ((file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_WRONLY) return -Errno.EACCES;
+            if ((flags & MAP_SHARED) != 0 && (prot & UserMemory.ProtWrite) != 0) return -Errno.ENODEV;
+            bool fixedAddress = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
+            if ((flags & MAP_FIXED_NOREPLACE) != 0 && !UserMemory.IsFree(address, UserMemory.PageUp(length))) return -Errno.EEXIST;
+            ulong placed = UserMemory.Reserve(address, length, prot, RangeKind.Anonymous, fixedAddress);
+            if (placed == 0) return -Errno.ENOMEM;
+            if (!UserMemory.Populate(placed, UserMemory.PageUp(length))) { UserMemory.Unmap(placed, length); return -Errno.ENOMEM; }
+            long filled = FillFromFile(file, placed, length, offset);
+            if (filled < 0) { UserMemory.Unmap(placed, length); return filled; }
+            return (long)placed;
+        }
+
+        // Copies file bytes [offset, offset + length) into committed pages through the direct map
+        // (the mapping may be read-only); past the end of the file the pages stay zero.
+        private static long FillFromFile(OpenFile* file, ulong address, ulong length, ulong offset)
+        {
+            if (file->Kind == FileKind.Synthetic)
+            {
+                if (offset < file->Size)
+                {
+                    ulong n = file->Size - offset < length ? file->Size - offset : length;
+                    UserMemory.WriteDirect(address, file->Data + offset, n);
+                }
+                return 0;
+            }
+            const int Chunk = 64 * 1024;
+            byte* bounce = (byte*)KernelHeap.AllocateZeroed(Chunk);
+            ulong done = 0;
+            long result = 0;
+            while (done < length)
+            {
+                int want = length - done < Chunk ? (int)(length - done) : Chunk;
+                int n = NineP.NinePClient.Read(file->Fid, offset + done, bounce, want);
+                if (n < 0) { result = n; break; }
+                if (n == 0) break;
+                UserMemory.WriteDirect(address + done, bounce, (ulong)n);
+                done += (ulong)n;
+                if (n < want) break;
+            }
+            KernelHeap.Free(bounce);
+            return result;
         }
 
         internal static long Munmap(SyscallArgs* a)

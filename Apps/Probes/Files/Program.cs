@@ -136,6 +136,26 @@ long expected = 0;
 foreach (byte x in File.ReadAllBytes(big)) expected += x;
 Probe.Check("8 concurrent readers see the same bytes", sums.Sum() == expected);
 
+// File-backed mappings: read-only, and copy-on-write (writes stay in memory, the file keeps its bytes).
+string mapped = Path.Combine(work, "mapped.bin");
+byte[] pattern = Enumerable.Range(0, 10_000).Select(i => (byte)(i * 31 + 7)).ToArray();
+File.WriteAllBytes(mapped, pattern);
+using (var map = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(mapped, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read))
+using (var view = map.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read))
+{
+    var seen = new byte[pattern.Length];
+    view.ReadArray(0, seen, 0, seen.Length);
+    Probe.Check("read-only mapping shows the file's bytes", seen.AsSpan().SequenceEqual(pattern));
+}
+using (var map = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(mapped, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.CopyOnWrite))
+using (var view = map.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.CopyOnWrite))
+{
+    view.Write(100, (byte)0xee);
+    Probe.Check("copy-on-write mapping takes a write", view.ReadByte(100) == 0xee && view.ReadByte(101) == pattern[101]);
+}
+Probe.Check("the file keeps its bytes after a copy-on-write change", File.ReadAllBytes(mapped).AsSpan().SequenceEqual(pattern));
+File.Delete(mapped);
+
 // Errors as .NET reports them.
 Probe.Check("missing file -> FileNotFoundException", Throws<FileNotFoundException>(() => File.ReadAllText(Path.Combine(work, "nope"))));
 Probe.Check("missing directory -> DirectoryNotFoundException", Throws<DirectoryNotFoundException>(() => File.ReadAllText(Path.Combine(work, "nodir", "x"))));
