@@ -136,7 +136,7 @@ function Build-QemuTool {
 $LibraCommands['run'] = @{
     Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
-        App = 'value'; Env = 'list'; Share = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
+        App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
     Run = {
         param($o)
         if (-not $o.NoBuild) { Build-Kernel | Out-Null }
@@ -151,6 +151,7 @@ $LibraCommands['run'] = @{
         if ($o.Gdb) { $arguments += '--gdb' }
         if ($o.TraceSyscalls) { $arguments += '--trace-syscalls' }
         if ($o.Verbose) { $arguments += '--verbose' }
+        if ($o.ReadOnly) { $arguments += '--read-only' }
         if ($o.Rest.Count -gt 0) { $arguments += '--'; $arguments += $o.Rest }
         & dotnet @arguments
         $global:LASTEXITCODE = $LASTEXITCODE

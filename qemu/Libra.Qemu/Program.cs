@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
 
-// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR] [--trace-syscalls] [--verbose]
+// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only]] [--trace-syscalls] [--verbose]
 //   [--kernel-log FILE] [--memory 512M] [--machine q35] [--cpus N] [--append TEXT] [--initrd FILE]
 //   [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]
 // Boots Libra (with the application, if given): its stdout and stderr on this process's, the
@@ -11,7 +11,7 @@ using Libra.Qemu;
 static int Usage(string problem)
 {
     Console.Error.WriteLine($"libra-qemu: {problem}");
-    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
         "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]");
     return 2;
 }
@@ -20,7 +20,7 @@ if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'ru
 string? kernel = null, initrd = null, interruptLog = null, app = null, kernelLog = null, share = null;
 string memory = "512M", machineName = "q35", append = "";
 int cpus = 1;
-bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = false;
+bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = false, readOnly = false;
 var environment = new List<string>();
 var appArguments = new List<string>();
 for (int i = 1; i < args.Length; i++)
@@ -41,6 +41,7 @@ for (int i = 1; i < args.Length; i++)
             case "--verbose": verbose = true; break;
             case "--kernel-log": kernelLog = Value(); break;
             case "--share": share = Value(); break;
+            case "--read-only": readOnly = true; break;
             case "--memory": memory = Value(); break;
             case "--machine": machineName = Value(); break;
             case "--cpus": cpus = int.Parse(Value()); break;
@@ -69,7 +70,7 @@ var machine = new QemuMachine
 {
     KernelImage = kernel, Memory = memory, Machine = machineName, Cpus = cpus, CommandLine = commandLine,
     InitialRamDisk = app ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
-    InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share),
+    InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly,
 };
 if (printCommand || gdb)
     Console.Error.WriteLine("libra-qemu: qemu-system-x86_64 " + string.Join(' ', machine.Arguments().Select(a => a.Contains(' ') ? $"'{a}'" : a)));

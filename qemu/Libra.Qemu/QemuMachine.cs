@@ -31,6 +31,8 @@ public sealed class QemuMachine
     // A host directory exported to the application as its file system root, through QEMU's own 9P
     // server (virtio-9p-pci, -fsdev local) with the mount tag "libra".
     public string? SharedDirectory { get; init; }
+    // Export it read-only (QEMU's fsdev readonly=on): writes fail with EROFS.
+    public bool SharedReadOnly { get; init; }
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -83,7 +85,7 @@ public sealed class QemuMachine
     {
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
-        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory,
+        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -106,7 +108,7 @@ public sealed class QemuMachine
         else args.AddRange(["-serial", "null"]);
         if (SharedDirectory is not null)
             args.AddRange([
-                "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none",
+                "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
                 "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
             ]);
         if (CommandLine.Length > 0) args.AddRange(["-append", CommandLine]);

@@ -17,9 +17,10 @@ public sealed record ProbeCase(
     // Lines stderr must contain (stderr is otherwise not compared: it carries diagnostics).
     string[] StderrContains,
     string ExpectedStdout,
-    // What the case needs beyond the runtime's usual calls, for a target that does not have it yet:
-    // "openssl": dlopen of libssl.so.3 and libcrypto.so.3 (through /etc/ld.so.cache, with file-backed
-    // mmap), which .NET uses for RandomNumberGenerator on Linux even in a static executable.
+    // What the case needs beyond the runtime's usual calls: "openssl": dlopen of libssl.so.3 and
+    // libcrypto.so.3 (through /etc/ld.so.cache, with file-backed mmap), which .NET uses for
+    // RandomNumberGenerator on Linux even in a static executable; on Libra the host's root is
+    // exported read-only for it.
     string[]? Needs = null,
     // The probe works in a directory given as its first argument: natively a fresh temp dir, on
     // Libra a fresh host dir exported over 9P as the root, so the argument is "/".
