@@ -35,7 +35,8 @@ public static class ProbeOnLibra
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
 
-    public static async Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G", WorkDirectory? directory = null)
+    public static async Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G", WorkDirectory? directory = null,
+        FileServer? fileServer = null)
     {
         string binary = ProbeArtifacts.PathOf(probe);
         var environment = probe.Environment.Select(pair => $"{pair.Key}={pair.Value}");
@@ -48,6 +49,7 @@ public static class ProbeOnLibra
             Memory = memory,
             InitialRamDisk = binary,
             SharedDirectory = shared?.Path,
+            FileServer = fileServer ?? probe.FileServer,
             CommandLine = AppCommandLine.Build("", binary, environment, args, traceSyscalls),
         };
         try { return await BootRun.RunAsync(machine, Timeout); }
@@ -55,12 +57,14 @@ public static class ProbeOnLibra
     }
 }
 
-// Probes that work on files must also leave the same files behind.
+// Probes that work on files must also leave the same files behind, whichever server exports them.
 [Collection("qemu")]
 public class ProbeFileTreeTests
 {
-    [Fact]
-    public async Task Files_probe_leaves_the_same_tree_on_the_exported_directory_as_natively()
+    [Theory]
+    [InlineData(FileServer.Qemu)]
+    [InlineData(FileServer.Diod)]
+    public async Task Files_probe_leaves_the_same_tree_on_the_exported_directory_as_natively(FileServer server)
     {
         ProbeCase probe = ProbeCatalog.Get("files");
         WorkDirectory native = WorkDirectory.Create(), exported = WorkDirectory.Create();
@@ -68,10 +72,11 @@ public class ProbeFileTreeTests
         {
             ProbeResult nativeRun = ProbeProcess.Run(probe, directory: native.Path);
             Assert.Equal(0, nativeRun.ExitStatus);
-            BootResult libraRun = await ProbeOnLibra.RunAsync(probe, directory: exported);
-            Assert.True(libraRun.GuestStatus == 0, libraRun.Output + "\n" + libraRun.Stderr);
+            BootResult libraRun = await ProbeOnLibra.RunAsync(probe, directory: exported, fileServer: server);
+            Assert.True(libraRun.GuestStatus == 0, libraRun.Output + "\n" + libraRun.Stderr + "\n" + libraRun.FileServerLog);
             Assert.Equal(native.Tree(), exported.Tree());
             Assert.Contains("libra: 9p: 1 fid(s) in use at exit", libraRun.Output);
+            if (server == FileServer.Diod) Assert.Contains("virtio-serial: PCI", libraRun.Output);
         }
         finally
         {
