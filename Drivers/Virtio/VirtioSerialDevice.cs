@@ -107,7 +107,11 @@ namespace Libra.Drivers.Virtio
                 KernelLog.Line("virtio-serial: out of memory for the queues");
                 return false;
             }
-            for (int q = 0; q < s_queueCount; q++) s_notify[q] = (ulong)s_device.SetUpQueue((ushort)q, MaxQueueSize, &s_queues[q]);
+            for (int q = 0; q < s_queueCount; q++)
+            {
+                s_notify[q] = (ulong)s_device.SetUpQueue((ushort)q, MaxQueueSize, &s_queues[q]);
+                if (s_notify[q] != 0) s_queues[q].DisableInterrupts();    // completions are polled
+            }
             if (s_notify[ControlIn] == 0 || s_notify[ControlOut] == 0)
             {
                 KernelLog.Line("virtio-serial: the control queues could not be set up");
@@ -188,15 +192,21 @@ namespace Libra.Drivers.Virtio
             if (s_port == NoPort || !s_guestOpen) return;
             ushort index = ReceiveQueue(s_port);
             SplitQueue* queue = &s_queues[index];
-            bool taken = false;
+            int taken = 0;
             while (queue->TryTakeUsed(out ulong cookie, out uint length))
             {
                 int buffer = (int)cookie;
                 if (length > 0 && s_client.Receive != null) s_client.Receive(s_receive + buffer * ReceiveSize, (int)length);
                 PostReceive(buffer);
-                taken = true;
+                taken++;
             }
-            if (taken) Kick(index);
+            if (taken == 0) return;
+            // QEMU stops reading the socket only when it holds no buffer, so a notify matters only when
+            // few were left; otherwise publishing is enough (and spares QEMU's main loop a wakeup per
+            // reply). If QEMU drains them before it sees these, the next poll finds them all used and
+            // notifies; polls go on while the client waits for bytes.
+            if (ReceiveBuffers - taken < ReceiveBuffers / 4) Kick(index);
+            else queue->Publish();
         }
 
         private static void TakeWritten()

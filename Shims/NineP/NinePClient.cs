@@ -387,9 +387,11 @@ namespace Libra.Shims.NineP
             return s_transport.Transact(call.Request, length, call.Reply, (int)s_msize);
         }
 
-        // A reply that does not decode fails its call with EIO; the log says what arrived.
+        // A reply that does not decode fails its call with EIO; the log says what arrived. A transport
+        // failure (no reply at all) is the transport's to report, once, not once per call.
         private static void ReportBadReply(ref Call call, int received)
         {
+            if (received < 0) return;
             KernelLog.Begin(); KernelLog.Write("9p: malformed or unexpected reply to message type "); KernelLog.Decimal(call.Request[4]);
             KernelLog.Write(" (tag "); KernelLog.Decimal(call.Tag); KernelLog.Write("): "); KernelLog.Decimal((ulong)received);
             KernelLog.Write(" bytes");
