@@ -1,3 +1,4 @@
+using System;
 using Libra.Arch.X64;
 using Libra.Diagnostics;
 using Libra.Drivers.Pci;
@@ -71,6 +72,7 @@ namespace Libra.Drivers.Virtio
         // Set while a queue is being changed: a timer tick that polls meanwhile (during boot, when
         // interrupts are on) leaves the queues alone.
         private static bool s_busy;
+        // The named port was found and opened.
         internal static bool Present;
 
         // Finds the device and waits (at most 2 s) until the port named `name` is open both ways;
@@ -124,7 +126,6 @@ namespace Libra.Drivers.Virtio
             SendControl(0, DeviceReady, 1);
             s_busy = false;
             Scheduler.AddDevicePoll(&Poll);
-            Present = true;
 
             ulong deadline = Clock.Nanoseconds() + OpenTimeoutNs;
             while (!(s_guestOpen && s_hostOpen) && !s_closed && Clock.Nanoseconds() < deadline)
@@ -142,6 +143,7 @@ namespace Libra.Drivers.Virtio
             KernelLog.Begin(); KernelLog.Write("virtio-serial: PCI 00:"); KernelLog.Hex(address.Device, 2); KernelLog.Write('.');
             KernelLog.Decimal(address.Function); KernelLog.Write(", port "); KernelLog.Decimal(s_port); KernelLog.Write(" '");
             KernelLog.Write(name); KernelLog.Write("' open, queues of "); KernelLog.Decimal(s_queues[ReceiveQueue(s_port)].Size); KernelLog.End();
+            Present = true;
             return true;
         }
 
@@ -156,7 +158,7 @@ namespace Libra.Drivers.Virtio
             while (true)
             {
                 s_busy = true;
-                bool added = queue->TryAddChain(new System.ReadOnlySpan<SplitQueue.Buffer>(&buffer, 1), default, (ulong)completion, out _);
+                bool added = queue->TryAddChain(new ReadOnlySpan<SplitQueue.Buffer>(&buffer, 1), default, (ulong)completion, out _);
                 if (added)
                 {
                     s_writes++;
@@ -310,7 +312,7 @@ namespace Libra.Drivers.Virtio
             *(ushort*)(message + 4) = ev;
             *(ushort*)(message + 6) = value;
             SplitQueue.Buffer buffer = new SplitQueue.Buffer(VirtioPciDevice.Physical(message), ControlMessageSize);
-            if (!s_queues[ControlOut].TryAddChain(new System.ReadOnlySpan<SplitQueue.Buffer>(&buffer, 1), default, (ulong)slot, out _)) return;
+            if (!s_queues[ControlOut].TryAddChain(new ReadOnlySpan<SplitQueue.Buffer>(&buffer, 1), default, (ulong)slot, out _)) return;
             s_controlOutBusy |= 1u << slot;
             Kick(ControlOut);
         }
@@ -318,13 +320,13 @@ namespace Libra.Drivers.Virtio
         private static void PostControlIn(int buffer)
         {
             SplitQueue.Buffer b = new SplitQueue.Buffer(VirtioPciDevice.Physical(s_controlIn + buffer * ControlInSize), ControlInSize);
-            s_queues[ControlIn].TryAddChain(default, new System.ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
+            s_queues[ControlIn].TryAddChain(default, new ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
         }
 
         private static void PostReceive(int buffer)
         {
             SplitQueue.Buffer b = new SplitQueue.Buffer(VirtioPciDevice.Physical(s_receive + buffer * ReceiveSize), ReceiveSize);
-            s_queues[ReceiveQueue(s_port)].TryAddChain(default, new System.ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
+            s_queues[ReceiveQueue(s_port)].TryAddChain(default, new ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
         }
 
         // Publishes what was added to queue `index` and notifies the device when it asks for it.
