@@ -27,6 +27,12 @@ namespace Libra
         private static KernelOptions s_options;
         private static AppArguments s_app;
         private static bool s_appRequested;
+        // libra.9p.aname: the name the 9P server wants in Tattach (diod: its export's path; QEMU's own
+        // server ignores it), %XX-escaped on the command line.
+        private const int AttachNameMax = 1024;
+        private struct AttachNameText { internal fixed byte Bytes[AttachNameMax]; }
+        private static AttachNameText s_attachName;
+        private static int s_attachNameLength;
 
         [RuntimeExport("kmain")]
         private static void Main(ulong startInfo)
@@ -100,6 +106,9 @@ namespace Libra
         // thread becomes the idle loop and never returns.
         private static void RunApplication(BootInfo* boot)
         {
+            // From here the kernel runs with interrupts off, as every thread's kernel path does: device
+            // polls from the tick and from the boot code must not interleave.
+            Native.DisableInterrupts();
             Clock.SetWallClock(CmosRtc.ReadUnixSeconds());
             SystemCallEntry.Initialize();
             Scheduler.Initialize();
@@ -120,13 +129,18 @@ namespace Libra
             Scheduler.RunIdle();
         }
 
-        // The exported host directory as the application's root, when QEMU gave a virtio-9p device.
+        // The exported host directory as the application's root: through QEMU's own 9P server when
+        // there is a virtio-9p device, else through the virtio-serial port "libra.9p" (a 9P server
+        // such as diod on the host end of it).
         private static void MountSharedDirectory()
         {
             Drivers.Virtio.Virtio9pDevice.ForcePolling = s_options.PollVirtio;
-            if (!Drivers.Virtio.Virtio9pDevice.Probe()) return;
-            var transport = new Shims.NineP.NinePClient.Transport { Transact = &Drivers.Virtio.Virtio9pDevice.Transact };
-            int error = Shims.NineP.NinePClient.Mount(transport, default);
+            var transport = new Shims.NineP.NinePClient.Transport();
+            if (Drivers.Virtio.Virtio9pDevice.Probe()) transport.Transact = &Drivers.Virtio.Virtio9pDevice.Transact;
+            else if (Shims.NineP.NinePStreamTransport.Connect()) transport.Transact = &Shims.NineP.NinePStreamTransport.Transact;
+            else return;
+            int error;
+            fixed (byte* name = s_attachName.Bytes) error = Shims.NineP.NinePClient.Mount(transport, new ReadOnlySpan<byte>(name, s_attachNameLength));
             if (error != 0)
             {
                 KernelLog.Begin(); KernelLog.Write("9p: cannot attach the shared directory: "); KernelLog.Write(Errno.Name(-error)); KernelLog.End();
@@ -201,6 +215,14 @@ namespace Libra
                 ReadOnlySpan<char> value = valueLength >= 0 ? options.Slice(valueStart, valueLength) : default;
                 if (IsKey(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = s_appRequested = true; continue; }
                 if (IsKey(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
+                if (IsKey(key, "libra.9p.aname") && valueLength >= 0)
+                {
+                    fixed (byte* name = s_attachName.Bytes) s_attachNameLength = AppArguments.Decode(value, name, AttachNameMax);
+                    if (s_attachNameLength >= 0) continue;
+                    s_attachNameLength = 0;
+                    KernelLog.Line("warning: libra.9p.aname is longer than 1024 bytes; ignored");
+                    continue;
+                }
                 OptionResult result = s_options.Apply(key, value, valueLength >= 0);
                 if (result == OptionResult.Applied) continue;
                 KernelLog.Begin(); KernelLog.Write("warning: ");

@@ -133,17 +133,25 @@ function Build-QemuTool {
     Invoke-Quiet 'dotnet' @('build', $QemuProject, '-c', 'Release', '-v', 'q', '-nologo')
 }
 
+# diod, the 9P server behind -FileServer diod and the tests that use it; it lives in /usr/sbin,
+# which a normal user's PATH often lacks, so it is looked for there.
+function Install-DiodPrerequisite {
+    Install-Prerequisites @{ '/usr/sbin/diod' = 'diod' }
+}
+
 $LibraCommands['run'] = @{
-    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-- args]; exits with its status'
+    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
-        App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
+        App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
     Run = {
         param($o)
+        if ($null -ne $o.FileServer -and $o.FileServer -notin @('qemu', 'diod')) { Fail "run: -FileServer is qemu (QEMU's own 9P server, the default) or diod" }
         if (-not $o.NoBuild) { Build-Kernel | Out-Null }
         Build-QemuTool
+        if ($o.FileServer -eq 'diod') { Install-DiodPrerequisite }
         $arguments = @($QemuTool, 'run', '--kernel', $KernelImage)
         foreach ($pair in @(@('Memory', '--memory'), @('Machine', '--machine'), @('Cpus', '--cpus'), @('Append', '--append'), @('Initrd', '--initrd'), @('InterruptLog', '--interrupt-log'),
-                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'))) {
+                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'))) {
             if ($null -ne $o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
         }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }
@@ -165,6 +173,7 @@ $LibraCommands['test'] = @{
         param($o)
         $env:LIBRA_KERNEL_IMAGE = Build-Kernel
         Build-QemuTool
+        Install-DiodPrerequisite
         $arguments = @('test', (Join-Path $Root 'Libra.sln'), '-c', 'Release', '-nologo', '--logger', 'console;verbosity=normal')
         if ($o.Filter) { $arguments += @('--filter', $o.Filter) }
         & dotnet @arguments

@@ -68,7 +68,7 @@ namespace Libra.Drivers.Virtio
                 s_tagLength = length;
             }
             s_device.DriverOk();
-            Scheduler.PollDevices = &Poll;
+            Scheduler.AddDevicePoll(&Poll);
             Present = true;
             KernelLog.Begin(); KernelLog.Write("virtio-9p: PCI 00:"); KernelLog.Hex(address.Device, 2); KernelLog.Write('.');
             KernelLog.Decimal(address.Function); KernelLog.Write(", mount tag '"); fixed (byte* tag = s_tag.Bytes) KernelLog.WriteAscii(tag, s_tagLength);

@@ -15,9 +15,12 @@ namespace Libra.Threads
         private const int SliceTicks = 2;
 
         internal static Thread* Current;
-        // Devices whose completions are polled (virtio without interrupts): returns true while
+        // Devices whose completions are polled (virtio without interrupts): each returns true while
         // requests are outstanding, so the idle loop spins instead of halting.
-        internal static delegate*<bool> PollDevices;
+        private const int MaxPolledDevices = 4;
+        private struct PollFunctions { internal fixed ulong Functions[MaxPolledDevices]; }
+        private static PollFunctions s_polls;
+        private static int s_pollCount;
         internal static ulong Switches, Preemptions;
         private static Thread* s_runHead, s_runTail;
         private static Thread* s_timed;
@@ -39,6 +42,23 @@ namespace Libra.Threads
             thread->NextRunnable = null;
             if (s_runTail == null) s_runHead = thread; else s_runTail->NextRunnable = thread;
             s_runTail = thread;
+        }
+
+        // Adds a device's poll function to those the idle loop and the timer tick call.
+        internal static void AddDevicePoll(delegate*<bool> poll)
+        {
+            if (s_pollCount == MaxPolledDevices) Panic.Halt("more polled devices than Scheduler.MaxPolledDevices");
+            s_polls.Functions[s_pollCount++] = (ulong)poll;
+        }
+
+        // Polls every device (with interrupts off: the tick and the idle loop must not meet in a
+        // device's queue); true while any has requests outstanding.
+        internal static bool PollDevices()
+        {
+            bool outstanding = false;
+            for (int i = 0; i < s_pollCount; i++)
+                if (((delegate*<bool>)s_polls.Functions[i])()) outstanding = true;
+            return outstanding;
         }
 
         // Gives the CPU to the next runnable thread, if any, and comes back when it is our turn.
@@ -91,7 +111,7 @@ namespace Libra.Threads
         // application's, ends its time slice.
         internal static void Tick(bool fromUser)
         {
-            if (PollDevices != null) PollDevices();
+            PollDevices();
             ExpireTimers();
             if (!fromUser || Current == null) return;
             if (--s_sliceLeft > 0) return;
@@ -114,7 +134,7 @@ namespace Libra.Threads
                 }
                 Current = null;
                 // Polled with interrupts off: the timer tick polls too, and the two must not meet.
-                bool outstanding = PollDevices != null && PollDevices();
+                bool outstanding = PollDevices();
                 if (s_runHead != null) continue;
                 Native.EnableInterrupts();
                 if (outstanding) Native.Pause();

@@ -34,6 +34,8 @@ namespace Libra.Shims.NineP
         private static BufferPool s_pool;
         private static int s_pooled;
         internal static bool Mounted;
+        // The server was found to lack Trenameat / Tunlinkat (diod 1.0.24): use the fallbacks from then on.
+        private static bool s_noRenameat, s_noUnlinkat;
 
         internal static uint Msize => s_msize;
         internal static int FidsInUse => s_fids.InUse;
@@ -72,11 +74,14 @@ namespace Libra.Shims.NineP
 
         // Walks from the root along `path` (names separated by '/', no "." or ".."), in steps of
         // MAXWELEM names, to a new fid; ENOENT when a name is missing.
-        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid)
+        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid) => Walk(s_root, path, out fid, out qid);
+
+        // The same from the directory `start`, which stays as it was.
+        private static int Walk(uint start, ReadOnlySpan<byte> path, out uint fid, out NinePQid qid)
         {
             qid = default;
             if (!s_fids.TryAllocate(out fid)) return -(int)Errno.ENFILE;
-            uint from = s_root;
+            uint from = start;
             bool first = true;
             do
             {
@@ -230,25 +235,55 @@ namespace Libra.Shims.NineP
             return error;
         }
 
+        // unlink/rmdir of `name` in directoryFid: Tunlinkat, or, on a server without it, Twalk to the
+        // name and Tremove (NinePFallback).
         internal static int Unlink(uint directoryFid, ReadOnlySpan<byte> name, uint flags)
         {
-            Call call = Begin();
-            if (!call.Ok) return -(int)Errno.ENOMEM;
-            int received = Exchange(ref call, NinePCodec.Tunlinkat(call.RequestSpan, call.Tag, directoryFid, name, flags));
-            int error = received < 0 ? received : NinePCodec.Runlinkat(call.ReplySpan(received), s_msize, call.Tag);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            int error;
+            if (!s_noUnlinkat)
+            {
+                Call call = Begin();
+                if (!call.Ok) return -(int)Errno.ENOMEM;
+                int received = Exchange(ref call, NinePCodec.Tunlinkat(call.RequestSpan, call.Tag, directoryFid, name, flags));
+                error = received < 0 ? received : NinePCodec.Runlinkat(call.ReplySpan(received), s_msize, call.Tag);
+                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
+                End(ref call);
+                if (!NinePFallback.IsUnsupported(error)) return error;
+                s_noUnlinkat = true;
+            }
+            error = Walk(directoryFid, name, out uint fid, out NinePQid qid);
+            if (error != 0) return error;
+            error = NinePFallback.RemoveKindError(qid.IsDirectory, flags);
+            if (error != 0) { Clunk(fid); return error; }
+            return Remove(fid);
         }
 
+        // rename of oldName in oldDirectory to newName in newDirectory: Trenameat, or, on a server
+        // without it, Twalk to the old name and Trename (NinePFallback).
         internal static int Rename(uint oldDirectory, ReadOnlySpan<byte> oldName, uint newDirectory, ReadOnlySpan<byte> newName)
         {
-            Call call = Begin();
-            if (!call.Ok) return -(int)Errno.ENOMEM;
-            int received = Exchange(ref call, NinePCodec.Trenameat(call.RequestSpan, call.Tag, oldDirectory, oldName, newDirectory, newName));
-            int error = received < 0 ? received : NinePCodec.Rrenameat(call.ReplySpan(received), s_msize, call.Tag);
+            int error, received;
+            Call call;
+            if (!s_noRenameat)
+            {
+                call = Begin();
+                if (!call.Ok) return -(int)Errno.ENOMEM;
+                received = Exchange(ref call, NinePCodec.Trenameat(call.RequestSpan, call.Tag, oldDirectory, oldName, newDirectory, newName));
+                error = received < 0 ? received : NinePCodec.Rrenameat(call.ReplySpan(received), s_msize, call.Tag);
+                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
+                End(ref call);
+                if (!NinePFallback.IsUnsupported(error)) return error;
+                s_noRenameat = true;
+            }
+            error = Walk(oldDirectory, oldName, out uint fid, out _);
+            if (error != 0) return error;
+            call = Begin();
+            if (!call.Ok) { Clunk(fid); return -(int)Errno.ENOMEM; }
+            received = Exchange(ref call, NinePCodec.Trename(call.RequestSpan, call.Tag, fid, newDirectory, newName));
+            error = received < 0 ? received : NinePCodec.Rrename(call.ReplySpan(received), s_msize, call.Tag);
             if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             End(ref call);
+            Clunk(fid);
             return error;
         }
 
@@ -310,6 +345,19 @@ namespace Libra.Shims.NineP
             return error;
         }
 
+        // Removes the fid's file; the fid is gone whatever the reply (Tremove clunks it).
+        private static int Remove(uint fid)
+        {
+            Call call = Begin();
+            if (!call.Ok) { Clunk(fid); return -(int)Errno.ENOMEM; }
+            int received = Exchange(ref call, NinePCodec.Tremove(call.RequestSpan, call.Tag, fid));
+            int error = received < 0 ? received : NinePCodec.Rremove(call.ReplySpan(received), s_msize, call.Tag);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
+            End(ref call);
+            s_fids.Free(fid);
+            return error;
+        }
+
         // One request in flight: its tag and buffers.
         private struct Call
         {
@@ -339,9 +387,11 @@ namespace Libra.Shims.NineP
             return s_transport.Transact(call.Request, length, call.Reply, (int)s_msize);
         }
 
-        // A reply that does not decode fails its call with EIO; the log says what arrived.
+        // A reply that does not decode fails its call with EIO; the log says what arrived. A transport
+        // failure (no reply at all) is the transport's to report, once, not once per call.
         private static void ReportBadReply(ref Call call, int received)
         {
+            if (received < 0) return;
             KernelLog.Begin(); KernelLog.Write("9p: malformed or unexpected reply to message type "); KernelLog.Decimal(call.Request[4]);
             KernelLog.Write(" (tag "); KernelLog.Decimal(call.Tag); KernelLog.Write("): "); KernelLog.Decimal((ulong)received);
             KernelLog.Write(" bytes");

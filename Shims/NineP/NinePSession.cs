@@ -350,15 +350,13 @@ namespace Libra.Shims.NineP
                 int got = Exchange(NinePCodec.Tunlinkat(Request, tag, directoryFid, name, flags));
                 int error = got < 0 ? got : NinePCodec.Runlinkat(Reply(got), _msize, tag);
                 _tags.Free(tag);
-                if (!Unsupported(error)) return error;
+                if (!NinePFallback.IsUnsupported(error)) return error;
                 _noUnlinkat = true;
             }
             int walked = Walk(directoryFid, name, out uint fid, out NinePQid qid);
             if (walked != 0) return walked;
-            // Tremove does not check the kind; unlink(2) of a directory and rmdir(2) of a file must fail.
-            bool directory = qid.IsDirectory;
-            bool wantDirectory = (flags & NinePProtocol.UnlinkRemoveDirectory) != 0;
-            if (directory != wantDirectory) { Clunk(fid); return -(int)(directory ? Errno.EISDIR : Errno.ENOTDIR); }
+            int wrongKind = NinePFallback.RemoveKindError(qid.IsDirectory, flags);
+            if (wrongKind != 0) { Clunk(fid); return wrongKind; }
             return Remove(fid);
         }
 
@@ -373,7 +371,7 @@ namespace Libra.Shims.NineP
                 int got = Exchange(NinePCodec.Trenameat(Request, tag, oldDirectoryFid, oldName, newDirectoryFid, newName));
                 error = got < 0 ? got : NinePCodec.Rrenameat(Reply(got), _msize, tag);
                 _tags.Free(tag);
-                if (!Unsupported(error)) return error;
+                if (!NinePFallback.IsUnsupported(error)) return error;
                 _noRenameat = true;
             }
             error = Walk(oldDirectoryFid, oldName, out uint fid, out _);
@@ -385,9 +383,6 @@ namespace Libra.Shims.NineP
             Clunk(fid);
             return error;
         }
-
-        // A server without the message answers ENOSYS or EOPNOTSUPP (diod 1.0.24's libnpfs).
-        private static bool Unsupported(int error) => error == -(int)Errno.ENOSYS || error == -(int)Errno.ENOTSUP;
 
         private bool BeginTag(out ushort tag) => _tags.TryAllocate(out tag);
 

@@ -13,6 +13,8 @@ public sealed class GuestChannels : IDisposable
 
     public string StderrSocket { get; }
     public string LogSocket { get; }
+    // Where a file server outside QEMU (diod) listens, when QemuMachine.FileServer says so.
+    public string FileServerSocket { get; }
 
     private GuestChannels()
     {
@@ -20,6 +22,7 @@ public sealed class GuestChannels : IDisposable
         Directory.CreateDirectory(_directory);
         StderrSocket = Path.Combine(_directory, "stderr.sock");
         LogSocket = Path.Combine(_directory, "log.sock");
+        FileServerSocket = Path.Combine(_directory, "fileserver.sock");
         _stderr = Listen(StderrSocket);
         _log = Listen(LogSocket);
     }

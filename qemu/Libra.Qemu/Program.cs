@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
 
-// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only]] [--trace-syscalls] [--verbose]
+// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--trace-syscalls] [--verbose]
 //   [--kernel-log FILE] [--memory 512M] [--machine q35] [--cpus N] [--append TEXT] [--initrd FILE]
 //   [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]
 // Boots Libra (with the application, if given): its stdout and stderr on this process's, the
@@ -11,7 +11,7 @@ using Libra.Qemu;
 static int Usage(string problem)
 {
     Console.Error.WriteLine($"libra-qemu: {problem}");
-    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
         "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]");
     return 2;
 }
@@ -19,6 +19,7 @@ static int Usage(string problem)
 if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run'");
 string? kernel = null, initrd = null, interruptLog = null, app = null, kernelLog = null, share = null;
 string memory = "512M", machineName = "q35", append = "";
+FileServer fileServer = FileServer.Qemu;
 int cpus = 1;
 bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = false, readOnly = false;
 var environment = new List<string>();
@@ -42,6 +43,10 @@ for (int i = 1; i < args.Length; i++)
             case "--kernel-log": kernelLog = Value(); break;
             case "--share": share = Value(); break;
             case "--read-only": readOnly = true; break;
+            case "--file-server":
+                string server = Value();
+                if (!FileServers.TryParse(server, out fileServer)) throw new ArgumentException($"--file-server expects qemu or diod, not '{server}'");
+                break;
             case "--memory": memory = Value(); break;
             case "--machine": machineName = Value(); break;
             case "--cpus": cpus = int.Parse(Value()); break;
@@ -63,6 +68,7 @@ if (app is not null && initrd is not null) return Usage("give --app or --initrd,
 if (app is not null && !File.Exists(app)) return Usage($"application '{app}' does not exist");
 if (initrd is not null && !File.Exists(initrd)) return Usage($"initrd '{initrd}' does not exist");
 if (share is not null && !Directory.Exists(share)) return Usage($"shared directory '{share}' does not exist");
+if (fileServer != FileServer.Qemu && share is null) return Usage($"--file-server {FileServers.Name(fileServer)} needs --share DIR");
 
 string commandLine = AppCommandLine.Build(append, app, environment, appArguments, trace);
 using var channels = GuestChannels.Create();
@@ -70,8 +76,17 @@ var machine = new QemuMachine
 {
     KernelImage = kernel, Memory = memory, Machine = machineName, Cpus = cpus, CommandLine = commandLine,
     InitialRamDisk = app ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
-    InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly,
+    InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly, FileServer = fileServer,
 };
+DiodProcess? diod;
+try { diod = FileServerProcess.Start(machine); }
+catch (FileServerException e)
+{
+    Console.Error.WriteLine($"libra-qemu: {e.Message}");
+    return 2;
+}
+using var fileServerProcess = diod;
+if ((printCommand || gdb) && diod is not null) Console.Error.WriteLine("libra-qemu: " + diod.CommandLine);
 if (printCommand || gdb)
     Console.Error.WriteLine("libra-qemu: qemu-system-x86_64 " + string.Join(' ', machine.Arguments().Select(a => a.Contains(' ') ? $"'{a}'" : a)));
 if (gdb) Console.Error.WriteLine($"libra-qemu: waiting for gdb: gdb {kernel} -ex 'target remote :1234'");

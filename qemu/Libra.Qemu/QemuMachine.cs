@@ -28,11 +28,14 @@ public sealed class QemuMachine
     // Where the application's stderr (COM2) and the kernel log (debug console) go; without them
     // both are dropped.
     public GuestChannels? Channels { get; init; }
-    // A host directory exported to the application as its file system root, through QEMU's own 9P
-    // server (virtio-9p-pci, -fsdev local) with the mount tag "libra".
+    // A host directory exported to the application as its file system root, through FileServer:
+    // QEMU's own 9P server (virtio-9p-pci, -fsdev local) with the mount tag "libra", or diod on the
+    // Channels' file server socket, which QEMU connects to a virtserialport named "libra.9p"
+    // (start diod first: FileServerProcess.Start).
     public string? SharedDirectory { get; init; }
     // Export it read-only (QEMU's fsdev readonly=on): writes fail with EROFS.
     public bool SharedReadOnly { get; init; }
+    public FileServer FileServer { get; init; } = FileServer.Qemu;
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -85,7 +88,7 @@ public sealed class QemuMachine
     {
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
-        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly,
+        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -106,12 +109,28 @@ public sealed class QemuMachine
                 "-chardev", $"socket,id=log,path={Channels.LogSocket}", "-device", "isa-debugcon,iobase=0xe9,chardev=log",
             ]);
         else args.AddRange(["-serial", "null"]);
-        if (SharedDirectory is not null)
+        if (SharedDirectory is not null && FileServer == FileServer.Qemu)
             args.AddRange([
                 "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
                 "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
             ]);
-        if (CommandLine.Length > 0) args.AddRange(["-append", CommandLine]);
+        if (SharedDirectory is not null && FileServer == FileServer.Diod)
+        {
+            if (Channels is null) throw new InvalidOperationException("the diod file server needs Channels: its socket lives there");
+            // QEMU connects to diod's socket (client mode) and joins it to port 1 of a virtio-serial
+            // device: a virtserialport, not a virtconsole, so that a short write is retried, not lost.
+            args.AddRange([
+                "-device", "virtio-serial-pci,id=vser",
+                "-chardev", $"socket,id=fileserver,path={Channels.FileServerSocket}",
+                "-device", $"virtserialport,bus=vser.0,nr=1,chardev=fileserver,name={DiodProcess.PortName}",
+            ]);
+        }
+        string commandLine = CommandLine;
+        // diod serves a Tattach only for the export's own path (its aname); the kernel's options come
+        // before any `--`, so the option goes first.
+        if (SharedDirectory is not null && FileServer == FileServer.Diod)
+            commandLine = $"libra.9p.aname={AppCommandLine.Escape(SharedDirectory)}" + (commandLine.Length > 0 ? " " + commandLine : "");
+        if (commandLine.Length > 0) args.AddRange(["-append", commandLine]);
         if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
         if (WaitForDebugger) args.AddRange(["-s", "-S"]);
         if (InterruptLog is not null) args.AddRange(["-d", "int,cpu_reset,guest_errors", "-D", InterruptLog]);

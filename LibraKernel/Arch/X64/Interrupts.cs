@@ -29,7 +29,7 @@ namespace Libra.Arch.X64
             {
                 Drivers.Virtio.Virtio9pDevice.InterruptsTaken++;
                 LocalApic.EndOfInterrupt();
-                if (Scheduler.PollDevices != null) Scheduler.PollDevices();
+                Scheduler.PollDevices();
             }
             else if (vector == PageFault)
             {

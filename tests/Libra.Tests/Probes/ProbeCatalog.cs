@@ -1,3 +1,5 @@
+using Libra.Qemu;
+
 namespace Libra.Tests.Probes;
 
 // One run of a probe program (Apps/Probes): which executable, with which arguments and environment,
@@ -24,7 +26,10 @@ public sealed record ProbeCase(
     string[]? Needs = null,
     // The probe works in a directory given as its first argument: natively a fresh temp dir, on
     // Libra a fresh host dir exported over 9P as the root, so the argument is "/".
-    bool WorksInDirectory = false)
+    bool WorksInDirectory = false,
+    // Which 9P server exports that directory on Libra: QEMU's own (virtio-9p) or diod (over a
+    // virtio-serial port). Natively it makes no difference.
+    FileServer FileServer = FileServer.Qemu)
 {
     public IReadOnlyList<string> Requirements => Needs ?? [];
 
@@ -54,6 +59,10 @@ public static class ProbeCatalog
         new("threads", "threads", [], NoEnvironment, 0, [], "threads"),
         // Real file work on the Linux side: natively in a temp dir, on Libra in a dir exported over 9P.
         new("files", "files", [], NoEnvironment, 0, [], "files", WorksInDirectory: true),
+        // The same through diod, which lacks Trenameat and Tunlinkat, over the virtio-serial byte stream;
+        // an 8 MiB big file, as that path moves replies 4 KiB at a time (QEMU's chardev reads) and
+        // takes twice as long per call under TCG.
+        new("files-diod", "files", ["--big-mib", "8"], NoEnvironment, 0, [], "files-8mib", WorksInDirectory: true, FileServer: FileServer.Diod),
         // An x86-64-v3 (AVX2) build: YMM state must survive preemption and GC suspension signals.
         new("vectors", "vectors", [], NoEnvironment, 0, [], "vectors"),
         new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },

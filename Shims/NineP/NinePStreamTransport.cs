@@ -1,0 +1,104 @@
+using Libra.Arch.X64;
+using Libra.Diagnostics;
+using Libra.Drivers.Virtio;
+using Libra.Threads;
+
+namespace Libra.Shims.NineP
+{
+    // NinePClient's transport over a byte stream: the virtio-serial port "libra.9p", which QEMU joins
+    // to a 9P server's socket (diod). A call writes its T-message to the port and waits until
+    // NinePStream has put the R-message with its tag in the call's reply buffer; replies for other
+    // tags go to their own callers, so calls from many threads are in flight at once.
+    internal static unsafe class NinePStreamTransport
+    {
+        internal const string PortName = "libra.9p";
+
+        private static NinePStream s_stream;
+
+        // Opens the port; false when there is no virtio-serial device or no such port.
+        internal static bool Connect()
+        {
+            s_stream = new NinePStream(NinePClient.ProposedMsize, &Completed);
+            var client = new VirtioSerialDevice.PortClient { Receive = &Receive, Closed = &Closed, Awaiting = &Awaiting };
+            return VirtioSerialDevice.Probe(PortName, client);
+        }
+
+        // NinePClient.Transport.Transact: the reply's length, or -EIO when the stream broke.
+        internal static int Transact(byte* request, int length, byte* reply, int capacity)
+        {
+            NinePStreamCall call = default;
+            call.Tag = *(ushort*)(request + 5);
+            call.Reply = reply;
+            call.Capacity = capacity;
+            call.Waiter = Scheduler.Current;
+            if (!s_stream.Register(&call))
+            {
+                if (!s_stream.IsBroken)
+                {
+                    KernelLog.Begin(); KernelLog.Write("9p stream: a second call on tag "); KernelLog.Decimal(call.Tag); KernelLog.Write(" fails with EIO"); KernelLog.End();
+                }
+                return -(int)Errno.EIO;
+            }
+            VirtioSerialDevice.PortWrite write = default;
+            write.Waiter = Scheduler.Current;
+            int error = VirtioSerialDevice.StartWrite(request, length, &write);
+            if (error != 0)
+            {
+                s_stream.Cancel(&call);
+                return error;
+            }
+            // The request buffer stays the device's until the write is done, even when the reply is in.
+            while (!call.Done || !write.Done)
+            {
+                VirtioSerialDevice.Poll();
+                if (call.Done && write.Done) break;
+                if (call.Waiter == null) Native.Pause();      // no thread yet (boot): spin
+                else Scheduler.Block(0);
+            }
+            return call.Result;
+        }
+
+        private static void Receive(byte* data, int count)
+        {
+            s_stream.Receive(data, count);
+            Report();
+        }
+
+        private static void Closed()
+        {
+            s_stream.Close();
+            Report();
+        }
+
+        private static bool Awaiting() => s_stream.Waiting > 0;
+
+        private static void Completed(NinePStreamCall* call)
+        {
+            if (call->Waiter != null) Scheduler.Wake((Thread*)call->Waiter, WakeReason.Woken);
+        }
+
+        // One line for what the stream found wrong.
+        private static void Report()
+        {
+            NinePStreamProblem problem = s_stream.TakeProblem(out uint value);
+            if (problem == NinePStreamProblem.None) return;
+            KernelLog.Begin(); KernelLog.Write("9p stream: ");
+            switch (problem)
+            {
+                case NinePStreamProblem.UnknownTag:
+                    KernelLog.Write("a reply for tag "); KernelLog.Decimal(value); KernelLog.Write(", which no call waits for, was dropped");
+                    break;
+                case NinePStreamProblem.BadSize:
+                    KernelLog.Write("a reply's size field is "); KernelLog.Decimal(value); KernelLog.Write(" (not 7 to msize): the stream is out of step; waiting and later calls fail with EIO");
+                    break;
+                case NinePStreamProblem.ClosedMidFrame:
+                    KernelLog.Write("the server closed the stream "); KernelLog.Decimal(value); KernelLog.Write(" bytes into a reply; waiting and later calls fail with EIO");
+                    break;
+                case NinePStreamProblem.Closed:
+                    KernelLog.Write("the server closed the stream with "); KernelLog.Decimal(value); KernelLog.Write(" call(s) waiting; they and later calls fail with EIO");
+                    break;
+            }
+            KernelLog.End();
+        }
+    }
+}
