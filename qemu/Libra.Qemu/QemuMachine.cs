@@ -36,6 +36,8 @@ public sealed class QemuMachine
     // Export it read-only (QEMU's fsdev readonly=on): writes fail with EROFS.
     public bool SharedReadOnly { get; init; }
     public FileServer FileServer { get; init; } = FileServer.Qemu;
+    // diod only: a relay between QEMU and diod (tests of a misbehaving server).
+    public FileServerRelay? FileServerRelay { get; init; }
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -88,7 +90,7 @@ public sealed class QemuMachine
     {
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
-        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer,
+        InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer, FileServerRelay = FileServerRelay,
     };
 
     public IReadOnlyList<string> Arguments()

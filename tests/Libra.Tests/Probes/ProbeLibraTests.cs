@@ -193,3 +193,79 @@ public class ContainmentTests
         finally { host.Delete(); }
     }
 }
+
+// A file server that misbehaves (diod behind a relay that spoils the stream): the call in flight
+// fails with EIO and one log line; Libra neither panics nor hangs, and the application sees an I/O
+// error it can report (the files probe aborts on it, as natively on a failing disk).
+[Collection("qemu")]
+public class FileServerFailureTests
+{
+    // Copies the guest's requests through unchanged; copies replies until `spoilAfter` bytes have
+    // passed, then lets `spoil` act on the next read from the server.
+    static FileServerRelay Relay(long spoilAfter, Func<Stream, byte[], int, CancellationToken, Task<bool>> spoil) =>
+        async (fromGuest, toServer, cancel) =>
+        {
+            var up = fromGuest.CopyToAsync(toServer, cancel);
+            var buffer = new byte[65536];
+            long passed = 0;
+            int n;
+            while ((n = await toServer.ReadAsync(buffer, cancel)) > 0)
+            {
+                if (passed >= spoilAfter)
+                {
+                    if (!await spoil(fromGuest, buffer, n, cancel)) return;
+                }
+                else await fromGuest.WriteAsync(buffer.AsMemory(0, n), cancel);
+                passed += n;
+            }
+            await up;
+        };
+
+    static async Task<BootResult> RunWithRelay(FileServerRelay relay)
+    {
+        ProbeCase probe = ProbeCatalog.Get("files-diod");
+        WorkDirectory exported = WorkDirectory.Create();
+        try
+        {
+            var machine = new QemuMachine
+            {
+                KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = ProbeArtifacts.PathOf(probe),
+                SharedDirectory = exported.Path, FileServer = FileServer.Diod, FileServerRelay = relay,
+                CommandLine = AppCommandLine.Build("", ProbeArtifacts.PathOf(probe), [], ["/", "--big-mib", "8"], false),
+            };
+            return await BootRun.RunAsync(machine, TimeSpan.FromMinutes(2));
+        }
+        finally { exported.Delete(); }
+    }
+
+    [Fact]
+    public async Task Oversized_reply_frame_fails_the_call_with_EIO_and_a_log_line()
+    {
+        // After 4 KiB of replies, the next one claims to be 2 GiB long.
+        BootResult result = await RunWithRelay(Relay(4096, async (guest, buffer, n, cancel) =>
+        {
+            BitConverter.TryWriteBytes(buffer.AsSpan(0, 4), 0x7fffffff);
+            await guest.WriteAsync(buffer.AsMemory(0, n), cancel);
+            return true;
+        }));
+        Assert.DoesNotContain("PANIC", result.Output);
+        Assert.True(result.GuestStatus != 0, result.Output);
+        Assert.Contains("Input/output error", result.Stderr);
+        Assert.Matches(@"libra: 9p stream: .*size field is 2147483647 \(not 7 to msize\)", result.Output);
+    }
+
+    [Fact]
+    public async Task Server_that_disappears_mid_call_fails_the_call_with_EIO_and_a_log_line()
+    {
+        // After 4 KiB of replies the server's side of the stream closes without answering.
+        BootResult result = await RunWithRelay(Relay(4096, (guest, buffer, n, cancel) =>
+        {
+            guest.Close();
+            return Task.FromResult(false);
+        }));
+        Assert.DoesNotContain("PANIC", result.Output);
+        Assert.True(result.GuestStatus != 0, result.Output);
+        Assert.Contains("Input/output error", result.Stderr);
+        Assert.Matches(@"libra: 9p stream: .*the server closed the stream", result.Output);
+    }
+}
