@@ -482,6 +482,69 @@ namespace Libra.Shims
             return NinePFiles.MakeDirectory(path, (int)length, mode);
         }
 
+        internal static long Symlink(SyscallArgs* a) => MakeSymlink(a->A0, AT_FDCWD, a->A1);
+
+        internal static long SymlinkAt(SyscallArgs* a) => MakeSymlink(a->A0, a->Int1, a->A2);
+
+        private static long MakeSymlink(ulong targetAddress, int dirfd, ulong pathAddress)
+        {
+            byte* target = stackalloc byte[PathMax];
+            int targetLength = UserMemory.CopyStringFromUser(targetAddress, target, PathMax - 1);
+            if (targetLength == -1) return -Errno.EFAULT;
+            if (targetLength < 0) return -Errno.ENAMETOOLONG;
+            if (targetLength == 0) return -Errno.ENOENT;
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EEXIST : -Errno.EROFS;
+            return NinePFiles.Symlink(target, targetLength, path, (int)length);
+        }
+
+        // statx(dirfd, path, flags, mask, buffer): every basic field is always filled, whatever the mask.
+        internal static long Statx(SyscallArgs* a)
+        {
+            int dirfd = a->Int0, flags = a->Int2;
+            ulong buffer = a->A4;
+            if ((flags & AT_EMPTY_PATH) != 0 && UserMemory.IsAccessible(a->A1, 1, write: false) && *(byte*)a->A1 == 0)
+            {
+                OpenFile* file = dirfd == AT_FDCWD ? null : FileTable.Get(dirfd);
+                if (dirfd != AT_FDCWD && file == null) return -Errno.EBADF;
+                if (file != null && file->Kind == FileKind.NineP) return NinePFiles.Statx(file->Fid, buffer);
+                return StatxFromStat(dirfd, a->A1, flags, buffer);
+            }
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, a->A1, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return StatxFromStat(dirfd, a->A1, flags, buffer);
+            int error = NinePFiles.Resolve(path, (int)length, (flags & AT_SYMLINK_NOFOLLOW) == 0, out uint fid, out _);
+            if (error != 0) return error;
+            long result = NinePFiles.Statx(fid, buffer);
+            NineP.NinePClient.Clunk(fid);
+            return result;
+        }
+
+        // statx for the synthetic tree: the struct stat answer, rearranged.
+        private static long StatxFromStat(int dirfd, ulong pathAddress, int flags, ulong buffer)
+        {
+            ulong scratch = buffer;   // statx's 256 bytes hold a 144-byte stat first
+            long error = StatPath(dirfd, pathAddress, scratch, flags);
+            if (error != 0) return error;
+            byte* st = stackalloc byte[144];
+            Native.MemMove(st, (void*)scratch, 144);
+            byte* x = stackalloc byte[256];
+            Native.MemSet(x, 0, 256);
+            *(uint*)(x + 0) = 0x7ff;
+            *(uint*)(x + 4) = (uint)*(ulong*)(st + 56);
+            *(uint*)(x + 16) = (uint)*(ulong*)(st + 16);
+            *(ushort*)(x + 28) = (ushort)*(uint*)(st + 24);
+            *(ulong*)(x + 32) = *(ulong*)(st + 8);
+            *(ulong*)(x + 40) = *(ulong*)(st + 48);
+            *(ulong*)(x + 48) = *(ulong*)(st + 64);
+            *(ulong*)(x + 64) = *(ulong*)(st + 72); *(ulong*)(x + 96) = *(ulong*)(st + 104); *(ulong*)(x + 112) = *(ulong*)(st + 88);
+            *(uint*)(x + 140) = (uint)*(ulong*)st;
+            return UserMemory.CopyToUser(buffer, x, 256) ? 0 : -Errno.EFAULT;
+        }
+
         internal static long Unlink(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, 0);
 
         internal static long Rmdir(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, AT_REMOVEDIR);

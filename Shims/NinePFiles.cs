@@ -230,6 +230,41 @@ namespace Libra.Shims
             return error;
         }
 
+        internal static long Symlink(byte* target, int targetLength, byte* path, int length)
+        {
+            int error = Parent(path, length, out uint directory, out ReadOnlySpan<byte> name);
+            if (error != 0) return error == -(int)Errno.EBUSY ? -Errno.EEXIST : error;
+            error = NinePClient.Symlink(directory, name, new ReadOnlySpan<byte>(target, targetLength));
+            NinePClient.Clunk(directory);
+            return error;
+        }
+
+        // struct statx (include/uapi/linux/stat.h, 256 bytes) from Rgetattr.
+        internal static long Statx(uint fid, ulong address)
+        {
+            int error = NinePClient.GetAttr(fid, NinePProtocol.GetattrBasic | NinePProtocol.GetattrBtime, out NinePAttr a);
+            if (error != 0) return error;
+            byte* x = stackalloc byte[256];
+            Native.MemSet(x, 0, 256);
+            const uint STATX_BASIC_STATS = 0x7ff, STATX_BTIME = 0x800;
+            *(uint*)(x + 0) = STATX_BASIC_STATS | ((a.Valid & NinePProtocol.GetattrBtime) != 0 ? STATX_BTIME : 0);
+            *(uint*)(x + 4) = (uint)a.BlockSize;
+            *(uint*)(x + 16) = (uint)a.Nlink;
+            *(uint*)(x + 20) = a.Uid;
+            *(uint*)(x + 24) = a.Gid;
+            *(ushort*)(x + 28) = (ushort)a.Mode;
+            *(ulong*)(x + 32) = a.Qid.Path;
+            *(ulong*)(x + 40) = a.Size;
+            *(ulong*)(x + 48) = a.Blocks;
+            *(ulong*)(x + 64) = a.AtimeSec; *(uint*)(x + 72) = (uint)a.AtimeNsec;
+            *(ulong*)(x + 80) = a.BtimeSec; *(uint*)(x + 88) = (uint)a.BtimeNsec;
+            *(ulong*)(x + 96) = a.CtimeSec; *(uint*)(x + 104) = (uint)a.CtimeNsec;
+            *(ulong*)(x + 112) = a.MtimeSec; *(uint*)(x + 120) = (uint)a.MtimeNsec;
+            *(uint*)(x + 128) = (uint)(a.Rdev >> 8) & 0xfff; *(uint*)(x + 132) = (uint)(a.Rdev & 0xff);
+            *(uint*)(x + 136) = (uint)(Device >> 8); *(uint*)(x + 140) = (uint)(Device & 0xff);
+            return UserMemory.CopyToUser(address, x, 256) ? 0 : -Errno.EFAULT;
+        }
+
         internal static long Unlink(byte* path, int length, bool directoryWanted)
         {
             int error = Parent(path, length, out uint directory, out ReadOnlySpan<byte> name);

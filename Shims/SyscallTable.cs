@@ -114,7 +114,7 @@ namespace Libra.Shims
                 case 85: entry = new SyscallEntry("creat", 2, &FileCalls.Creat); return true;
                 case 86: entry = new SyscallEntry("link", 6, null); return true;
                 case 87: entry = new SyscallEntry("unlink", 1, &FileCalls.Unlink); return true;
-                case 88: entry = new SyscallEntry("symlink", 6, null); return true;
+                case 88: entry = new SyscallEntry("symlink", 2, &FileCalls.Symlink); return true;
                 case 89: entry = new SyscallEntry("readlink", 3, &FileCalls.Readlink); return true;
                 case 90: entry = new SyscallEntry("chmod", 2, &FileCalls.Chmod); return true;
                 case 91: entry = new SyscallEntry("fchmod", 2, &FileCalls.Fchmod); return true;
@@ -292,7 +292,7 @@ namespace Libra.Shims
                 case 263: entry = new SyscallEntry("unlinkat", 3, &FileCalls.UnlinkAt); return true;
                 case 264: entry = new SyscallEntry("renameat", 4, &FileCalls.RenameAt); return true;
                 case 265: entry = new SyscallEntry("linkat", 6, null); return true;
-                case 266: entry = new SyscallEntry("symlinkat", 6, null); return true;
+                case 266: entry = new SyscallEntry("symlinkat", 3, &FileCalls.SymlinkAt); return true;
                 case 267: entry = new SyscallEntry("readlinkat", 4, &FileCalls.ReadlinkAt); return true;
                 case 268: entry = new SyscallEntry("fchmodat", 3, &FileCalls.FchmodAt); return true;
                 case 269: entry = new SyscallEntry("faccessat", 3, &FileCalls.FaccessAt); return true;
@@ -358,7 +358,7 @@ namespace Libra.Shims
                 case 329: entry = new SyscallEntry("pkey_mprotect", 6, null); return true;
                 case 330: entry = new SyscallEntry("pkey_alloc", 6, null); return true;
                 case 331: entry = new SyscallEntry("pkey_free", 6, null); return true;
-                case 332: entry = new SyscallEntry("statx", 5, null); return true;
+                case 332: entry = new SyscallEntry("statx", 5, &FileCalls.Statx); return true;
                 case 333: entry = new SyscallEntry("io_pgetevents", 6, null); return true;
                 case 334: entry = new SyscallEntry("rseq", 4, &ThreadCalls.Rseq); return true;
                 case 424: entry = new SyscallEntry("pidfd_send_signal", 6, null); return true;

@@ -224,6 +224,18 @@ namespace Libra.Shims.NineP
             return error;
         }
 
+        internal static int Symlink(uint directoryFid, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target)
+        {
+            Call call = Begin();
+            if (!call.Ok) return -(int)Errno.ENOMEM;
+            int received = Exchange(ref call, NinePCodec.Tsymlink(call.RequestSpan, call.Tag, directoryFid, name, target, 0));
+            NinePQid qid = default;
+            int error = received < 0 ? received : NinePCodec.Rsymlink(call.ReplySpan(received), s_msize, call.Tag, out qid);
+            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
+            End(ref call);
+            return error;
+        }
+
         internal static int MakeDirectory(uint directoryFid, ReadOnlySpan<byte> name, uint mode)
         {
             Call call = Begin();

@@ -136,6 +136,14 @@ long expected = 0;
 foreach (byte x in File.ReadAllBytes(big)) expected += x;
 Probe.Check("8 concurrent readers see the same bytes", sums.Sum() == expected);
 
+// Symbolic links: made, read through, and read back.
+string link = Path.Combine(work, "link-to-a");
+File.CreateSymbolicLink(link, "a.txt");
+Probe.Check("read through a relative symbolic link", File.ReadAllBytes(link).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(work, "a.txt"))));
+Probe.Check("the link's target reads back", new FileInfo(link).LinkTarget == "a.txt");
+File.Delete(link);
+Probe.Check("deleting the link keeps its target", !File.Exists(link) && File.Exists(Path.Combine(work, "a.txt")));
+
 // File-backed mappings: read-only, and copy-on-write (writes stay in memory, the file keeps its bytes).
 string mapped = Path.Combine(work, "mapped.bin");
 byte[] pattern = Enumerable.Range(0, 10_000).Select(i => (byte)(i * 31 + 7)).ToArray();
