@@ -25,13 +25,14 @@ function Invoke-FileBench([string] $FileServer, [int] $MiB) {
 }
 
 $LibraCommands['filebench'] = @{
-    Summary = 'file throughput natively and on Libra over 9P in the same run (sequential MB/s, small-file stat/s)'
+    Summary = 'file throughput natively and on Libra over 9P in the same run (sequential MB/s, small-file stat/s); -FileServer diod for the second server'
     Options = @{ MiB = 'value'; FileServer = 'value' }
     Run = {
         param($o)
         Build-Kernel | Out-Null
         Build-QemuTool
         Build-Probes
+        if ($o.FileServer -eq 'diod') { Install-DiodPrerequisite }
         $mib = if ($o.MiB) { [int]$o.MiB } else { 64 }
         Write-Host "filebench: $mib MiB sequential, 200 small files; native vs Libra (TCG unless KVM works)"
         Invoke-FileBench $o.FileServer $mib
