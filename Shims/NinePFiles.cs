@@ -48,23 +48,36 @@ namespace Libra.Shims
             return -(int)Errno.ELOOP;
         }
 
-        // Walks `path` one name at a time from the root; when a symbolic link is met where it must be
-        // followed, returns its fid and linkEnd = the end of its name in `path` (else -1).
+        // Walks `path` from the root; when a symbolic link stands where it must be followed (any name
+        // but the last, or the last when `followLast`), returns a fid for the link itself and linkEnd =
+        // the end of its name in `path` (else -1), so Resolve can splice in its target.
         private static int WalkChecked(byte* path, int length, bool followLast, out uint fid, out NinePQid qid, out int linkEnd)
         {
             linkEnd = -1;
-            // The common case in one Twalk: if no name is a link (only the last can be, unfollowed),
-            // the walk's qids say so.
-            int error = NinePClient.Walk(new ReadOnlySpan<byte>(path + 1, length - 1), out fid, out qid);
-            if (error != 0) return error;
-            if (!qid.IsSymlink || !followLast)
+            int error = NinePClient.Walk(new ReadOnlySpan<byte>(path + 1, length - 1), out fid, out qid, out int linkIndex);
+            if (linkIndex >= 0)
             {
-                // Links before the last name would have stopped a Linux walk too: the server refuses
-                // to walk through them (it does not follow them), so a 0 here means none were met.
-                return 0;
+                // A link before the last name: walk to it alone (the walk above went through or stopped).
+                if (error == 0) NinePClient.Clunk(fid);
+                linkEnd = EndOfName(path, length, linkIndex);
+                return NinePClient.Walk(new ReadOnlySpan<byte>(path + 1, linkEnd - 1), out fid, out qid);
             }
-            linkEnd = length;
+            if (error != 0) return error;
+            if (qid.IsSymlink && followLast) linkEnd = length;
             return 0;
+        }
+
+        // Where name number `index` (0-based) of a normalized path ends.
+        private static int EndOfName(byte* path, int length, int index)
+        {
+            int i = 1;
+            for (int name = 0; i < length; name++)
+            {
+                while (i < length && path[i] != (byte)'/') i++;
+                if (name == index) return i;
+                i++;
+            }
+            return length;
         }
 
         internal static int Open(byte* path, int length, int flags, uint mode, out OpenFile* file)

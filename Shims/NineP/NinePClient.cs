@@ -74,12 +74,22 @@ namespace Libra.Shims.NineP
 
         // Walks from the root along `path` (names separated by '/', no "." or ".."), in steps of
         // MAXWELEM names, to a new fid; ENOENT when a name is missing.
-        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid) => Walk(s_root, path, out fid, out qid);
+        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid) => Walk(s_root, path, out fid, out qid, out _);
+
+        // The same, also giving the index of the first name before the last that is a symbolic link
+        // (-1 if none): a server may walk through links on the host (diod) or stop at them (QEMU's);
+        // either way the caller must resolve the link itself, against the guest's root.
+        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid, out int linkIndex) =>
+            Walk(s_root, path, out fid, out qid, out linkIndex);
 
         // The same from the directory `start`, which stays as it was.
-        private static int Walk(uint start, ReadOnlySpan<byte> path, out uint fid, out NinePQid qid)
+        private static int Walk(uint start, ReadOnlySpan<byte> path, out uint fid, out NinePQid qid) => Walk(start, path, out fid, out qid, out _);
+
+        private static int Walk(uint start, ReadOnlySpan<byte> path, out uint fid, out NinePQid qid, out int linkIndex)
         {
             qid = default;
+            linkIndex = -1;
+            int totalNames = NinePCodec.WalkNameCount(path), walked = 0;
             if (!s_fids.TryAllocate(out fid)) return -(int)Errno.ENFILE;
             uint from = start;
             bool first = true;
@@ -96,6 +106,9 @@ namespace Libra.Shims.NineP
                 int error = received < 0 ? received : NinePCodec.Rwalk(call.ReplySpan(received), s_msize, call.Tag, qids, out count);
                 if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
                 End(ref call);
+                for (int i = 0; error == 0 && linkIndex < 0 && i < count; i++)
+                    if (walked + i < totalNames - 1 && qids[i].IsSymlink) linkIndex = walked + i;
+                walked += count;
                 // A partial walk leaves newfid unset (9P2000 walk(5)): the first missing name.
                 if (error == 0 && count < names) error = -(int)Errno.ENOENT;
                 if (error != 0) { Forget(fid, !first); return error; }

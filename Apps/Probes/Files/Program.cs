@@ -226,7 +226,10 @@ static int Containment(string root)
     Probe.Line("rooted dot-dot: " + Try("/../../outside/secret"));
     Probe.Line("absolute link: " + Try(Path.Combine(root, "link-absolute")));
     Probe.Line("relative link: " + Try(Path.Combine(root, "link-relative")));
+    Probe.Line("absolute directory link: " + Try(Path.Combine(root, "dir-absolute", "secret")));
+    Probe.Line("relative directory link: " + Try(Path.Combine(root, "dir-relative", "secret")));
     Probe.Line("inside: " + Try(Path.Combine(root, "inside")));
+    Probe.Line("through a link inside: " + Try(Path.Combine(root, "sub-link", "file")));
     Probe.Line("long path: " + Try(Path.Combine(root, new string('a', 300), new string('b', 5000))));
     return 0;
 }

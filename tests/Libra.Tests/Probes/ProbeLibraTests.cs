@@ -159,8 +159,10 @@ public class ApplicationReportTests
 [Collection("qemu")]
 public class ContainmentTests
 {
-    [Fact]
-    public async Task Dot_dot_symbolic_links_and_long_paths_stay_inside_the_exported_directory()
+    [Theory]
+    [InlineData(FileServer.Qemu)]
+    [InlineData(FileServer.Diod)]
+    public async Task Dot_dot_symbolic_links_and_long_paths_stay_inside_the_exported_directory(FileServer server)
     {
         WorkDirectory host = WorkDirectory.Create();
         try
@@ -172,11 +174,16 @@ public class ContainmentTests
             File.WriteAllText(Path.Combine(export, "inside"), "exported");
             File.CreateSymbolicLink(Path.Combine(export, "link-absolute"), Path.Combine(outside, "secret"));
             File.CreateSymbolicLink(Path.Combine(export, "link-relative"), "../outside/secret");
+            Directory.CreateSymbolicLink(Path.Combine(export, "dir-absolute"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(export, "dir-relative"), "../outside");
+            Directory.CreateDirectory(Path.Combine(export, "sub"));
+            File.WriteAllText(Path.Combine(export, "sub", "file"), "in sub");
+            Directory.CreateSymbolicLink(Path.Combine(export, "sub-link"), "sub");
             var probe = ProbeCatalog.Get("files") with { Args = ["--containment"] };
             var machine = new QemuMachine
             {
                 KernelImage = LibraBoot.KernelImage, Memory = "512M", InitialRamDisk = ProbeArtifacts.PathOf(probe),
-                SharedDirectory = export,
+                SharedDirectory = export, FileServer = server,
                 CommandLine = AppCommandLine.Build("", ProbeArtifacts.PathOf(probe), [], ["/", "--containment"], false),
             };
             BootResult result = await BootRun.RunAsync(machine, ProbeOnLibra.Timeout);
@@ -186,7 +193,10 @@ public class ContainmentTests
             Assert.Matches(@"(?m)^rooted dot-dot: (File|Directory)NotFoundException$", result.Stdout);
             Assert.Matches(@"(?m)^absolute link: (File|Directory)NotFoundException$", result.Stdout);
             Assert.Matches(@"(?m)^relative link: (File|Directory)NotFoundException$", result.Stdout);
+            Assert.Matches(@"(?m)^absolute directory link: (File|Directory)NotFoundException$", result.Stdout);
+            Assert.Matches(@"(?m)^relative directory link: (File|Directory)NotFoundException$", result.Stdout);
             Assert.Contains("inside: read \"exported\"", result.Stdout);
+            Assert.Contains("through a link inside: read \"in sub\"", result.Stdout);
             Assert.Contains("long path: PathTooLongException", result.Stdout);
             Assert.Equal("host secret", File.ReadAllText(Path.Combine(outside, "secret")));
         }
