@@ -62,7 +62,7 @@ public static class ProbeCatalog
         // The same through diod, which lacks Trenameat and Tunlinkat, over the virtio-serial byte stream;
         // an 8 MiB big file, as that path moves replies 4 KiB at a time (QEMU's chardev reads) and
         // takes twice as long per call under TCG.
-        new("files-diod", "files", ["--big-mib", "8"], NoEnvironment, 0, [], "files-8mib", WorksInDirectory: true, FileServer: FileServer.Diod),
+        new("files-diod", "files", [], NoEnvironment, 0, [], "files", WorksInDirectory: true, FileServer: FileServer.Diod),
         // An x86-64-v3 (AVX2) build: YMM state must survive preemption and GC suspension signals.
         new("vectors", "vectors", [], NoEnvironment, 0, [], "vectors"),
         new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },
