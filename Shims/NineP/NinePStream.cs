@@ -18,19 +18,24 @@ namespace Libra.Shims.NineP
     {
         None,
         UnknownTag,       // a whole reply for a tag no call waits for: dropped (ProblemValue = tag)
-        BadSize,          // a size field below 7 or above the limit: the stream broke (ProblemValue = size)
+        BadSize,          // a size field below 7 or beyond belief: the stream broke (ProblemValue = size)
+        Oversized,        // a whole reply larger than its call's buffer: skipped, that call fails (ProblemValue = size)
         ClosedMidFrame,   // the stream ended partway through a reply (ProblemValue = bytes of it received)
         Closed,           // the stream ended between replies (ProblemValue = calls left waiting)
     }
 
     // 9P2000.L over a byte stream (a virtio-serial port, a socket): replies arrive as size[4] type[1]
     // tag[2] body, in any order and split anywhere, and each goes whole into the reply buffer of the
-    // call waiting on its tag (9P2000.L: "the server may answer out of order"). A size field below the
-    // header or above the limit leaves no way to find the next frame, so, as Linux's p9_conn_cancel,
-    // every waiting call and every later one fails with EIO. No allocation and no blocking: the owner
+    // call waiting on its tag (9P2000.L: "the server may answer out of order"). A reply larger than
+    // its call's buffer (but below MaxSkippable) is read past and fails only that call with EIO, so
+    // the stream stays in step; a size field below the header or beyond that leaves no way to find
+    // the next frame, so, as Linux's p9_conn_cancel, every waiting call and every later one fails. No allocation and no blocking: the owner
     // feeds bytes and learns of completions through a callback.
     internal unsafe struct NinePStream
     {
+        // The largest frame believed to be a real (if oversized) reply that can be skipped whole.
+        internal const uint MaxSkippable = 16u << 20;
+
         private struct HeaderBytes { internal fixed byte Bytes[NinePProtocol.HeaderSize]; }
 
         private NinePStreamCall* _calls;
@@ -125,14 +130,22 @@ namespace Libra.Shims.NineP
             ushort tag = (ushort)(_header.Bytes[5] | _header.Bytes[6] << 8);
             NinePStreamCall* call = Find(tag);
             uint limit = call != null && (uint)call->Capacity < _limit ? (uint)call->Capacity : _limit;
-            if (size < NinePProtocol.HeaderSize || size > limit)
+            if (size < NinePProtocol.HeaderSize || size > MaxSkippable)
             {
                 Problem = NinePStreamProblem.BadSize;
                 ProblemValue = size;
                 Fail(-(int)Errno.EIO);
                 return false;
             }
-            if (call == null)
+            if (size > limit)
+            {
+                // Too big for its call: skip the frame's bytes and fail only that call.
+                Problem = NinePStreamProblem.Oversized;
+                ProblemValue = size;
+                if (call != null) Complete(call, -(int)Errno.EIO);
+                call = null;
+            }
+            else if (call == null)
             {
                 Problem = NinePStreamProblem.UnknownTag;
                 ProblemValue = tag;

@@ -89,7 +89,10 @@ namespace Libra.Shims.NineP
                     KernelLog.Write("a reply for tag "); KernelLog.Decimal(value); KernelLog.Write(", which no call waits for, was dropped");
                     break;
                 case NinePStreamProblem.BadSize:
-                    KernelLog.Write("a reply's size field is "); KernelLog.Decimal(value); KernelLog.Write(" (not 7 to msize): the stream is out of step; waiting and later calls fail with EIO");
+                    KernelLog.Write("a reply's size field is "); KernelLog.Decimal(value); KernelLog.Write(" (not a frame of 7 bytes to 16 MiB): the stream is out of step; waiting and later calls fail with EIO");
+                    break;
+                case NinePStreamProblem.Oversized:
+                    KernelLog.Write("a reply of "); KernelLog.Decimal(value); KernelLog.Write(" bytes is larger than its call's buffer: skipped, that call fails with EIO");
                     break;
                 case NinePStreamProblem.ClosedMidFrame:
                     KernelLog.Write("the server closed the stream "); KernelLog.Decimal(value); KernelLog.Write(" bytes into a reply; waiting and later calls fail with EIO");

@@ -231,9 +231,10 @@ public class FileServerFailureTests
             await up;
         };
 
-    static async Task<BootResult> RunWithRelay(FileServerRelay relay)
+    static async Task<BootResult> RunWithRelay(FileServerRelay relay, params string[] probeArgs)
     {
         ProbeCase probe = ProbeCatalog.Get("files-diod");
+        if (probeArgs.Length == 0) probeArgs = ["--big-mib", "8"];
         WorkDirectory exported = WorkDirectory.Create();
         try
         {
@@ -241,7 +242,7 @@ public class FileServerFailureTests
             {
                 KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = ProbeArtifacts.PathOf(probe),
                 SharedDirectory = exported.Path, FileServer = FileServer.Diod, FileServerRelay = relay,
-                CommandLine = AppCommandLine.Build("", ProbeArtifacts.PathOf(probe), [], ["/", "--big-mib", "8"], false),
+                CommandLine = AppCommandLine.Build("", ProbeArtifacts.PathOf(probe), [], ["/", .. probeArgs], false),
             };
             return await BootRun.RunAsync(machine, TimeSpan.FromMinutes(2));
         }
@@ -249,9 +250,9 @@ public class FileServerFailureTests
     }
 
     [Fact]
-    public async Task Oversized_reply_frame_fails_the_call_with_EIO_and_a_log_line()
+    public async Task Unbelievable_size_field_fails_the_calls_with_EIO_and_a_log_line()
     {
-        // After 4 KiB of replies, the next one claims to be 2 GiB long.
+        // After 4 KiB of replies, the next one claims to be 2 GiB long: no frame can be found after it.
         BootResult result = await RunWithRelay(Relay(4096, async (guest, buffer, n, cancel) =>
         {
             BitConverter.TryWriteBytes(buffer.AsSpan(0, 4), 0x7fffffff);
@@ -261,7 +262,46 @@ public class FileServerFailureTests
         Assert.DoesNotContain("PANIC", result.Output);
         Assert.True(result.GuestStatus != 0, result.Output);
         Assert.Contains("Input/output error", result.Stderr);
-        Assert.Matches(@"libra: 9p stream: .*size field is 2147483647 \(not 7 to msize\)", result.Output);
+        Assert.Matches(@"libra: 9p stream: .*size field is 2147483647 \(not a frame of 7 bytes to 16 MiB\)", result.Output);
+    }
+
+    [Fact]
+    public async Task Oversized_reply_fails_only_its_call_and_other_files_keep_working()
+    {
+        // The third Rread from diod is replaced by a whole frame larger than msize (same tag).
+        FileServerRelay relay = async (fromGuest, toServer, cancel) =>
+        {
+            var up = fromGuest.CopyToAsync(toServer, cancel);
+            var pending = new List<byte>();
+            var buffer = new byte[65536];
+            int reads = 0, n;
+            while ((n = await toServer.ReadAsync(buffer, cancel)) > 0)
+            {
+                pending.AddRange(buffer.AsSpan(0, n).ToArray());
+                while (pending.Count >= 7 && BitConverter.ToInt32(pending.GetRange(0, 4).ToArray()) is int size && pending.Count >= size)
+                {
+                    byte[] frame = pending.GetRange(0, size).ToArray();
+                    pending.RemoveRange(0, size);
+                    if (frame[4] == 117 && ++reads == 3)
+                    {
+                        var oversized = new byte[300 * 1024];
+                        BitConverter.TryWriteBytes(oversized.AsSpan(0, 4), oversized.Length);
+                        oversized[4] = 117;
+                        oversized[5] = frame[5];
+                        oversized[6] = frame[6];
+                        frame = oversized;
+                    }
+                    await fromGuest.WriteAsync(frame, cancel);
+                }
+            }
+            await up;
+        };
+        BootResult result = await RunWithRelay(relay, "--resilience");
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
+        Assert.Contains("reads of a: 5 good, 1 failed", result.Stdout);
+        Assert.Contains("b after that: bbbb", result.Stdout);
+        Assert.Matches(@"libra: 9p stream: a reply of 307200 bytes is larger than its call's buffer: skipped", result.Output);
+        Assert.DoesNotContain("PANIC", result.Output);
     }
 
     [Fact]

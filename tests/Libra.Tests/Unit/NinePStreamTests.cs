@@ -127,7 +127,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [Theory]
     [InlineData(0u)]
     [InlineData(6u)]
-    [InlineData(Limit + 1)]
+    [InlineData(NinePStream.MaxSkippable + 1)]
     [InlineData(0xffffffffu)]
     public void A_size_field_out_of_range_fails_every_waiting_call_and_every_later_one_with_EIO(uint size)
     {
@@ -156,6 +156,22 @@ public sealed unsafe class NinePStreamTests : IDisposable
         Assert.True(call->Done);
         Assert.Equal(-(int)Errno.EIO, call->Result);
         Assert.Equal(0, _replies[32]);
+    }
+
+    [Fact]
+    public void An_oversized_reply_is_skipped_whole_and_the_stream_stays_in_step()
+    {
+        NinePStreamCall* victim = Call(0, 6), bystander = Call(1, 7);
+        byte[] huge = Frame(117, 6, (int)Limit + 100);
+        byte[] fine = Frame(117, 7, 10);
+        Feed(huge.Concat(fine).ToArray());
+        Assert.Equal(-(int)Errno.EIO, victim->Result);
+        Assert.True(bystander->Done);
+        Assert.Equal(fine, ReplyOf(bystander));
+        Assert.False(_stream->IsBroken);
+        NinePStreamCall* later = Call(2, 8);
+        Feed(Frame(117, 8, 4));
+        Assert.True(later->Done && later->Result > 0);
     }
 
     [Fact]
