@@ -18,6 +18,8 @@ public sealed class Artifacts
     public string Initrd => Path.Combine(Root, ".cache/guest/initrd-fortunes.cpio");
     public string Kernel => Directory.GetFiles(Path.Combine(Root, ".cache/guest/kernel/boot"), "vmlinuz-*").Single();
     public string GoldenFile => Path.Combine(Root, "tests/Search.Tests/golden/fortunes-topk.json");
+    public string Corpus => Path.Combine(Root, ".cache/corpus/fortunes");
+    public string LibraKernel => Environment.GetEnvironmentVariable("LIBRA_KERNEL_IMAGE") ?? Path.Combine(Root, "artifacts/kernel/libra.elf");
 
     Artifacts()
     {
