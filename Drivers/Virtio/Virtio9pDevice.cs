@@ -89,7 +89,7 @@ namespace Libra.Drivers.Virtio
             while (!s_queue.TryAddChain(new ReadOnlySpan<SplitQueue.Buffer>(readable, 1), new ReadOnlySpan<SplitQueue.Buffer>(writable, 1),
                 (ulong)&completion, out _))
             {
-                if (s_queue.IsBroken) return -5;
+                if (s_queue.IsBroken) return Broken();
                 s_space.Wait(0);
             }
             s_outstanding++;
@@ -99,11 +99,26 @@ namespace Libra.Drivers.Virtio
             {
                 Poll();
                 if (completion.Done) break;
+                if (s_queue.IsBroken) return Broken();
                 if (completion.Waiter == null) Native.Pause();      // no thread yet (boot): spin
                 else Scheduler.Block(0);
             }
             return (int)completion.Length;
         }
+
+        // The device returned a descriptor it did not own (virtio 1.2 §2.7.14): nothing on the queue can
+        // be trusted, so every call fails with EIO from now on; said once.
+        private static int Broken()
+        {
+            if (!s_reportedBroken)
+            {
+                s_reportedBroken = true;
+                KernelLog.Line("virtio-9p: the device broke the request queue's rules; file calls fail with EIO from now on");
+            }
+            return -5;
+        }
+
+        private static bool s_reportedBroken;
 
         // Takes every answered request off the used ring and wakes its thread; true while requests
         // are still out (the idle loop then polls instead of halting).
