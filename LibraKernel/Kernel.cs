@@ -215,6 +215,11 @@ namespace Libra
                 ReadOnlySpan<char> value = valueLength >= 0 ? options.Slice(valueStart, valueLength) : default;
                 if (IsKey(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = s_appRequested = true; continue; }
                 if (IsKey(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
+                if (IsKey(key, "libra.9p.timeout_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong timeout))
+                {
+                    Shims.NineP.NinePStreamTransport.TimeoutNanoseconds = timeout * 1_000_000;
+                    continue;
+                }
                 if (IsKey(key, "libra.9p.aname") && valueLength >= 0)
                 {
                     fixed (byte* name = s_attachName.Bytes) s_attachNameLength = AppArguments.Decode(value, name, AttachNameMax);

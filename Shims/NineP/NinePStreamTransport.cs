@@ -1,7 +1,9 @@
 using Libra.Arch.X64;
 using Libra.Diagnostics;
 using Libra.Drivers.Virtio;
+using Libra.Memory;
 using Libra.Threads;
+using Libra.Time;
 
 namespace Libra.Shims.NineP
 {
@@ -14,6 +16,14 @@ namespace Libra.Shims.NineP
         internal const string PortName = "libra.9p";
 
         private static NinePStream s_stream;
+
+        // libra.9p.timeout_ms: how long a call waits for its reply before it is given up with Tflush
+        // (0, the default: forever, as Linux's v9fs waits).
+        internal static ulong TimeoutNanoseconds;
+        // A flush's own tag: the client's tags stay below 0x8000 (NinePTags.Capacity).
+        private const ushort FlushTagBit = 0x8000;
+        // How long the server has to answer the Tflush before the stream is declared dead.
+        private const ulong FlushGraceNanoseconds = 5_000_000_000;
 
         // Opens the port; false when there is no virtio-serial device or no such port.
         internal static bool Connect()
@@ -48,14 +58,62 @@ namespace Libra.Shims.NineP
                 return error;
             }
             // The request buffer stays the device's until the write is done, even when the reply is in.
+            ulong deadline = TimeoutNanoseconds == 0 ? 0 : Clock.Nanoseconds() + TimeoutNanoseconds;
             while (!call.Done || !write.Done)
             {
                 VirtioSerialDevice.Poll();
                 if (call.Done && write.Done) break;
-                if (call.Waiter == null) Native.Pause();      // no thread yet (boot): spin
-                else Scheduler.Block(0);
+                if (call.Waiter == null) { Native.Pause(); continue; }      // no thread yet (boot): spin
+                if (Scheduler.Block(call.Done ? 0 : deadline) == WakeReason.TimedOut && !call.Done) GiveUp(&call, request[4]);
             }
             return call.Result;
+        }
+
+        // The server has not answered in time: Tflush the call (9P2000.L flush(5)). If the reply
+        // comes before the Rflush it stands; otherwise the call fails with EIO. A server that does not
+        // answer the flush either is gone: the stream fails every call from then on.
+        private static void GiveUp(NinePStreamCall* call, byte requestType)
+        {
+            byte* message = (byte*)KernelHeap.AllocateZeroed(64);
+            *(uint*)message = 9;
+            message[4] = (byte)NinePType.Tflush;
+            *(ushort*)(message + 5) = (ushort)(FlushTagBit | call->Tag);
+            *(ushort*)(message + 7) = call->Tag;
+            NinePStreamCall flush = default;
+            flush.Tag = (ushort)(FlushTagBit | call->Tag);
+            flush.Reply = message + 16;
+            flush.Capacity = 48;
+            flush.Waiter = Scheduler.Current;
+            VirtioSerialDevice.PortWrite write = default;
+            write.Waiter = Scheduler.Current;
+            bool sent = s_stream.Register(&flush) && VirtioSerialDevice.StartWrite(message, 9, &write) == 0;
+            ulong deadline = Clock.Nanoseconds() + FlushGraceNanoseconds;
+            while (sent && (!flush.Done || !write.Done))
+            {
+                VirtioSerialDevice.Poll();
+                if (flush.Done && write.Done) break;
+                if (Scheduler.Block(flush.Done ? 0 : deadline) == WakeReason.TimedOut && !flush.Done) break;
+            }
+            KernelLog.Begin(); KernelLog.Write("9p stream: no reply to message type "); KernelLog.Decimal(requestType);
+            KernelLog.Write(" (tag "); KernelLog.Decimal(call->Tag); KernelLog.Write(") within "); KernelLog.Decimal(TimeoutNanoseconds / 1_000_000);
+            if (call->Done) KernelLog.Write(" ms; flushed, but the reply came first and stands");
+            else if (sent && flush.Done)
+            {
+                KernelLog.Write(" ms; flushed, the call fails with EIO");
+                s_stream.Cancel(call);
+                call->Result = -(int)Errno.EIO;
+                call->Done = true;
+            }
+            else
+            {
+                KernelLog.Write(" ms, nor to its flush: the server is gone; file calls fail with EIO");
+                if (sent && !flush.Done) s_stream.Cancel(&flush);
+                s_stream.Fail(-(int)Errno.EIO);
+            }
+            KernelLog.End();
+            // The flush's buffer stays the device's until its write is done.
+            while (sent && !write.Done) { VirtioSerialDevice.Poll(); if (!write.Done) Scheduler.Block(0); }
+            KernelHeap.Free(message);
         }
 
         private static void Receive(byte* data, int count)

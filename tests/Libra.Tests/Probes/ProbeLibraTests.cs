@@ -231,7 +231,7 @@ public class FileServerFailureTests
             await up;
         };
 
-    static async Task<BootResult> RunWithRelay(FileServerRelay relay, params string[] probeArgs)
+    static async Task<BootResult> RunWithRelay(FileServerRelay relay, string kernelOptions = "", params string[] probeArgs)
     {
         ProbeCase probe = ProbeCatalog.Get("files-diod");
         if (probeArgs.Length == 0) probeArgs = ["--big-mib", "8"];
@@ -242,7 +242,7 @@ public class FileServerFailureTests
             {
                 KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = ProbeArtifacts.PathOf(probe),
                 SharedDirectory = exported.Path, FileServer = FileServer.Diod, FileServerRelay = relay,
-                CommandLine = AppCommandLine.Build("", ProbeArtifacts.PathOf(probe), [], ["/", .. probeArgs], false),
+                CommandLine = AppCommandLine.Build(kernelOptions, ProbeArtifacts.PathOf(probe), [], ["/", .. probeArgs], false),
             };
             return await BootRun.RunAsync(machine, TimeSpan.FromMinutes(2));
         }
@@ -269,39 +269,67 @@ public class FileServerFailureTests
     public async Task Oversized_reply_fails_only_its_call_and_other_files_keep_working()
     {
         // The third Rread from diod is replaced by a whole frame larger than msize (same tag).
-        FileServerRelay relay = async (fromGuest, toServer, cancel) =>
+        FileServerRelay relay = FrameRelay(117, 3, frame =>
         {
-            var up = fromGuest.CopyToAsync(toServer, cancel);
-            var pending = new List<byte>();
-            var buffer = new byte[65536];
-            int reads = 0, n;
-            while ((n = await toServer.ReadAsync(buffer, cancel)) > 0)
-            {
-                pending.AddRange(buffer.AsSpan(0, n).ToArray());
-                while (pending.Count >= 7 && BitConverter.ToInt32(pending.GetRange(0, 4).ToArray()) is int size && pending.Count >= size)
-                {
-                    byte[] frame = pending.GetRange(0, size).ToArray();
-                    pending.RemoveRange(0, size);
-                    if (frame[4] == 117 && ++reads == 3)
-                    {
-                        var oversized = new byte[300 * 1024];
-                        BitConverter.TryWriteBytes(oversized.AsSpan(0, 4), oversized.Length);
-                        oversized[4] = 117;
-                        oversized[5] = frame[5];
-                        oversized[6] = frame[6];
-                        frame = oversized;
-                    }
-                    await fromGuest.WriteAsync(frame, cancel);
-                }
-            }
-            await up;
-        };
-        BootResult result = await RunWithRelay(relay, "--resilience");
+            var oversized = new byte[300 * 1024];
+            BitConverter.TryWriteBytes(oversized.AsSpan(0, 4), oversized.Length);
+            oversized[4] = 117;
+            oversized[5] = frame[5];
+            oversized[6] = frame[6];
+            return oversized;
+        });
+        BootResult result = await RunWithRelay(relay, "", "--resilience");
         Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
         Assert.Contains("reads of a: 5 good, 1 failed", result.Stdout);
         Assert.Contains("b after that: bbbb", result.Stdout);
         Assert.Matches(@"libra: 9p stream: a reply of 307200 bytes is larger than its call's buffer: skipped", result.Output);
         Assert.DoesNotContain("PANIC", result.Output);
+    }
+
+    // Passes replies through, except the `victim`-th reply of `type`, which `change` rewrites (or
+    // drops, returning null).
+    static FileServerRelay FrameRelay(byte type, int victim, Func<byte[], byte[]?> change, bool dropFlushReplies = false) =>
+        async (fromGuest, toServer, cancel) =>
+        {
+            var up = fromGuest.CopyToAsync(toServer, cancel);
+            var pending = new List<byte>();
+            var buffer = new byte[65536];
+            int seen = 0, n;
+            while ((n = await toServer.ReadAsync(buffer, cancel)) > 0)
+            {
+                pending.AddRange(buffer.AsSpan(0, n).ToArray());
+                while (pending.Count >= 7 && BitConverter.ToInt32(pending.GetRange(0, 4).ToArray()) is int size && pending.Count >= size)
+                {
+                    byte[]? frame = pending.GetRange(0, size).ToArray();
+                    pending.RemoveRange(0, size);
+                    if (frame[4] == type && ++seen == victim) frame = change(frame);
+                    else if (dropFlushReplies && frame[4] == 109) frame = null;   // Rflush
+                    if (frame is not null) await fromGuest.WriteAsync(frame, cancel);
+                }
+            }
+            await up;
+        };
+
+    [Fact]
+    public async Task Unanswered_call_is_given_up_with_Tflush_after_the_timeout_and_other_files_keep_working()
+    {
+        // The third Rread never reaches the guest; with libra.9p.timeout_ms the call is flushed.
+        BootResult result = await RunWithRelay(FrameRelay(117, 3, _ => null), "libra.9p.timeout_ms=2000", "--resilience");
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
+        Assert.Contains("reads of a: 5 good, 1 failed", result.Stdout);
+        Assert.Contains("b after that: bbbb", result.Stdout);
+        Assert.Matches(@"libra: 9p stream: no reply to message type 116 \(tag \d+\) within 2000 ms; flushed, the call fails with EIO", result.Output);
+        Assert.DoesNotContain("PANIC", result.Output);
+    }
+
+    [Fact]
+    public async Task Server_that_answers_neither_the_call_nor_its_flush_is_given_up_on_without_a_hang()
+    {
+        BootResult result = await RunWithRelay(FrameRelay(117, 3, _ => null, dropFlushReplies: true), "libra.9p.timeout_ms=1000", "--resilience");
+        Assert.DoesNotContain("PANIC", result.Output);
+        Assert.True(result.GuestStatus != 0, result.Output);
+        Assert.Contains("Input/output error", result.Stderr);
+        Assert.Matches(@"libra: 9p stream: no reply to message type 116 \(tag \d+\) within 1000 ms, nor to its flush: the server is gone", result.Output);
     }
 
     [Fact]
