@@ -154,9 +154,12 @@ namespace Libra
         {
             if (Shims.NineP.NinePClient.Mounted)
             {
-                KernelLog.Begin(); KernelLog.Write("9p: "); KernelLog.Decimal((ulong)Shims.NineP.NinePClient.FidsInUse); KernelLog.Write(" fid(s) in use at exit; ");
-                KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.Requests); KernelLog.Write(" requests, "); KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.InterruptsTaken);
-                KernelLog.Write(" completion interrupts"); KernelLog.End();
+                // Fids besides the root and the path cache's belong to files the application left open.
+                int open = Shims.NineP.NinePClient.FidsInUse - 1 - Shims.PathCache.Count;
+                KernelLog.Begin(); KernelLog.Write("9p: "); KernelLog.Decimal((ulong)open); KernelLog.Write(" fid(s) left open at exit; ");
+                KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.Requests); KernelLog.Write(" virtio-9p requests, "); KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.InterruptsTaken);
+                KernelLog.Write(" completion interrupts; path cache "); KernelLog.Decimal(Shims.PathCache.Hits); KernelLog.Write(" hits, ");
+                KernelLog.Decimal(Shims.PathCache.Misses); KernelLog.Write(" misses"); KernelLog.End();
             }
             if (Scheduler.Switches > 0)
             {

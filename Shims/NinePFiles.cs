@@ -183,12 +183,19 @@ namespace Libra.Shims
             return UserMemory.CopyToUser(address, stat, 144) ? 0 : -Errno.EFAULT;
         }
 
+        // stat of a path: a cached fid first (PathCache), else a walk whose fid is then cached.
         internal static long StatPath(byte* path, int length, bool follow, ulong address)
         {
+            if (PathCache.TryGet(path, length, follow, out uint cached))
+            {
+                if (Stat(cached, address) == 0) return 0;
+                PathCache.Drop(path, length, follow);
+            }
             int error = Resolve(path, length, follow, out uint fid, out _);
             if (error != 0) return error;
             long result = Stat(fid, address);
-            NinePClient.Clunk(fid);
+            if (result == 0) PathCache.Put(path, length, follow, fid);
+            else NinePClient.Clunk(fid);
             return result;
         }
 
@@ -289,6 +296,7 @@ namespace Libra.Shims
 
         internal static long Rename(byte* from, int fromLength, byte* to, int toLength)
         {
+            PathCache.Clear();      // a rename moves the fids under it
             int error = Parent(from, fromLength, out uint fromDirectory, out ReadOnlySpan<byte> fromName);
             if (error != 0) return error;
             error = Parent(to, toLength, out uint toDirectory, out ReadOnlySpan<byte> toName);

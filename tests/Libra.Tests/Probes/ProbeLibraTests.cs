@@ -78,7 +78,7 @@ public class ProbeFileTreeTests
             BootResult libraRun = await ProbeOnLibra.RunAsync(probe, directory: exported);
             Assert.True(libraRun.GuestStatus == 0, libraRun.Output + "\n" + libraRun.Stderr + "\n" + libraRun.FileServerLog);
             Assert.Equal(native.Tree(), exported.Tree());
-            Assert.Contains("libra: 9p: 1 fid(s) in use at exit", libraRun.Output);
+            Assert.Contains("libra: 9p: 0 fid(s) left open at exit", libraRun.Output);
             if (probe.FileServer == FileServer.Diod) Assert.Contains("virtio-serial: PCI", libraRun.Output);
             else Assert.Contains("completions by MSI-X interrupt", libraRun.Output);
         }
