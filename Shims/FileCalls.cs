@@ -32,22 +32,28 @@ namespace Libra.Shims
             OpenFile* file = FileTable.Get(fd);
             if (file == null || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_WRONLY) return -Errno.EBADF;
             if (!UserMemory.IsAccessible(buffer, length, write: true)) return -Errno.EFAULT;
+            return ReadData(file, (byte*)buffer, length, offset);
+        }
+
+        // A read into checked (user) or kernel memory; offset ulong.MaxValue reads at the file position.
+        private static long ReadData(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
             bool positioned = offset != ulong.MaxValue;
             switch (file->Kind)
             {
                 case FileKind.Console: case FileKind.Null:
                     return 0;
                 case FileKind.Random:
-                    EntropySource.Fill((byte*)buffer, length);
+                    EntropySource.Fill(buffer, length);
                     return (long)length;
                 case FileKind.Directory:
                     return -Errno.EISDIR;
                 case FileKind.PipeRead:
-                    return positioned ? -Errno.ESPIPE : file->Pipe->Read((byte*)buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
+                    return positioned ? -Errno.ESPIPE : file->Pipe->Read(buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
                 case FileKind.NineP:
                 {
                     if ((file->Mode & FileTable.S_IFDIR) != 0) return -Errno.EISDIR;
-                    long n = NinePFiles.Read(file, (byte*)buffer, length, positioned ? offset : file->Position);
+                    long n = NinePFiles.Read(file, buffer, length, positioned ? offset : file->Position);
                     if (n > 0 && !positioned) file->Position += (ulong)n;
                     return n;
                 }
@@ -56,7 +62,7 @@ namespace Libra.Shims
                     ulong position = positioned ? offset : file->Position;
                     if (position >= file->Size) return 0;
                     ulong n = file->Size - position < length ? file->Size - position : length;
-                    Native.MemMove((void*)buffer, file->Data + position, (nuint)n);
+                    Native.MemMove(buffer, file->Data + position, (nuint)n);
                     if (!positioned) file->Position += n;
                     return (long)n;
                 }
@@ -70,16 +76,22 @@ namespace Libra.Shims
             OpenFile* file = FileTable.Get(fd);
             if (file == null || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_RDONLY) return -Errno.EBADF;
             if (!UserMemory.IsAccessible(buffer, length, write: false)) return -Errno.EFAULT;
+            return WriteData(file, (byte*)buffer, length, offset);
+        }
+
+        // A write from checked (user) or kernel memory; offset ulong.MaxValue writes at the file position.
+        private static long WriteData(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
             switch (file->Kind)
             {
                 case FileKind.Console:
-                    for (ulong i = 0; i < length; i++) Uart16550.Write(file->ConsolePort, ((byte*)buffer)[i]);
+                    for (ulong i = 0; i < length; i++) Uart16550.Write(file->ConsolePort, buffer[i]);
                     return (long)length;
                 case FileKind.Null: case FileKind.Random:
                     return (long)length;
                 case FileKind.PipeWrite:
                     if (offset != ulong.MaxValue) return -Errno.ESPIPE;
-                    return file->Pipe->Write((byte*)buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
+                    return file->Pipe->Write(buffer, length, (file->StatusFlags & FileTable.O_NONBLOCK) != 0);
                 case FileKind.NineP:
                 {
                     bool positioned = offset != ulong.MaxValue;
@@ -90,13 +102,57 @@ namespace Libra.Shims
                         long error = NinePFiles.Size(file, out at);
                         if (error != 0) return error;
                     }
-                    long n = NinePFiles.Write(file, (byte*)buffer, length, at);
+                    long n = NinePFiles.Write(file, buffer, length, at);
                     if (n > 0 && !positioned) file->Position = at + (ulong)n;
                     return n;
                 }
                 default:
                     return -Errno.EBADF;
             }
+        }
+
+        // sendfile(out_fd, in_fd, offset*, count): through a kernel buffer, 64 KiB at a time; with an
+        // offset pointer the input's position stays and *offset moves instead.
+        internal static long SendFile(SyscallArgs* a) => Splice(a->Int1, a->A2, a->Int0, 0, a->A3, sendfile: true);
+
+        // copy_file_range(fd_in, off_in*, fd_out, off_out*, len, flags)
+        internal static long CopyFileRange(SyscallArgs* a)
+        {
+            if ((uint)a->A5 != 0) return -Errno.EINVAL;     // flags is an unsigned int: the upper half of r9 is noise
+            return Splice(a->Int0, a->A1, a->Int2, a->A3, a->A4, sendfile: false);
+        }
+
+        private static long Splice(int inFd, ulong inOffsetAddress, int outFd, ulong outOffsetAddress, ulong count, bool sendfile)
+        {
+            const ulong Chunk = 64 * 1024;
+            OpenFile* input = FileTable.Get(inFd), output = FileTable.Get(outFd);
+            if (input == null || (input->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_WRONLY) return -Errno.EBADF;
+            if (output == null || (output->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_RDONLY) return -Errno.EBADF;
+            bool regularIn = (input->Kind == FileKind.NineP && (input->Mode & FileTable.S_IFDIR) == 0) || input->Kind == FileKind.Synthetic;
+            if (!regularIn) return -Errno.EINVAL;
+            if (!sendfile && !(output->Kind == FileKind.NineP && (output->Mode & FileTable.S_IFDIR) == 0)) return -Errno.EINVAL;
+            ulong inOffset = ulong.MaxValue, outOffset = ulong.MaxValue;
+            if (inOffsetAddress != 0 && !UserMemory.CopyFromUser(&inOffset, inOffsetAddress, 8)) return -Errno.EFAULT;
+            if (outOffsetAddress != 0 && !UserMemory.CopyFromUser(&outOffset, outOffsetAddress, 8)) return -Errno.EFAULT;
+            if ((long)inOffset < -1 || (long)outOffset < -1) return -Errno.EINVAL;
+            byte* bounce = (byte*)KernelHeap.AllocateZeroed(Chunk);
+            ulong done = 0;
+            long result = 0;
+            while (done < count)
+            {
+                ulong want = count - done < Chunk ? count - done : Chunk;
+                long got = ReadData(input, bounce, want, inOffset == ulong.MaxValue ? ulong.MaxValue : inOffset + done);
+                if (got <= 0) { result = got; break; }
+                long put = WriteData(output, bounce, (ulong)got, outOffset == ulong.MaxValue ? ulong.MaxValue : outOffset + done);
+                if (put < 0) { result = put; break; }
+                done += (ulong)put;
+                if ((ulong)put < (ulong)got || (ulong)got < want) break;
+            }
+            KernelHeap.Free(bounce);
+            if (done == 0 && result < 0) return result;
+            if (inOffsetAddress != 0) { inOffset += done; UserMemory.CopyToUser(inOffsetAddress, &inOffset, 8); }
+            if (outOffsetAddress != 0) { outOffset += done; UserMemory.CopyToUser(outOffsetAddress, &outOffset, 8); }
+            return (long)done;
         }
 
         // readv/writev: struct iovec { void* base; size_t len; }, stopping at the first short transfer.

@@ -66,7 +66,7 @@ namespace Libra.Shims
                 case 37: entry = new SyscallEntry("alarm", 6, null); return true;
                 case 38: entry = new SyscallEntry("setitimer", 6, null); return true;
                 case 39: entry = new SyscallEntry("getpid", 0, &ThreadCalls.GetPid); return true;
-                case 40: entry = new SyscallEntry("sendfile", 6, null); return true;
+                case 40: entry = new SyscallEntry("sendfile", 4, &FileCalls.SendFile); return true;
                 case 41: entry = new SyscallEntry("socket", 6, null); return true;
                 case 42: entry = new SyscallEntry("connect", 6, null); return true;
                 case 43: entry = new SyscallEntry("accept", 6, null); return true;
@@ -352,7 +352,7 @@ namespace Libra.Shims
                 case 323: entry = new SyscallEntry("userfaultfd", 6, null); return true;
                 case 324: entry = new SyscallEntry("membarrier", 3, &ProcessCalls.Membarrier); return true;
                 case 325: entry = new SyscallEntry("mlock2", 6, null); return true;
-                case 326: entry = new SyscallEntry("copy_file_range", 6, null); return true;
+                case 326: entry = new SyscallEntry("copy_file_range", 6, &FileCalls.CopyFileRange); return true;
                 case 327: entry = new SyscallEntry("preadv2", 6, null); return true;
                 case 328: entry = new SyscallEntry("pwritev2", 6, null); return true;
                 case 329: entry = new SyscallEntry("pkey_mprotect", 6, null); return true;
