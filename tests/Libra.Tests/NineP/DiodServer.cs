@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Libra.Qemu;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Libra.Tests.NineP;
 
@@ -11,14 +11,13 @@ namespace Libra.Tests.NineP;
 public sealed class DiodServer : IDisposable
 {
     private static readonly object s_installLock = new();
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
+    private readonly DiodProcess _process;
     private readonly string _root;
 
     public string Export { get; }
-    public string SocketPath { get; }
-    public string CommandLine { get; }
-    public string Log { get { lock (_log) return _log.ToString(); } }
+    public string SocketPath => _process.SocketPath;
+    public string CommandLine => _process.CommandLine;
+    public string Log => _process.Log;
 
     public static uint Uid => getuid();
     public static uint Gid => getgid();
@@ -26,47 +25,14 @@ public sealed class DiodServer : IDisposable
     [DllImport("libc")] private static extern uint getuid();
     [DllImport("libc")] private static extern uint getgid();
 
+    // diod itself starts as Libra.Qemu starts it for -FileServer diod (DiodProcess).
     public DiodServer()
     {
-        string diod = FindOrInstall();
+        FindOrInstall();
         _root = Directory.CreateTempSubdirectory("libra-diod-").FullName;
         Export = Path.Combine(_root, "export");
         Directory.CreateDirectory(Export);
-        SocketPath = Path.Combine(_root, "diod.sock");
-        // -f foreground, -n no auth (Tauth answers ENOENT), -S -U squash every attach to one user
-        // (root when we are root: diod then serves files as root), -c /dev/null ignores /etc/diod.conf.
-        string squash = Uid == 0 ? "root" : Environment.UserName;
-        var args = new[] { "-f", "-n", "-S", "-U", squash, "-e", Export, "-l", SocketPath, "-L", "stderr", "-c", "/dev/null" };
-        CommandLine = diod + " " + string.Join(' ', args);
-        var start = new ProcessStartInfo(diod) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        _process = Process.Start(start) ?? throw new InvalidOperationException("cannot start " + CommandLine);
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
-        _process.BeginErrorReadLine();
-        _process.BeginOutputReadLine();
-        WaitUntilListening();
-    }
-
-    private void WaitUntilListening()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited) throw new InvalidOperationException($"diod exited with {_process.ExitCode}: {CommandLine}\n{Log}");
-            if (File.Exists(SocketPath))
-            {
-                try
-                {
-                    using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                    probe.Connect(new UnixDomainSocketEndPoint(SocketPath));
-                    return;
-                }
-                catch (SocketException) { }
-            }
-            Thread.Sleep(50);
-        }
-        throw new InvalidOperationException($"diod did not listen on {SocketPath} within 15 s: {CommandLine}\n{Log}");
+        _process = DiodProcess.Start(Export, Path.Combine(_root, "diod.sock"));
     }
 
     public Socket Connect()
@@ -76,19 +42,11 @@ public sealed class DiodServer : IDisposable
         return socket;
     }
 
-    // diod lives in /usr/sbin, which a normal user's PATH may lack.
-    private static string? Find()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(new[] { "/usr/sbin", "/usr/bin", "/sbin" }))
-            if (dir.Length > 0 && File.Exists(Path.Combine(dir, "diod"))) return Path.Combine(dir, "diod");
-        return null;
-    }
-
     private static string FindOrInstall()
     {
         lock (s_installLock)
         {
-            string? found = Find();
+            string? found = DiodProcess.Find();
             if (found is not null) return found;
             const string hint = "sudo apt-get install -y diod";
             bool root = Uid == 0;
@@ -98,7 +56,7 @@ public sealed class DiodServer : IDisposable
             var prefix = root ? Array.Empty<string>() : new[] { "-n", "apt-get" };
             string output = Run(exe, prefix.Concat(new[] { "-q", "update" }));
             output += Run(exe, prefix.Concat(new[] { "-q", "install", "-y", "--no-install-recommends", "diod" }));
-            return Find() ?? throw new InvalidOperationException($"apt-get did not install diod; run: {hint}\n{output}");
+            return DiodProcess.Find() ?? throw new InvalidOperationException($"apt-get did not install diod; run: {hint}\n{output}");
         }
     }
 
@@ -116,7 +74,6 @@ public sealed class DiodServer : IDisposable
 
     public void Dispose()
     {
-        try { if (!_process.HasExited) { _process.Kill(); _process.WaitForExit(5000); } } catch (InvalidOperationException) { }
         _process.Dispose();
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
