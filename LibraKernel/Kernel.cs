@@ -216,14 +216,14 @@ namespace Libra
             {
                 ReadOnlySpan<char> key = options.Slice(keyStart, keyLength);
                 ReadOnlySpan<char> value = valueLength >= 0 ? options.Slice(valueStart, valueLength) : default;
-                if (IsKey(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = s_appRequested = true; continue; }
-                if (IsKey(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
-                if (IsKey(key, "libra.9p.timeout_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong timeout))
+                if (KernelOptions.Is(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = s_appRequested = true; continue; }
+                if (KernelOptions.Is(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
+                if (KernelOptions.Is(key, "libra.9p.timeout_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong timeout))
                 {
                     Shims.NineP.NinePStreamTransport.TimeoutNanoseconds = timeout * 1_000_000;
                     continue;
                 }
-                if (IsKey(key, "libra.9p.aname") && valueLength >= 0)
+                if (KernelOptions.Is(key, "libra.9p.aname") && valueLength >= 0)
                 {
                     fixed (byte* name = s_attachName.Bytes) s_attachNameLength = AppArguments.Decode(value, name, AttachNameMax);
                     if (s_attachNameLength >= 0) continue;
@@ -262,13 +262,6 @@ namespace Libra
                 if (line[i] == '-' && line[i + 1] == '-' && (i == 0 || line[i - 1] == ' ') && (i + 2 == line.Length || line[i + 2] == ' '))
                     return i;
             return -1;
-        }
-
-        private static bool IsKey(ReadOnlySpan<char> text, string expected)
-        {
-            if (text.Length != expected.Length) return false;
-            for (int i = 0; i < text.Length; i++) if (text[i] != expected[i]) return false;
-            return true;
         }
 
         private static void SetUpInterruptStacks()

@@ -332,7 +332,7 @@ namespace Libra.Shims
             if (!IsSynthetic(path)) return NinePFiles.StatPath(path, (int)length, (flags & AT_SYMLINK_NOFOLLOW) == 0, statAddress);
             if (!ProcFiles.Exists(path, out uint mode)) return -Errno.ENOENT;
             if ((flags & AT_SYMLINK_NOFOLLOW) != 0 && ProcFiles.ReadLink(path, out _) > 0) mode = FileTable.S_IFLNK | 0x1ff;
-            return WriteStat(statAddress, mode, Hash(path), 0);
+            return WriteStat(statAddress, mode, PathName.Hash(path, (int)length) & 0xffffffff, 0);
         }
 
         private static long StatCwd(ulong statAddress)
@@ -343,13 +343,6 @@ namespace Libra.Shims
             int length = s_cwdLength == 0 ? 1 : s_cwdLength;
             if (!IsSynthetic(path)) return NinePFiles.StatPath(path, length, true, statAddress);
             return WriteStat(statAddress, FileTable.S_IFDIR | 0x1ed, 1, 0);
-        }
-
-        private static ulong Hash(byte* path)
-        {
-            ulong hash = 1469598103934665603;
-            for (int i = 0; path[i] != 0; i++) hash = (hash ^ path[i]) * 1099511628211;
-            return hash & 0xffffffff;
         }
 
         internal static long Access(SyscallArgs* a) => AccessPath(AT_FDCWD, a->A0);

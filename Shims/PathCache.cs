@@ -35,7 +35,7 @@ namespace Libra.Shims
 
         internal static bool TryGet(byte* path, int length, bool follow, out uint fid)
         {
-            ulong hash = Hash(path, length);
+            ulong hash = PathName.Hash(path, length);
             for (int i = 0; i < Capacity; i++)
             {
                 Entry* e = At(i);
@@ -66,7 +66,7 @@ namespace Libra.Shims
             victim->Path = (byte*)KernelHeap.AllocateZeroed((ulong)length + 1);
             Native.MemMove(victim->Path, path, (nuint)length);
             victim->Length = length;
-            victim->Hash = Hash(path, length);
+            victim->Hash = PathName.Hash(path, length);
             victim->Follow = follow;
             victim->Fid = fid;
             victim->LastUse = ++s_clock;
@@ -76,7 +76,7 @@ namespace Libra.Shims
         // Forgets the path (its fid stopped answering).
         internal static void Drop(byte* path, int length, bool follow)
         {
-            ulong hash = Hash(path, length);
+            ulong hash = PathName.Hash(path, length);
             for (int i = 0; i < Capacity; i++)
             {
                 Entry* e = At(i);
@@ -102,13 +102,6 @@ namespace Libra.Shims
         {
             for (int i = 0; i < length; i++) if (a[i] != b[i]) return false;
             return true;
-        }
-
-        private static ulong Hash(byte* path, int length)
-        {
-            ulong hash = 1469598103934665603;
-            for (int i = 0; i < length; i++) hash = (hash ^ path[i]) * 1099511628211;
-            return hash;
         }
     }
 }

@@ -55,6 +55,14 @@ namespace Libra.Shims
             return 0;
         }
 
+        // FNV-1a over the path's bytes: the path cache's key, and the inode number of synthetic files.
+        internal static ulong Hash(byte* path, int length)
+        {
+            ulong hash = 1469598103934665603;
+            for (int i = 0; i < length; i++) hash = (hash ^ path[i]) * 1099511628211;
+            return hash;
+        }
+
         // Splits a normalized path into its parent directory's length and the last name's start;
         // false for "/" (it has no parent).
         internal static bool SplitLast(byte* path, int length, out int parentLength, out int nameStart)

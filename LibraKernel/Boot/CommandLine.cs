@@ -84,7 +84,7 @@ namespace Libra.Boot
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
             Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" : "libra.tick_hz=10..1000";
 
-        private static bool Is(ReadOnlySpan<char> text, string expected)
+        internal static bool Is(ReadOnlySpan<char> text, string expected)
         {
             if (text.Length != expected.Length) return false;
             for (int i = 0; i < text.Length; i++) if (text[i] != expected[i]) return false;
