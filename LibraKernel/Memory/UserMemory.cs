@@ -58,16 +58,7 @@ namespace Libra.Memory
             return s_map.Map(found, length, (uint)prot, kind) == RangeResult.Done ? found : 0;
         }
 
-        internal static bool IsFree(ulong start, ulong length)
-        {
-            ulong end = start + length;
-            for (int i = 0; i < s_map.Count; i++)
-            {
-                VirtualRange range = s_map.Range(i);
-                if (range.Start < end && range.End > start) return false;
-            }
-            return true;
-        }
+        internal static bool IsFree(ulong start, ulong length) => s_map.IsFree(start, PageUp(length));
 
         internal static void Unmap(ulong start, ulong length)
         {
