@@ -34,8 +34,7 @@ namespace Libra.Shims
             OpenFile* file = FileTable.Get(fd);
             if (file == null) return -Errno.EBADF;
             if ((offset & (Layout.PageSize - 1)) != 0) return -Errno.EINVAL;
-            bool regular = (file->Kind == FileKind.NineP && (file->Mode & FileTable.S_IFDIR) == 0) || file->Kind == FileKind.Synthetic;
-            if (!regular) return -Errno.ENODEV;
+            if (!file->IsRegular || file->Ops->Read == null) return -Errno.ENODEV;
             if ((file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_WRONLY) return -Errno.EACCES;
             if ((flags & MAP_SHARED) != 0 && (prot & UserMemory.ProtWrite) != 0) return -Errno.ENODEV;
             bool fixedAddress = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
@@ -52,15 +51,6 @@ namespace Libra.Shims
         // (the mapping may be read-only); past the end of the file the pages stay zero.
         private static long FillFromFile(OpenFile* file, ulong address, ulong length, ulong offset)
         {
-            if (file->Kind == FileKind.Synthetic)
-            {
-                if (offset < file->Size)
-                {
-                    ulong n = file->Size - offset < length ? file->Size - offset : length;
-                    UserMemory.WriteDirect(address, file->Data + offset, n);
-                }
-                return 0;
-            }
             const int Chunk = 64 * 1024;
             byte* bounce = (byte*)KernelHeap.AllocateZeroed(Chunk);
             ulong done = 0;
@@ -68,7 +58,7 @@ namespace Libra.Shims
             while (done < length)
             {
                 int want = length - done < Chunk ? (int)(length - done) : Chunk;
-                int n = NineP.NinePClient.Read(file->Fid, offset + done, bounce, want);
+                long n = ReadWriteCalls.ReadData(file, bounce, (ulong)want, offset + done);
                 if (n < 0) { result = n; break; }
                 if (n == 0) break;
                 UserMemory.WriteDirect(address + done, bounce, (ulong)n);

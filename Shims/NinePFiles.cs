@@ -117,9 +117,57 @@ namespace Libra.Shims
             return 0;
         }
 
+        private static FileOperations* s_ops;
+
+        // An open 9P file's operations: reads and writes at the file position (O_APPEND: at the
+        // end the server reports), stat from Tgetattr, directory listings, Tclunk at the last close.
+        internal static void Initialize()
+        {
+            s_ops = FileOperations.New();
+            s_ops->Read = &ReadAtPosition;
+            s_ops->Write = &WriteAtPosition;
+            s_ops->Stat = &StatOpen;
+            s_ops->Release = &Release;
+            s_ops->SeekEnd = &SizeOf;
+            s_ops->GetDents = &ListDirectory;
+        }
+
+        private static long ReadAtPosition(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
+            if (file->IsDirectory) return -Errno.EISDIR;
+            bool positioned = offset != ulong.MaxValue;
+            long n = Read(file, buffer, length, positioned ? offset : file->Position);
+            if (n > 0 && !positioned) file->Position += (ulong)n;
+            return n;
+        }
+
+        private static long WriteAtPosition(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
+            bool positioned = offset != ulong.MaxValue;
+            ulong at = positioned ? offset : file->Position;
+            // O_APPEND: the host file is open with O_APPEND too; the end is where this write lands.
+            if (!positioned && (file->StatusFlags & FileTable.O_APPEND) != 0)
+            {
+                long error = Size(file, out at);
+                if (error != 0) return error;
+            }
+            long n = Write(file, buffer, length, at);
+            if (n > 0 && !positioned) file->Position = at + (ulong)n;
+            return n;
+        }
+
+        private static long StatOpen(OpenFile* file, ulong address) => Stat(file->Fid, address);
+
+        private static void Release(OpenFile* file) => NinePClient.Clunk(file->Fid);
+
+        private static long SizeOf(OpenFile* file, ulong* size) => Size(file, out *size);
+
+        private static long ListDirectory(OpenFile* file, ulong buffer, ulong capacity) =>
+            file->IsDirectory ? GetDents(file, buffer, capacity) : -Errno.ENOTDIR;
+
         private static OpenFile* NewFile(uint fid, int flags, NinePQid qid)
         {
-            OpenFile* file = FileTable.New(FileKind.NineP, flags, qid.IsDirectory ? FileTable.S_IFDIR : FileTable.S_IFREG);
+            OpenFile* file = FileTable.New(FileKind.NineP, s_ops, flags, qid.IsDirectory ? FileTable.S_IFDIR : FileTable.S_IFREG);
             file->Fid = fid;
             file->Inode = qid.Path;
             return file;
@@ -160,7 +208,7 @@ namespace Libra.Shims
             return error;
         }
 
-        // struct stat from Rgetattr (x86-64 layout as FileCalls.WriteStat).
+        // struct stat from Rgetattr (x86-64 layout as StatCalls.WriteStat).
         internal static long Stat(uint fid, ulong address)
         {
             int error = NinePClient.GetAttr(fid, NinePProtocol.GetattrBasic, out NinePAttr a);

@@ -12,7 +12,7 @@ namespace Libra.Shims
     {
         private const ulong SnapshotCapacity = 64 * 1024;
 
-        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Null, Random, Directory, Tty, Stat }
+        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Null, Zero, Random, Directory, Tty, Stat }
 
         private static Node Classify(byte* path)
         {
@@ -32,7 +32,8 @@ namespace Libra.Shims
             if (Is(path, "/proc/meminfo")) return Node.MemInfo;
             if (Is(path, "/sys/devices/system/cpu/online") || Is(path, "/sys/devices/system/cpu/possible") ||
                 Is(path, "/sys/devices/system/cpu/present")) return Node.CpuList;
-            if (Is(path, "/dev/null") || Is(path, "/dev/zero")) return Node.Null;
+            if (Is(path, "/dev/null")) return Node.Null;
+            if (Is(path, "/dev/zero")) return Node.Zero;
             if (Is(path, "/dev/urandom") || Is(path, "/dev/random")) return Node.Random;
             if (Is(path, "/dev/tty")) return Node.Tty;
             if (Is(path, "/") || Is(path, "/proc") || Is(path, "/proc/self") || Is(path, "/proc/1") || Is(path, "/sys") ||
@@ -52,19 +53,14 @@ namespace Libra.Shims
             if (node == Node.Directory)
             {
                 if (writing) { error = -Errno.EISDIR; return null; }
-                return FileTable.New(FileKind.Directory, flags, FileTable.S_IFDIR | 0x16d);
+                return DeviceFiles.NewDirectory(flags);
             }
-            if (node == Node.Null) return FileTable.New(FileKind.Null, flags, FileTable.S_IFCHR | 0x1b6);
-            if (node == Node.Random) return FileTable.New(FileKind.Random, flags, FileTable.S_IFCHR | 0x1b6);
+            if (node == Node.Null) return DeviceFiles.NewNull(flags);
+            if (node == Node.Zero) return DeviceFiles.NewZero(flags);
+            if (node == Node.Random) return DeviceFiles.NewRandom(flags);
             if (writing) { error = -Errno.EACCES; return null; }
-            OpenFile* file = FileTable.New(FileKind.Synthetic, flags, FileTable.S_IFREG | 0x124);
             if (node == Node.Exe)
-            {
-                file->Data = AppLoader.ImageData;
-                file->Size = AppLoader.ImageSize;
-                file->Mode = FileTable.S_IFREG | 0x1ed;
-                return file;
-            }
+                return DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x1ed, AppLoader.ImageData, AppLoader.ImageSize, owned: false);
             byte* buffer = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
             var text = new TextBuilder(buffer, SnapshotCapacity);
             switch (node)
@@ -77,10 +73,7 @@ namespace Libra.Shims
                 case Node.MemInfo: WriteMemInfo(ref text); break;
                 case Node.CpuList: text.Append("0\n"); break;
             }
-            file->Data = buffer;
-            file->Size = text.Length;
-            file->OwnsData = true;
-            return file;
+            return DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x124, buffer, text.Length, owned: true);
         }
 
         internal static bool Exists(byte* path, out uint mode)
@@ -90,7 +83,7 @@ namespace Libra.Shims
             {
                 Node.None => 0,
                 Node.Directory => FileTable.S_IFDIR | 0x16d,
-                Node.Null or Node.Random or Node.Tty => FileTable.S_IFCHR | 0x1b6,
+                Node.Null or Node.Zero or Node.Random or Node.Tty => FileTable.S_IFCHR | 0x1b6,
                 Node.Exe => FileTable.S_IFREG | 0x1ed,
                 _ => FileTable.S_IFREG | 0x124,
             };

@@ -22,7 +22,7 @@ namespace Libra.Drivers.Virtio
         private static SplitQueue s_queue;
         private static ushort* s_notify;
         private static int s_outstanding;
-        private static WaitQueue s_space;
+        private static PollQueue s_space;
         internal static bool Present;
         internal static bool Interrupts;
         // The IDT vector MSI-X completions arrive on (Arch/X64/Interrupts.cs sends it to the poll).
@@ -90,7 +90,7 @@ namespace Libra.Drivers.Virtio
                 (ulong)&completion, out _))
             {
                 if (s_queue.IsBroken) return Broken();
-                s_space.Wait(0);
+                s_space.Wait(PollEvents.Any, 0);
             }
             s_outstanding++;
             Requests++;
@@ -134,7 +134,7 @@ namespace Libra.Drivers.Virtio
                 freed = true;
                 if (completion->Waiter != null) Scheduler.Wake(completion->Waiter, WakeReason.Woken);
             }
-            if (freed) s_space.WakeAll();
+            if (freed) s_space.Notify(PollEvents.Any);
             // With interrupts the idle loop may halt: the device's message will wake it.
             return s_outstanding > 0 && !Interrupts;
         }

@@ -68,7 +68,7 @@ namespace Libra.Drivers.Virtio
         private static uint s_port;
         private static bool s_guestOpen, s_hostOpen, s_closed;
         private static int s_writes;
-        private static WaitQueue s_space;
+        private static PollQueue s_space;
         // Set while a queue is being changed: a timer tick that polls meanwhile (during boot, when
         // interrupts are on) leaves the queues alone.
         private static bool s_busy;
@@ -168,7 +168,7 @@ namespace Libra.Drivers.Virtio
                 if (added) return 0;
                 if (queue->IsBroken || !IsOpen) return -5;
                 if (completion->Waiter == null) { Poll(); Native.Pause(); }
-                else s_space.Wait(0);
+                else s_space.Wait(PollEvents.Any, 0);
             }
         }
 
@@ -224,7 +224,7 @@ namespace Libra.Drivers.Virtio
                 freed = true;
                 if (completion->Waiter != null) Scheduler.Wake(completion->Waiter, WakeReason.Woken);
             }
-            if (freed) s_space.WakeAll();
+            if (freed) s_space.Notify(PollEvents.Any);
         }
 
         private static void TakeControl()

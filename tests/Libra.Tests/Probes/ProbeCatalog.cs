@@ -67,6 +67,9 @@ public static class ProbeCatalog
         new("vectors", "vectors", [], NoEnvironment, 0, [], "vectors"),
         new("environment", "environment", ["one", "two words", "--exit-code", "42"], new Dictionary<string, string> { ["PROBE_VALUE"] = "x y" },
             ExitStatus: 42, StderrContains: [], ExpectedStdout: "environment"),
+        // poll, select, epoll and eventfd on pipes and counters: readiness, hang-ups, LT/ET/one-shot,
+        // readiness present at EPOLL_CTL_ADD, nested instances, sleepers woken by another thread.
+        new("readiness", "readiness", [], NoEnvironment, 0, [], "readiness"),
         new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),
     ];
 

@@ -1,25 +1,36 @@
 using Libra.Memory;
+using Libra.Threads;
 
 namespace Libra.Shims
 {
-    internal enum FileKind : byte { Console, Synthetic, PipeRead, PipeWrite, Null, Random, Directory, NineP }
+    // Which kind an open file is, for the few calls that belong to one kind only (a 9P fid's
+    // attributes, a mapping's contents); everything else goes through OpenFile.Ops.
+    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll }
 
     // An open file description (shared by dup'ed descriptors).
     internal unsafe struct OpenFile
     {
+        internal FileOperations* Ops;
         internal FileKind Kind;
         internal int StatusFlags;       // O_ACCMODE, O_APPEND, O_NONBLOCK as open/fcntl set them
-        internal int References;
+        internal int References;        // descriptors, plus calls (poll) that hold it for a while
         internal ushort ConsolePort;    // Console: the UART, 0 for stdin
         internal byte* Data;            // Synthetic: a snapshot taken at open
         internal ulong Size, Position;
         internal bool OwnsData;
-        internal Pipe* Pipe;
+        internal void* Object;          // the kind's own state: a Pipe, an EventFd, an Epoll
         internal ulong Inode;
         internal uint Mode;             // st_mode (synthetic files); S_IFDIR or S_IFREG for NineP
         internal uint Fid;              // NineP: the open fid; Position is the offset or the readdir cookie
         internal byte* Path;            // a directory's normalized path (for *at calls), or null
         internal int PathLength;
+        internal EpollItem* Watchers;   // the epoll items watching this description
+
+        internal bool IsNonBlocking => (StatusFlags & FileTable.O_NONBLOCK) != 0;
+        internal bool CanRead => (StatusFlags & FileTable.O_ACCMODE) != FileTable.O_WRONLY;
+        internal bool CanWrite => (StatusFlags & FileTable.O_ACCMODE) != FileTable.O_RDONLY;
+        internal bool IsRegular => (Mode & 0xf000) == FileTable.S_IFREG;
+        internal bool IsDirectory => (Mode & 0xf000) == FileTable.S_IFDIR;
     }
 
     // The process's descriptor table, shared by all threads (CLONE_FILES). Descriptors 0-2 are
@@ -36,23 +47,22 @@ namespace Libra.Shims
 
         internal static void Initialize()
         {
-            Install(0, NewConsole(0, O_RDONLY));
-            Install(1, NewConsole(Drivers.Uart16550.Com1, O_WRONLY));
-            Install(2, NewConsole(Drivers.Uart16550.Com2, O_WRONLY));
+            ConsoleFile.Initialize();
+            DeviceFiles.Initialize();
+            PipeFile.Initialize();
+            NinePFiles.Initialize();
+            EventFd.Initialize();
+            Epoll.Initialize();
+            Install(0, ConsoleFile.Open(0, O_RDONLY));
+            Install(1, ConsoleFile.Open(Drivers.Uart16550.Com1, O_WRONLY));
+            Install(2, ConsoleFile.Open(Drivers.Uart16550.Com2, O_WRONLY));
         }
 
-        private static OpenFile* NewConsole(ushort port, int flags)
-        {
-            OpenFile* file = New(FileKind.Console, flags, S_IFCHR | 0x190);    // crw--w----
-            file->ConsolePort = port;
-            file->Inode = 3ul + port;
-            return file;
-        }
-
-        internal static OpenFile* New(FileKind kind, int flags, uint mode)
+        internal static OpenFile* New(FileKind kind, FileOperations* ops, int flags, uint mode)
         {
             var file = (OpenFile*)KernelHeap.AllocateZeroed((ulong)sizeof(OpenFile));
             file->Kind = kind;
+            file->Ops = ops;
             file->StatusFlags = flags & ~O_CLOEXEC;
             file->Mode = mode;
             file->References = 0;
@@ -75,6 +85,21 @@ namespace Libra.Shims
             return (int)-Errno.EMFILE;
         }
 
+        // A new description's first descriptor; on failure (EMFILE) the description is released.
+        internal static int AllocateNew(OpenFile* file, bool closeOnExec)
+        {
+            int fd = Allocate(file, 0, closeOnExec);
+            if (fd < 0) ReleaseUnused(file);
+            return fd;
+        }
+
+        // Releases a description that no descriptor ever held.
+        internal static void ReleaseUnused(OpenFile* file)
+        {
+            file->References = 1;
+            Put(file);
+        }
+
         internal static void Install(int fd, OpenFile* file)
         {
             file->References++;
@@ -91,15 +116,24 @@ namespace Libra.Shims
             OpenFile* file = Get(fd);
             if (file == null) return -Errno.EBADF;
             s_table.Files[fd] = 0;
-            if (--file->References > 0) return 0;
-            if (file->Kind == FileKind.PipeRead) file->Pipe->CloseEnd(writeEnd: false);
-            if (file->Kind == FileKind.PipeWrite) file->Pipe->CloseEnd(writeEnd: true);
-            if (file->Kind == FileKind.NineP) NineP.NinePClient.Clunk(file->Fid);
-            Discard(file);
+            Put(file);
             return 0;
         }
 
-        // Frees a description no descriptor refers to.
+        // Holds a description across a call that may block (poll), so a close meanwhile cannot free it.
+        internal static void Hold(OpenFile* file) => file->References++;
+
+        // Drops one reference; the last one releases the description: its epoll registrations go,
+        // then the kind's own state.
+        internal static void Put(OpenFile* file)
+        {
+            if (--file->References > 0) return;
+            Epoll.Forget(file);
+            if (file->Ops != null && file->Ops->Release != null) file->Ops->Release(file);
+            Discard(file);
+        }
+
+        // Frees a description no descriptor refers to (its kind's state already released).
         internal static void Discard(OpenFile* file)
         {
             if (file->OwnsData) KernelHeap.Free(file->Data);

@@ -1,0 +1,98 @@
+using Libra.Arch.X64;
+using Libra.Time;
+
+namespace Libra.Shims
+{
+    // The kernel's own files: /dev/null, /dev/zero, /dev/urandom and /dev/random; the synthetic
+    // /proc and /sys files (a snapshot taken at open, ProcFiles); and the synthetic directories.
+    internal static unsafe class DeviceFiles
+    {
+        private static FileOperations* s_null, s_zero, s_random, s_snapshot, s_directory;
+
+        internal static void Initialize()
+        {
+            s_null = FileOperations.New();
+            s_null->Read = &ReadNothing;
+            s_null->Write = &WriteAnything;
+            s_null->SeekEnd = &SizeZero;
+
+            s_zero = FileOperations.New();
+            s_zero->Read = &ReadZeros;
+            s_zero->Write = &WriteAnything;
+            s_zero->SeekEnd = &SizeZero;
+
+            s_random = FileOperations.New();
+            s_random->Read = &ReadRandom;
+            s_random->Write = &WriteAnything;
+            s_random->SeekEnd = &SizeZero;
+
+            s_snapshot = FileOperations.New();
+            s_snapshot->Read = &ReadSnapshot;
+            s_snapshot->SeekEnd = &SnapshotSize;
+
+            s_directory = FileOperations.New();
+            s_directory->GetDents = &ListNothing;
+            s_directory->SeekEnd = &SizeZero;
+        }
+
+        internal static OpenFile* NewNull(int flags) => FileTable.New(FileKind.Null, s_null, flags, FileTable.S_IFCHR | 0x1b6);
+
+        internal static OpenFile* NewZero(int flags) => FileTable.New(FileKind.Null, s_zero, flags, FileTable.S_IFCHR | 0x1b6);
+
+        internal static OpenFile* NewRandom(int flags) => FileTable.New(FileKind.Random, s_random, flags, FileTable.S_IFCHR | 0x1b6);
+
+        internal static OpenFile* NewDirectory(int flags) => FileTable.New(FileKind.Directory, s_directory, flags, FileTable.S_IFDIR | 0x16d);
+
+        // A read-only regular file over `size` bytes at `data` (freed with the file when `owned`).
+        internal static OpenFile* NewSnapshot(int flags, uint mode, byte* data, ulong size, bool owned)
+        {
+            OpenFile* file = FileTable.New(FileKind.Synthetic, s_snapshot, flags, mode);
+            file->Data = data;
+            file->Size = size;
+            file->OwnsData = owned;
+            return file;
+        }
+
+        private static long ReadNothing(OpenFile* file, byte* buffer, ulong length, ulong offset) => 0;
+
+        private static long ReadZeros(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
+            Native.MemSet(buffer, 0, (nuint)length);
+            return (long)length;
+        }
+
+        private static long ReadRandom(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
+            EntropySource.Fill(buffer, length);
+            return (long)length;
+        }
+
+        private static long WriteAnything(OpenFile* file, byte* buffer, ulong length, ulong offset) => (long)length;
+
+        private static long SizeZero(OpenFile* file, ulong* size)
+        {
+            *size = 0;
+            return 0;
+        }
+
+        private static long ReadSnapshot(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        {
+            bool positioned = offset != ulong.MaxValue;
+            ulong position = positioned ? offset : file->Position;
+            if (position >= file->Size) return 0;
+            ulong n = file->Size - position < length ? file->Size - position : length;
+            Native.MemMove(buffer, file->Data + position, (nuint)n);
+            if (!positioned) file->Position += n;
+            return (long)n;
+        }
+
+        private static long SnapshotSize(OpenFile* file, ulong* size)
+        {
+            *size = file->Size;
+            return 0;
+        }
+
+        // The synthetic directories list nothing yet.
+        private static long ListNothing(OpenFile* file, ulong buffer, ulong capacity) => 0;
+    }
+}

@@ -1,0 +1,111 @@
+using System;
+using Libra.Arch.X64;
+using Libra.Memory;
+using Libra.Time;
+using static Libra.Shims.Paths;
+
+namespace Libra.Shims
+{
+    // The directory tree's names: listing, making, linking, reading links, removing, renaming.
+    internal static unsafe class NameCalls
+    {
+        internal static long Readlink(SyscallArgs* a) => ReadLinkPath(AT_FDCWD, a->A0, a->A1, a->A2);
+
+        internal static long ReadlinkAt(SyscallArgs* a) => ReadLinkPath(a->Int0, a->A1, a->A2, a->A3);
+
+        private static long ReadLinkPath(int dirfd, ulong pathAddress, ulong buffer, ulong size)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long pathLength = ReadPath(dirfd, pathAddress, path);
+            if (pathLength < 0) return pathLength;
+            if ((long)size <= 0) return -Errno.EINVAL;
+            if (!IsSynthetic(path)) return NinePFiles.ReadLink(path, (int)pathLength, buffer, size);
+            int length = ProcFiles.ReadLink(path, out byte* target);
+            if (length < 0) return length;
+            ulong n = (ulong)length < size ? (ulong)length : size;
+            return UserMemory.CopyToUser(buffer, target, n) ? (long)n : -Errno.EFAULT;
+        }
+
+        // Directories of the synthetic tree list nothing yet.
+        internal static long GetDents64(SyscallArgs* a)
+        {
+            OpenFile* file = FileTable.Get(a->Int0);
+            if (file == null) return -Errno.EBADF;
+            if (file->Ops->GetDents == null) return -Errno.ENOTDIR;
+            if (!UserMemory.IsAccessible(a->A1, a->A2, write: true)) return -Errno.EFAULT;
+            return file->Ops->GetDents(file, a->A1, a->A2);
+        }
+
+        internal static long Mkdir(SyscallArgs* a) => MakeDirectory(AT_FDCWD, a->A0, (uint)a->A1);
+
+        internal static long MkdirAt(SyscallArgs* a) => MakeDirectory(a->Int0, a->A1, (uint)a->A2);
+
+        private static long MakeDirectory(int dirfd, ulong pathAddress, uint mode)
+        {
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EEXIST : -Errno.EROFS;
+            return NinePFiles.MakeDirectory(path, (int)length, mode);
+        }
+
+        internal static long Symlink(SyscallArgs* a) => MakeSymlink(a->A0, AT_FDCWD, a->A1);
+
+        internal static long SymlinkAt(SyscallArgs* a) => MakeSymlink(a->A0, a->Int1, a->A2);
+
+        private static long MakeSymlink(ulong targetAddress, int dirfd, ulong pathAddress)
+        {
+            byte* target = stackalloc byte[PathMax];
+            int targetLength = UserMemory.CopyStringFromUser(targetAddress, target, PathMax - 1);
+            if (targetLength == -1) return -Errno.EFAULT;
+            if (targetLength < 0) return -Errno.ENAMETOOLONG;
+            if (targetLength == 0) return -Errno.ENOENT;
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EEXIST : -Errno.EROFS;
+            return NinePFiles.Symlink(target, targetLength, path, (int)length);
+        }
+
+        internal static long Unlink(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, 0);
+
+        internal static long Rmdir(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, AT_REMOVEDIR);
+
+        internal static long UnlinkAt(SyscallArgs* a) => Remove(a->Int0, a->A1, a->Int2);
+
+        private static long Remove(int dirfd, ulong pathAddress, int flags)
+        {
+            if ((flags & ~AT_REMOVEDIR) != 0) return -Errno.EINVAL;
+            byte* path = stackalloc byte[PathMax];
+            long length = ReadPath(dirfd, pathAddress, path);
+            if (length < 0) return length;
+            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EACCES : -Errno.ENOENT;
+            return NinePFiles.Unlink(path, (int)length, (flags & AT_REMOVEDIR) != 0);
+        }
+
+        internal static long Rename(SyscallArgs* a) => RenamePaths(AT_FDCWD, a->A0, AT_FDCWD, a->A1, 0);
+
+        internal static long RenameAt(SyscallArgs* a) => RenamePaths(a->Int0, a->A1, a->Int2, a->A3, 0);
+
+        internal static long RenameAt2(SyscallArgs* a) => RenamePaths(a->Int0, a->A1, a->Int2, a->A3, (uint)a->A4);
+
+        private static long RenamePaths(int fromDirectory, ulong fromAddress, int toDirectory, ulong toAddress, uint flags)
+        {
+            const uint RENAME_NOREPLACE = 1;
+            if ((flags & ~RENAME_NOREPLACE) != 0) return -Errno.EINVAL;
+            byte* from = stackalloc byte[PathMax];
+            byte* to = stackalloc byte[PathMax];
+            long fromLength = ReadPath(fromDirectory, fromAddress, from);
+            if (fromLength < 0) return fromLength;
+            long toLength = ReadPath(toDirectory, toAddress, to);
+            if (toLength < 0) return toLength;
+            if (IsSynthetic(from) || IsSynthetic(to)) return -Errno.EXDEV;
+            if ((flags & RENAME_NOREPLACE) != 0 && NinePFiles.Resolve(to, (int)toLength, false, out uint existing, out _) == 0)
+            {
+                NineP.NinePClient.Clunk(existing);
+                return -Errno.EEXIST;
+            }
+            return NinePFiles.Rename(from, (int)fromLength, to, (int)toLength);
+        }
+    }
+}
