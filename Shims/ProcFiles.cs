@@ -12,7 +12,7 @@ namespace Libra.Shims
     {
         private const ulong SnapshotCapacity = 64 * 1024;
 
-        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Null, Zero, Random, Directory, Tty, Stat }
+        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Null, Zero, Random, Directory, Tty, Stat, Hosts, ResolvConf, NsSwitch, HostName }
 
         private static Node Classify(byte* path)
         {
@@ -30,6 +30,12 @@ namespace Libra.Shims
                 return Node.None;
             }
             if (Is(path, "/proc/meminfo")) return Node.MemInfo;
+            // Name resolution when no directory is shared (with one, /etc is the share's): localhost and
+            // the guest's own name (uname's "libra") resolve from /etc/hosts as on a Debian system.
+            if (Is(path, "/etc/hosts")) return Node.Hosts;
+            if (Is(path, "/etc/resolv.conf")) return Node.ResolvConf;
+            if (Is(path, "/etc/nsswitch.conf")) return Node.NsSwitch;
+            if (Is(path, "/etc/hostname")) return Node.HostName;
             if (Is(path, "/sys/devices/system/cpu/online") || Is(path, "/sys/devices/system/cpu/possible") ||
                 Is(path, "/sys/devices/system/cpu/present")) return Node.CpuList;
             if (Is(path, "/dev/null")) return Node.Null;
@@ -37,7 +43,7 @@ namespace Libra.Shims
             if (Is(path, "/dev/urandom") || Is(path, "/dev/random")) return Node.Random;
             if (Is(path, "/dev/tty")) return Node.Tty;
             if (Is(path, "/") || Is(path, "/proc") || Is(path, "/proc/self") || Is(path, "/proc/1") || Is(path, "/sys") ||
-                Is(path, "/dev") || Is(path, "/sys/devices/system/cpu") || Is(path, "/tmp")) return Node.Directory;
+                Is(path, "/dev") || Is(path, "/sys/devices/system/cpu") || Is(path, "/tmp") || Is(path, "/etc")) return Node.Directory;
             return Node.None;
         }
 
@@ -72,6 +78,10 @@ namespace Libra.Shims
                 case Node.MountInfo: text.Append("1 1 0:1 / / rw - rootfs rootfs rw\n"); break;
                 case Node.MemInfo: WriteMemInfo(ref text); break;
                 case Node.CpuList: text.Append("0\n"); break;
+                case Node.Hosts: text.Append("127.0.0.1\tlocalhost\n127.0.1.1\tlibra\n::1\tlocalhost ip6-localhost ip6-loopback\n"); break;
+                case Node.ResolvConf: text.Append("# no name server: the guest resolves only what /etc/hosts names\n"); break;
+                case Node.NsSwitch: text.Append("hosts: files dns\nnetworks: files\n"); break;
+                case Node.HostName: text.Append("libra\n"); break;
             }
             return DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x124, buffer, text.Length, owned: true);
         }

@@ -70,6 +70,10 @@ public static class ProbeCatalog
         // poll, select, epoll and eventfd on pipes and counters: readiness, hang-ups, LT/ET/one-shot,
         // readiness present at EPOLL_CTL_ADD, nested instances, sleepers woken by another thread.
         new("readiness", "readiness", [], NoEnvironment, 0, [], "readiness"),
+        // AF_UNIX sockets inside the guest through .NET's System.Net.Sockets (its epoll engine) and the
+        // raw calls: listen/accept/connect, both directions, half-close, 8 MiB each way, 100 concurrent
+        // connections, datagrams, socketpair, MSG_PEEK, options, EPIPE.
+        new("sockets", "sockets", [], NoEnvironment, 0, [], "sockets"),
         new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),
     ];
 
