@@ -402,7 +402,7 @@ namespace Libra.Shims.NineP
         }
 
         // Tremove: removes the fid's file; the fid is gone whatever the reply (Tremove clunks it).
-        private int Remove(uint fid)
+        internal int Remove(uint fid)
         {
             Call call = Begin();
             if (!call.Ok) { Clunk(fid); return -(int)Errno.ENOMEM; }
