@@ -62,9 +62,7 @@ namespace Libra.Shims.NineP
             int received = Exchange(ref call, NinePCodec.Tversion(call.RequestSpan, _msize));
             uint agreed = 0;
             ReadOnlySpan<byte> version = default;
-            int error = received < 0 ? received : NinePCodec.Rversion(call.ReplySpan(received), _msize, out agreed, out version);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
+            int error = Finish(ref call, received, received < 0 ? received : NinePCodec.Rversion(call.ReplySpan(received), _msize, out agreed, out version));
             if (error != 0) return error;
             if (!NinePCodec.IsVersion(version)) return -(int)Errno.EPROTONOSUPPORT;
             if (agreed < NinePProtocol.MinMsize) return -(int)Errno.EIO;
@@ -77,9 +75,7 @@ namespace Libra.Shims.NineP
             user[0] = (byte)'r'; user[1] = (byte)'o'; user[2] = (byte)'o'; user[3] = (byte)'t';
             int length = NinePCodec.Tattach(call.RequestSpan, call.Tag, root, NinePProtocol.NoFid, new ReadOnlySpan<byte>(user, 4), attachName, 0);
             received = Exchange(ref call, length);
-            error = received < 0 ? received : NinePCodec.Rattach(call.ReplySpan(received), _msize, call.Tag, out _);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
+            error = Finish(ref call, received, received < 0 ? received : NinePCodec.Rattach(call.ReplySpan(received), _msize, call.Tag, out _));
             // A refused attach makes no fid on the server (diod protocol.md "attach").
             if (error != 0) { _fids.Free(root); return error; }
             _root = root;
@@ -113,8 +109,7 @@ namespace Libra.Shims.NineP
                     new Span<NinePQid>(qids, NinePProtocol.MaxWalkNames), out count);
                 // More qids than names asked for is a broken server.
                 if (error == 0 && count > names) error = -(int)Errno.EIO;
-                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-                End(ref call);
+                error = Finish(ref call, received, error);
                 for (int i = 0; error == 0 && linkIndex < 0 && i < count; i++)
                     if (walked + i < totalNames - 1 && qids[i].IsSymlink) linkIndex = walked + i;
                 walked += count;
@@ -156,10 +151,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tlopen(call.RequestSpan, call.Tag, fid, flags));
-            int error = received < 0 ? received : NinePCodec.Rlopen(call.ReplySpan(received), _msize, call.Tag, out qid, out iounit);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rlopen(call.ReplySpan(received), _msize, call.Tag, out qid, out iounit));
         }
 
         // Tlcreate: creates `name` in the directory `fid` and opens it; `fid` then stands for the new
@@ -170,10 +162,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tlcreate(call.RequestSpan, call.Tag, fid, name, flags, mode, 0));
-            int error = received < 0 ? received : NinePCodec.Rlcreate(call.ReplySpan(received), _msize, call.Tag, out qid, out _);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rlcreate(call.ReplySpan(received), _msize, call.Tag, out qid, out _));
         }
 
         // Tread of at most MaxIo bytes at `offset`, copied into `buffer` (kernel or checked user
@@ -187,14 +176,12 @@ namespace Libra.Shims.NineP
             ReadOnlySpan<byte> data = default;
             int error = received < 0 ? received : NinePCodec.Rread(call.ReplySpan(received), _msize, call.Tag, out data);
             if (error == 0 && data.Length > count) error = -(int)Errno.EIO;
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             if (error == 0)
             {
                 error = data.Length;
                 fixed (byte* source = data) Buffer.MemoryCopy(source, buffer, count, data.Length);
             }
-            End(ref call);
-            return error;
+            return Finish(ref call, received, error);
         }
 
         // Twrite of at most MaxIo bytes from `data` at `offset`: the bytes the server took, or -errno.
@@ -208,9 +195,7 @@ namespace Libra.Shims.NineP
             uint written = 0;
             int error = received < 0 ? received : NinePCodec.Rwrite(call.ReplySpan(received), _msize, call.Tag, out written);
             if (error == 0 && written > (uint)count) error = -(int)Errno.EIO;
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error == 0 ? (int)written : error;
+            return Finish(ref call, received, error == 0 ? (int)written : error);
         }
 
         // Tgetattr with a NinePProtocol.Getattr* mask.
@@ -220,10 +205,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tgetattr(call.RequestSpan, call.Tag, fid, mask));
-            int error = received < 0 ? received : NinePCodec.Rgetattr(call.ReplySpan(received), _msize, call.Tag, out attr);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rgetattr(call.ReplySpan(received), _msize, call.Tag, out attr));
         }
 
         // Tsetattr (truncate, chmod, chown, utimes).
@@ -232,10 +214,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tsetattr(call.RequestSpan, call.Tag, fid, in attr));
-            int error = received < 0 ? received : NinePCodec.Rsetattr(call.ReplySpan(received), _msize, call.Tag);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rsetattr(call.ReplySpan(received), _msize, call.Tag));
         }
 
         // Treaddir from `offset` (0, or the last entry's Offset) on an open directory fid: one Rreaddir
@@ -251,14 +230,12 @@ namespace Libra.Shims.NineP
             NinePDirents entries = default;
             int error = received < 0 ? received : NinePCodec.Rreaddir(call.ReplySpan(received), _msize, call.Tag, out entries);
             if (error == 0 && entries.Length > capacity) error = -(int)Errno.EIO;
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             if (error == 0)
             {
                 error = entries.Length;
                 Buffer.MemoryCopy(call.Reply + NinePProtocol.ReaddirHeaderSize, buffer, capacity, entries.Length);
             }
-            End(ref call);
-            return error;
+            return Finish(ref call, received, error);
         }
 
         // Tsymlink: `name` in directoryFid pointing at `target`.
@@ -268,10 +245,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tsymlink(call.RequestSpan, call.Tag, directoryFid, name, target, 0));
-            int error = received < 0 ? received : NinePCodec.Rsymlink(call.ReplySpan(received), _msize, call.Tag, out qid);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rsymlink(call.ReplySpan(received), _msize, call.Tag, out qid));
         }
 
         // Tmkdir in directoryFid.
@@ -281,10 +255,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tmkdir(call.RequestSpan, call.Tag, directoryFid, name, mode, 0));
-            int error = received < 0 ? received : NinePCodec.Rmkdir(call.ReplySpan(received), _msize, call.Tag, out qid);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rmkdir(call.ReplySpan(received), _msize, call.Tag, out qid));
         }
 
         // unlink/rmdir of `name` in directoryFid: Tunlinkat, or, on a server without it, Twalk to the
@@ -297,9 +268,7 @@ namespace Libra.Shims.NineP
                 Call call = Begin();
                 if (!call.Ok) return -(int)Errno.ENOMEM;
                 int received = Exchange(ref call, NinePCodec.Tunlinkat(call.RequestSpan, call.Tag, directoryFid, name, flags));
-                error = received < 0 ? received : NinePCodec.Runlinkat(call.ReplySpan(received), _msize, call.Tag);
-                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-                End(ref call);
+                error = Finish(ref call, received, received < 0 ? received : NinePCodec.Runlinkat(call.ReplySpan(received), _msize, call.Tag));
                 if (!NinePFallback.IsUnsupported(error)) return error;
                 _noUnlinkat = true;
             }
@@ -321,9 +290,7 @@ namespace Libra.Shims.NineP
                 call = Begin();
                 if (!call.Ok) return -(int)Errno.ENOMEM;
                 received = Exchange(ref call, NinePCodec.Trenameat(call.RequestSpan, call.Tag, oldDirectory, oldName, newDirectory, newName));
-                error = received < 0 ? received : NinePCodec.Rrenameat(call.ReplySpan(received), _msize, call.Tag);
-                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-                End(ref call);
+                error = Finish(ref call, received, received < 0 ? received : NinePCodec.Rrenameat(call.ReplySpan(received), _msize, call.Tag));
                 if (!NinePFallback.IsUnsupported(error)) return error;
                 _noRenameat = true;
             }
@@ -332,9 +299,7 @@ namespace Libra.Shims.NineP
             call = Begin();
             if (!call.Ok) { Clunk(fid); return -(int)Errno.ENOMEM; }
             received = Exchange(ref call, NinePCodec.Trename(call.RequestSpan, call.Tag, fid, newDirectory, newName));
-            error = received < 0 ? received : NinePCodec.Rrename(call.ReplySpan(received), _msize, call.Tag);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
+            error = Finish(ref call, received, received < 0 ? received : NinePCodec.Rrename(call.ReplySpan(received), _msize, call.Tag));
             Clunk(fid);
             return error;
         }
@@ -346,10 +311,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tstatfs(call.RequestSpan, call.Tag, fid));
-            int error = received < 0 ? received : NinePCodec.Rstatfs(call.ReplySpan(received), _msize, call.Tag, out statfs);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rstatfs(call.ReplySpan(received), _msize, call.Tag, out statfs));
         }
 
         // Treadlink: the link's target into `buffer` (not NUL-terminated, cut to fit as readlink(2)
@@ -361,15 +323,13 @@ namespace Libra.Shims.NineP
             int received = Exchange(ref call, NinePCodec.Treadlink(call.RequestSpan, call.Tag, fid));
             ReadOnlySpan<byte> target = default;
             int error = received < 0 ? received : NinePCodec.Rreadlink(call.ReplySpan(received), _msize, call.Tag, out target);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
             if (error == 0)
             {
                 int n = target.Length < capacity ? target.Length : capacity;
                 fixed (byte* source = target) Buffer.MemoryCopy(source, buffer, capacity, n);
                 error = n;
             }
-            End(ref call);
-            return error;
+            return Finish(ref call, received, error);
         }
 
         // Tfsync (dataOnly: fdatasync).
@@ -378,10 +338,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
             int received = Exchange(ref call, NinePCodec.Tfsync(call.RequestSpan, call.Tag, fid, dataOnly ? 1u : 0u));
-            int error = received < 0 ? received : NinePCodec.Rfsync(call.ReplySpan(received), _msize, call.Tag);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
-            return error;
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rfsync(call.ReplySpan(received), _msize, call.Tag));
         }
 
         // Tclunk: releases the fid on the server and here; an error still frees it (the server forgets
@@ -393,9 +350,7 @@ namespace Libra.Shims.NineP
             if (call.Ok)
             {
                 int received = Exchange(ref call, NinePCodec.Tclunk(call.RequestSpan, call.Tag, fid));
-                error = received < 0 ? received : NinePCodec.Rclunk(call.ReplySpan(received), _msize, call.Tag);
-                if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-                End(ref call);
+                error = Finish(ref call, received, received < 0 ? received : NinePCodec.Rclunk(call.ReplySpan(received), _msize, call.Tag));
             }
             _fids.Free(fid);
             return error;
@@ -407,9 +362,7 @@ namespace Libra.Shims.NineP
             Call call = Begin();
             if (!call.Ok) { Clunk(fid); return -(int)Errno.ENOMEM; }
             int received = Exchange(ref call, NinePCodec.Tremove(call.RequestSpan, call.Tag, fid));
-            int error = received < 0 ? received : NinePCodec.Rremove(call.ReplySpan(received), _msize, call.Tag);
-            if (error == -(int)Errno.EIO) ReportBadReply(ref call, received);
-            End(ref call);
+            int error = Finish(ref call, received, received < 0 ? received : NinePCodec.Rremove(call.ReplySpan(received), _msize, call.Tag));
             _fids.Free(fid);
             return error;
         }
@@ -458,6 +411,15 @@ namespace Libra.Shims.NineP
                 return -(int)Errno.EIO;
             }
             return received;
+        }
+
+        // Ends the call with `result`, its decoded reply (a count, 0 or -errno): an EIO with a reply in
+        // hand means the reply did not decode or made no sense, and is said.
+        private int Finish(ref Call call, int received, int result)
+        {
+            if (result == -(int)Errno.EIO) ReportBadReply(ref call, received);
+            End(ref call);
+            return result;
         }
 
         // A reply that does not decode fails its call with EIO and is said once; a transport failure
