@@ -2,7 +2,7 @@ namespace Libra.Shims.NineP
 {
     // What Linux v9fs does for a server without Trenameat/Tunlinkat (diod 1.0.24 answers EOPNOTSUPP):
     // rename through Twalk + Trename (v9fs_vfs_rename), unlink and rmdir through Twalk + Tremove
-    // (v9fs_remove). The decisions both clients share: NinePClient (the kernel's) and NinePSession.
+    // (v9fs_remove). NinePSession's decisions, apart so they read as the rules they are.
     internal static class NinePFallback
     {
         // A server without the message answers ENOSYS or EOPNOTSUPP (diod 1.0.24's libnpfs).

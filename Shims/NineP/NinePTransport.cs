@@ -1,21 +1,21 @@
 namespace Libra.Shims.NineP
 {
-    // One request/reply round trip as a transport carries it: like a virtio descriptor chain
-    // (virtio 1.2 §2.7.5: device-readable buffers, then device-writable ones), the request is
-    // Request then RequestData, and the reply fills Reply then ReplyData in order. The data parts
-    // let Twrite and Rread move file data straight from and to the caller's memory, as Linux
-    // p9_virtio_zc_request does; they are null/0 for every other message.
-    internal unsafe struct NinePExchange
+    // What a NinePSession needs from where it runs, as function pointers (kernel code has no interface
+    // dispatch), each handed Context back. The kernel's (NinePClient) carries messages over virtio-9p or
+    // the virtio-serial stream, takes buffers from physical pages and says what went wrong in the
+    // kernel log; the host tests' carry them over a socket to diod or to a scripted server.
+    internal unsafe struct NinePTransport
     {
-        internal byte* Request;
-        internal int RequestLength;
-        internal byte* RequestData;
-        internal int RequestDataLength;
-        internal byte* Reply;
-        internal int ReplyCapacity;
-        internal byte* ReplyData;
-        internal int ReplyDataCapacity;
-        // Set by the transport: the reply's bytes written to Reply, then ReplyData.
-        internal int Received;
+        internal void* Context;
+        // Sends request[0..length) and receives one whole reply into reply[0..capacity): the reply's
+        // length, or -errno when there is none (the transport says why itself, once).
+        internal delegate*<void*, byte*, int, byte*, int, int> Transact;
+        // A buffer of `bytes` the transport can hand to its device as it is (the kernel's are
+        // physically contiguous), or null; and its return.
+        internal delegate*<void*, int, byte*> AllocateBuffer;
+        internal delegate*<void*, byte*, int, void> FreeBuffer;
+        // Says that a reply of `received` bytes to `request` did not decode and its call fails with
+        // EIO (the kernel's writes one log line); may be null.
+        internal delegate*<void*, byte*, byte*, int, void> MalformedReply;
     }
 }

@@ -5,50 +5,49 @@ using Xunit;
 
 namespace Libra.Tests.NineP;
 
-// One 9P2000.L connection over a stream socket, driven by the kernel's codec on host byte buffers:
-// the test-side stand-in for the kernel's virtio transport. Tags and fids come from the kernel's
-// allocators. Requests go one at a time; the reply must carry the request's tag.
+// One 9P2000.L connection over a stream socket for the codec tests, which put single messages on
+// the wire with the kernel's codec and host byte buffers (Tx, Rx; tags from the kernel's allocator).
+// The session around them (version, attach, walks, clunks) is the kernel's own NinePSession over the
+// same socket; a message under test that needs a fid of its own takes one from a range the session
+// never hands out. Requests go one at a time; the reply must carry the request's tag.
 internal sealed unsafe class NinePSocketSession : IDisposable
 {
+    // Raw fids start here, far above the session's (64 words of bitmap: fids below 4096).
+    private const uint RawFidBase = 0x100000;
+
     private readonly Socket _socket;
+    private HostNinePSession? _host;
     private NinePTags _tags;
-    private NinePFids _fids;
-    private readonly ulong* _fidWords;
+    private NinePFids _rawFids;
+    private readonly ulong* _rawFidWords;
 
     public byte[] Tx { get; private set; } = new byte[8192];
     public byte[] Rx { get; private set; } = new byte[8192];
-    public uint Msize { get; private set; }
-    public uint RootFid { get; private set; } = NinePProtocol.NoFid;
+    public uint Msize => Session->Msize;
+    public uint RootFid => Session->RootFid;
     public NinePQid RootQid { get; private set; }
+    public NinePSession* Session => _host!.Session;
 
     public NinePSocketSession(Socket socket)
     {
         _socket = socket;
-        _fidWords = (ulong*)NativeMemory.AllocZeroed(16 * sizeof(ulong));
-        _fids = new NinePFids(_fidWords, 16);
+        _rawFidWords = (ulong*)NativeMemory.AllocZeroed(16 * sizeof(ulong));
+        _rawFids = new NinePFids(_rawFidWords, 16);
     }
 
-    public int FidsInUse => _fids.InUse;
-    public int TagsInUse => _tags.InUse;
+    public int FidsInUse => Session->FidsInUse + _rawFids.InUse;
+    public int TagsInUse => _tags.InUse + Session->TagsInUse;
 
-    // Tversion then Tattach of `aname`; returns the msize the server agreed to.
+    // The session's Mount (Tversion proposing `msize`, Tattach of `aname`); returns the msize agreed.
     public uint Connect(uint msize, string aname)
     {
         Tx = new byte[msize];
         Rx = new byte[msize];
-        int n = NinePCodec.Tversion(Tx, msize);
-        int got = Exchange(n);
-        Assert.Equal(0, NinePCodec.Rversion(Rx.AsSpan(0, got), msize, out uint agreed, out var version));
-        Assert.True(NinePCodec.IsVersion(version));
-        Msize = agreed;
-        uint root = NewFid();
-        ushort tag = NewTag();
-        n = NinePCodec.Tattach(Tx, tag, root, NinePProtocol.NoFid, ""u8, System.Text.Encoding.UTF8.GetBytes(aname), DiodServer.Uid);
-        Assert.Equal(0, NinePCodec.Rattach(Call(n), Msize, tag, out var qid));
-        FreeTag(tag);
-        RootFid = root;
-        RootQid = qid;
-        return agreed;
+        _host = new HostNinePSession(SocketTransport.Over(_socket), (int)msize);
+        Assert.Equal(0, Session->Mount(System.Text.Encoding.UTF8.GetBytes(aname)));
+        Assert.Equal(0, Session->GetAttr(RootFid, NinePProtocol.GetattrMode, out NinePAttr root));
+        RootQid = root.Qid;
+        return Msize;
     }
 
     public ushort NewTag()
@@ -59,13 +58,14 @@ internal sealed unsafe class NinePSocketSession : IDisposable
 
     public void FreeTag(ushort tag) => Assert.True(_tags.Free(tag));
 
+    // A fid for a message under test (the session's own come from Walk).
     public uint NewFid()
     {
-        Assert.True(_fids.TryAllocate(out uint fid));
-        return fid;
+        Assert.True(_rawFids.TryAllocate(out uint fid));
+        return RawFidBase + fid;
     }
 
-    public void ForgetFid(uint fid) => Assert.True(_fids.Free(fid));
+    public void ForgetFid(uint fid) => Assert.True(_rawFids.Free(fid - RawFidBase));
 
     // Sends Tx[..length] and receives one whole reply into Rx; returns the reply's length.
     public int Exchange(int length)
@@ -102,50 +102,21 @@ internal sealed unsafe class NinePSocketSession : IDisposable
     // Exchange, returning the reply as a span of Rx.
     public ReadOnlySpan<byte> Call(int length) => Rx.AsSpan(0, Exchange(length));
 
-    // Twalk from `fid` to a new fid along `path` (more than 16 names in steps); 0 and the new fid,
-    // or -errno with nothing left allocated. A walk stopped short reads as ENOENT, as in Linux v9fs.
-    public int Walk(uint fid, string path, out uint newFid, out NinePQid qid)
-    {
-        newFid = NinePProtocol.NoFid;
-        qid = default;
-        ReadOnlySpan<byte> rest = System.Text.Encoding.UTF8.GetBytes(path);
-        uint from = fid;
-        var qids = new NinePQid[NinePProtocol.MaxWalkNames];
-        do
-        {
-            NinePCodec.SplitWalk(rest, NinePProtocol.MaxWalkNames, out var step, out rest);
-            int names = NinePCodec.WalkNameCount(step);
-            uint to = NewFid();
-            ushort tag = NewTag();
-            int error = NinePCodec.Rwalk(Call(NinePCodec.Twalk(Tx, tag, from, to, step)), Msize, tag, qids, out int count);
-            FreeTag(tag);
-            if (error == 0 && count < names) error = -2;  // ENOENT: newfid was not made
-            if (error != 0)
-            {
-                ForgetFid(to);
-                if (from != fid) Clunk(from);
-                return error;
-            }
-            if (from != fid) Clunk(from);
-            from = to;
-            if (count > 0) qid = qids[count - 1];
-        } while (rest.Length > 0);
-        newFid = from;
-        return 0;
-    }
+    // The session's Walk from `fid` along `path` (NinePSession.Walk: more than 16 names in place,
+    // a missing name ENOENT with nothing left allocated).
+    public int Walk(uint fid, string path, out uint newFid, out NinePQid qid) =>
+        Session->Walk(fid, System.Text.Encoding.UTF8.GetBytes(path), out newFid, out qid);
 
-    public int Clunk(uint fid)
-    {
-        ushort tag = NewTag();
-        int error = NinePCodec.Rclunk(Call(NinePCodec.Tclunk(Tx, tag, fid)), Msize, tag);
-        FreeTag(tag);
-        ForgetFid(fid);   // the fid is gone whatever the reply (diod protocol.md "clunk")
-        return error;
-    }
+    // The session's Clunk: the fid is gone whatever the reply.
+    public int Clunk(uint fid) => Session->Clunk(fid);
+
+    // The session's Tremove of a walked fid (what its unlink fallback sends): the fid is gone too.
+    public int Remove(uint fid) => Session->Remove(fid);
 
     public void Dispose()
     {
         _socket.Dispose();
-        NativeMemory.Free(_fidWords);
+        _host?.Dispose();
+        NativeMemory.Free(_rawFidWords);
     }
 }

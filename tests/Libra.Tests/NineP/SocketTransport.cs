@@ -1,41 +1,36 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Libra.Shims.NineP;
 
 namespace Libra.Tests.NineP;
 
-// NinePSession's transport over a stream socket (the host stand-in for virtio-9p): the request and its
-// data go out back to back; the reply's size[4] says how much to read, which fills Reply, then ReplyData.
+// A NinePSession transport over a stream socket (the host stand-in for virtio-9p and the
+// virtio-serial stream): the request goes out whole; the reply's size[4] says how much to read.
+// A reply larger than the call's buffer is read past and fails the call with EIO, as NinePStream does.
 internal static unsafe class SocketTransport
 {
     private const int EIO = 5;
 
-    public static delegate*<void*, NinePExchange*, int> Function => &Exchange;
-
-    // The context NinePSession hands back: a GCHandle to the socket (free it after the client).
-    public static void* Context(Socket socket) => (void*)GCHandle.ToIntPtr(GCHandle.Alloc(socket));
-    public static void Release(void* context) => GCHandle.FromIntPtr((nint)context).Free();
-
-    private static int Exchange(void* context, NinePExchange* x)
+    public static HostNinePSession.Exchange Over(Socket socket) => (request, length, reply, capacity) =>
     {
-        var socket = (Socket)GCHandle.FromIntPtr((nint)context).Target!;
         try
         {
-            Send(socket, new ReadOnlySpan<byte>(x->Request, x->RequestLength));
-            if (x->RequestDataLength > 0) Send(socket, new ReadOnlySpan<byte>(x->RequestData, x->RequestDataLength));
-            if (x->ReplyCapacity < 4) return -EIO;
-            Receive(socket, new Span<byte>(x->Reply, 4));
-            uint size = NinePCodec.SizeOf(new ReadOnlySpan<byte>(x->Reply, 4));
-            if (size < NinePProtocol.HeaderSize || size > (ulong)x->ReplyCapacity + (ulong)x->ReplyDataCapacity) return -EIO;
-            int first = (int)Math.Min(size, (uint)x->ReplyCapacity);
-            Receive(socket, new Span<byte>(x->Reply + 4, first - 4));
-            if (size > first) Receive(socket, new Span<byte>(x->ReplyData, (int)size - first));
-            x->Received = (int)size;
-            return 0;
+            Send(socket, new ReadOnlySpan<byte>(request, length));
+            var header = new byte[4];
+            Receive(socket, header);
+            uint size = NinePCodec.SizeOf(header);
+            if (size < NinePProtocol.HeaderSize) return -EIO;
+            if (size > (uint)capacity)
+            {
+                Receive(socket, new byte[size - 4]);
+                return -EIO;
+            }
+            header.CopyTo(new Span<byte>(reply, 4));
+            Receive(socket, new Span<byte>(reply + 4, (int)size - 4));
+            return (int)size;
         }
         catch (SocketException) { return -EIO; }
         catch (IOException) { return -EIO; }
-    }
+    };
 
     private static void Send(Socket socket, ReadOnlySpan<byte> bytes)
     {
