@@ -220,7 +220,7 @@ public class SideDaemonTests
     }
 
     [Fact]
-    public void Connect_with_outbound_reaches_a_host_listener_with_its_addresses()
+    public async Task Connect_with_outbound_reaches_a_host_listener_with_its_addresses()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -231,8 +231,13 @@ public class SideDaemonTests
             uint id = guest.Socket();
             guest.Send(b => SideCodec.Connect(b, id, SideGuest.V4(127, 0, 0, 1, port)));
             var connected = guest.Expect(SideType.Connected, id);
-            Assert.Equal(0, SideCodec.DecodeConnected(connected.Payload, out var local, out var peer));
-            Assert.True(listener.AcceptTcpClientAsync().Wait(SideGuest.Patience));
+            Assert.Equal(0, SideCodec.DecodeConnected(connected.Payload, out var localBytes, out var peerBytes));
+            IPEndPoint local = SideGuest.EndPoint(localBytes), peer = SideGuest.EndPoint(peerBytes);
+            using var server = await listener.AcceptTcpClientAsync().WaitAsync(SideGuest.Patience);
+            Assert.Equal(new IPEndPoint(IPAddress.Loopback, port), peer);
+            Assert.Equal(server.Client.RemoteEndPoint, local);
+            guest.Data(id, "out"u8);
+            Assert.Equal("out", Encoding.ASCII.GetString(ReadExactly(server, 3)));
         }
         finally { listener.Stop(); }
     }
@@ -298,17 +303,16 @@ public class SideDaemonTests
     }
 
     [Fact]
-    public void A_UDP_datagram_goes_out_with_outbound_and_the_answer_comes_back_as_DGRAM()
+    public async Task A_UDP_datagram_goes_out_with_outbound_and_the_answer_comes_back_as_DGRAM()
     {
         using var echo = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
         ushort port = (ushort)((IPEndPoint)echo.Client.LocalEndPoint!).Port;
         using var guest = SideGuest.Start(new NetworkOptions([], Outbound: true));
         uint id = guest.Socket(SideProtocol.AF_INET, SideProtocol.SOCK_DGRAM);
         guest.Send(b => SideCodec.SendTo(b, id, SideGuest.V4(127, 0, 0, 1, port), "ping"u8));
-        var receive = echo.ReceiveAsync();
-        Assert.True(receive.Wait(SideGuest.Patience));
-        Assert.Equal("ping", Encoding.ASCII.GetString(receive.Result.Buffer));
-        echo.Send("pong"u8, receive.Result.RemoteEndPoint);
+        var received = await echo.ReceiveAsync().WaitAsync(SideGuest.Patience);
+        Assert.Equal("ping", Encoding.ASCII.GetString(received.Buffer));
+        echo.Send("pong"u8, received.RemoteEndPoint);
         var dgram = guest.Expect(SideType.Dgram, id);
         Assert.Equal(0, SideCodec.DecodeAddressAndBytes(dgram.Payload, out var from, out var bytes));
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, port), SideGuest.EndPoint(from));
