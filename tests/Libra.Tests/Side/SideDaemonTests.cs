@@ -173,6 +173,38 @@ public class SideDaemonTests
     }
 
     [Fact]
+    public void ABORT_resets_the_host_client_at_once()
+    {
+        var (guest, _, id, client) = Served();
+        using (guest)
+        using (client)
+        {
+            guest.Empty(SideType.Abort, id);
+            var e = Assert.Throws<IOException>(() => client.GetStream().ReadExactly(new byte[1]));
+            Assert.Equal(SocketError.ConnectionReset, Assert.IsType<SocketException>(e.InnerException).SocketErrorCode);
+        }
+    }
+
+    [Fact]
+    public void GETSOCKOPT_and_IOCTL_read_the_host_socket_and_refuse_what_is_not_whitelisted()
+    {
+        var (guest, _, id, client) = Served();
+        using (guest)
+        using (client)
+        {
+            var type = guest.Call((b, tag) => SideCodec.GetSockOpt(b, id, tag, SOL_SOCKET, 3, 4), id);   // SO_TYPE
+            Assert.Equal(0, type.Errno);
+            Assert.Equal(SideProtocol.SOCK_STREAM, BitConverter.ToInt32(type.Result));
+            Assert.Equal(92, guest.Call((b, tag) => SideCodec.GetSockOpt(b, id, tag, SOL_SOCKET, 25, 16), id).Errno);   // SO_BINDTODEVICE: ENOPROTOOPT
+            Assert.Equal(92, guest.Call((b, tag) => SideCodec.SetSockOpt(b, id, tag, SOL_SOCKET, 25, "lo\0"u8), id).Errno);
+            var atMark = guest.Call((b, tag) => SideCodec.Ioctl(b, id, tag, 0x8905, 0), id);          // SIOCATMARK
+            Assert.Equal(0, atMark.Errno);
+            Assert.Equal(4, atMark.Result.Length);
+            Assert.Equal(25, guest.Call((b, tag) => SideCodec.Ioctl(b, id, tag, 0x5401, 0), id).Errno);   // TCGETS: ENOTTY
+        }
+    }
+
+    [Fact]
     public void SHUTDOWN_write_is_ordered_after_queued_DATA_and_the_client_reads_EOF()
     {
         var (guest, _, id, client) = Served();
