@@ -744,9 +744,13 @@ internal sealed unsafe class SideLoop
         if (!socket.Released) UpdateInterest(socket);
     }
 
-    private bool CanRead(HostSocket socket) =>
-        !socket.ReadDone && !socket.Closing && _guestFd >= 0 && _out.Count < OutHighWater &&
+    // Whether the socket may be read now: its state and credit (the epoll interest follows this and
+    // _outFull), and the link's output as it is this moment (so one iteration never overfills it).
+    private bool WantsToRead(HostSocket socket) =>
+        !socket.ReadDone && !socket.Closing && _guestFd >= 0 &&
         (socket.IsStream ? socket.Rx.Available > 0 : socket.Rx.Available >= MaxDatagram);
+
+    private bool CanRead(HostSocket socket) => WantsToRead(socket) && _out.Count < OutHighWater;
 
     // One read of at most the socket's credit (and 64 KiB), straight into a DATA frame.
     private void ReadStream(HostSocket socket)
@@ -819,6 +823,8 @@ internal sealed unsafe class SideLoop
         }
     }
 
+    // The interest reads _outFull, not the output's live size: Flush re-evaluates every socket when
+    // the flag changes, so a socket left out while the output was full always comes back.
     private void UpdateInterest(HostSocket socket)
     {
         uint want = 0;
@@ -836,7 +842,7 @@ internal sealed unsafe class SideLoop
                 case HostSocketState.Connected:
                 case HostSocketState.Bound:
                     // A bound stream socket waits for LISTEN or CONNECT; a bound datagram socket receives.
-                    if (room && CanRead(socket) && (socket.State == HostSocketState.Connected || !socket.IsStream)) want |= Linux.EPOLLIN;
+                    if (room && WantsToRead(socket) && (socket.State == HostSocketState.Connected || !socket.IsStream)) want |= Linux.EPOLLIN;
                     if (socket.IsStream && socket.State == HostSocketState.Connected && socket.Queue.Count > 0) want |= Linux.EPOLLOUT;
                     break;
             }

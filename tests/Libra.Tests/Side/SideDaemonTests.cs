@@ -115,6 +115,26 @@ public class SideDaemonTests
     }
 
     [Fact]
+    public async Task A_guest_that_does_not_read_its_link_holds_the_host_sender_back_with_bounded_memory()
+    {
+        const int Total = 32 << 20;
+        var (guest, _, id, client) = Served(rxWindow: Total);   // credit is no limit here: only the link is
+        using (guest)
+        using (client)
+        {
+            var sent = new byte[Total];
+            new Random(5).NextBytes(sent);
+            var writer = client.GetStream().WriteAsync(sent).AsTask();
+            await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(2)));
+            Assert.False(writer.IsCompleted, "32 MiB went into the Side while the guest read nothing");
+            long rss = File.ReadAllLines($"/proc/{guest.Side.ProcessId}/status").Where(l => l.StartsWith("VmRSS:")).Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])).Single();
+            Assert.True(rss < 200 * 1024, $"the Side holds {rss} KiB");
+            Assert.Equal(sent, guest.Receive(id, Total, credit: false));
+            await writer.WaitAsync(SideGuest.Patience);
+        }
+    }
+
+    [Fact]
     public void A_client_FIN_arrives_as_EOF_after_its_data()
     {
         var (guest, _, id, client) = Served();
