@@ -140,21 +140,24 @@ function Install-DiodPrerequisite {
 }
 
 $LibraCommands['run'] = @{
-    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-- args]; exits with its status'
+    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Publish [ADDR:]HOSTPORT:PORT ...] [-Net outbound|none] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
-        App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value' }
+        App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value'
+        Publish = 'list'; Net = 'value' }
     Run = {
         param($o)
         if ($null -ne $o.FileServer -and $o.FileServer -notin @('qemu', 'diod')) { Fail "run: -FileServer is qemu (QEMU's own 9P server, the default) or diod" }
+        if ($null -ne $o.Net -and $o.Net -notin @('outbound', 'none')) { Fail "run: -Net is outbound (the guest may connect out of the machine) or none (the default)" }
         if (-not $o.NoBuild) { Build-Kernel | Out-Null }
         Build-QemuTool
         if ($o.FileServer -eq 'diod') { Install-DiodPrerequisite }
         $arguments = @($QemuTool, 'run', '--kernel', $KernelImage)
         foreach ($pair in @(@('Memory', '--memory'), @('Machine', '--machine'), @('Cpus', '--cpus'), @('Append', '--append'), @('Initrd', '--initrd'), @('InterruptLog', '--interrupt-log'),
-                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'))) {
+                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'), @('Net', '--net'))) {
             if ($null -ne $o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
         }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }
+        foreach ($spec in $o.Publish) { $arguments += @('--publish', $spec) }
         if ($o.Tcg) { $arguments += '--tcg' }
         if ($o.Gdb) { $arguments += '--gdb' }
         if ($o.TraceSyscalls) { $arguments += '--trace-syscalls' }

@@ -6,7 +6,7 @@ namespace Libra.Qemu;
 // A finished boot as a test sees it: every kernel log line with the host time it arrived, the
 // application's stdout and stderr, and the exit status (the kernel's own report when it made one).
 public sealed record BootResult(IReadOnlyList<(TimeSpan At, string Text)> Lines, int GuestStatus, int QemuStatus, string QemuErrors,
-    string Stdout = "", string Stderr = "", string FileServerLog = "")
+    string Stdout = "", string Stderr = "", string FileServerLog = "", string NetworkLog = "")
 {
     public string Output => string.Join("\n", Lines.Select(l => l.Text));
 
@@ -16,13 +16,14 @@ public sealed record BootResult(IReadOnlyList<(TimeSpan At, string Text)> Lines,
 
 public static class BootRun
 {
-    // Boots `machine` (its Channels and file server are made here), collects everything until QEMU
+    // Boots `machine` (its Channels, file server and Side are made here), collects everything until QEMU
     // exits, and kills QEMU if it outlives `timeout`.
     public static async Task<BootResult> RunAsync(QemuMachine machine, TimeSpan timeout)
     {
         using var channels = GuestChannels.Create();
         machine = machine.WithChannels(channels);
         using var fileServer = FileServerProcess.Start(machine);
+        using var side = SideProcess.Start(machine);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(machine.StartInfo(redirectOutput: true))
             ?? throw new InvalidOperationException("could not start qemu-system-x86_64");
@@ -53,12 +54,13 @@ public static class BootRun
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"QEMU did not exit within {timeout.TotalSeconds:0} s; kernel log so far:\n" +
                 string.Join("\n", lines.Select(l => l.Item2)) + "\nstdout so far:\n" + stdout +
-                (fileServer is null ? "" : "\nfile server (" + fileServer.CommandLine + ") log:\n" + fileServer.Log));
+                (fileServer is null ? "" : "\nfile server (" + fileServer.CommandLine + ") log:\n" + fileServer.Log) +
+                (side is null ? "" : "\nSide (" + side.CommandLine + ") log:\n" + side.Log));
         }
         await qemuErrors;
         int status = reported ?? QemuMachine.GuestStatus(process.ExitCode);
         return new BootResult(lines, status, process.ExitCode, errors.ToString(), stdout.ToString(), Encoding.UTF8.GetString(stderr.ToArray()),
-            fileServer?.Log ?? "");
+            fileServer?.Log ?? "", side?.Log ?? "");
     }
 
     // A channel QEMU never connected (it failed at start) ends with QEMU; the accept is abandoned.

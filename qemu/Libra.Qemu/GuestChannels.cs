@@ -15,6 +15,8 @@ public sealed class GuestChannels : IDisposable
     public string LogSocket { get; }
     // Where a file server outside QEMU (diod) listens, when QemuMachine.FileServer says so.
     public string FileServerSocket { get; }
+    // Where the Side daemon listens for QEMU's libra.net port, when QemuMachine.Network says so.
+    public string NetworkSocket { get; }
 
     private GuestChannels()
     {
@@ -23,6 +25,7 @@ public sealed class GuestChannels : IDisposable
         StderrSocket = Path.Combine(_directory, "stderr.sock");
         LogSocket = Path.Combine(_directory, "log.sock");
         FileServerSocket = Path.Combine(_directory, "fileserver.sock");
+        NetworkSocket = Path.Combine(_directory, "net.sock");
         _stderr = Listen(StderrSocket);
         _log = Listen(LogSocket);
     }

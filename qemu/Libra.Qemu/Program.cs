@@ -2,16 +2,18 @@ using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
 
-// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--trace-syscalls] [--verbose]
+// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]]
+//   [--publish [ADDR:]HOSTPORT:PORT]... [--net outbound|none] [--trace-syscalls] [--verbose]
 //   [--kernel-log FILE] [--memory 512M] [--machine q35] [--cpus N] [--append TEXT] [--initrd FILE]
 //   [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]
 // Boots Libra (with the application, if given): its stdout and stderr on this process's, the
 // kernel log apart (to --kernel-log, and here with --verbose or when it reports a failure), and
-// exits with the application's status.
+// exits with the application's status. --publish or --net starts the Side daemon (the guest's
+// network) before QEMU; its log lines (a refused bind or connect) go to stderr.
 static int Usage(string problem)
 {
     Console.Error.WriteLine($"libra-qemu: {problem}");
-    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
         "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]");
     return 2;
 }
@@ -24,6 +26,8 @@ int cpus = 1;
 bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = false, readOnly = false;
 var environment = new List<string>();
 var appArguments = new List<string>();
+var publish = new List<string>();
+string? net = null;
 for (int i = 1; i < args.Length; i++)
 {
     string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
@@ -46,6 +50,11 @@ for (int i = 1; i < args.Length; i++)
             case "--file-server":
                 string server = Value();
                 if (!FileServers.TryParse(server, out fileServer)) throw new ArgumentException($"--file-server expects qemu or diod, not '{server}'");
+                break;
+            case "--publish": publish.Add(Value()); break;
+            case "--net":
+                net = Value();
+                if (net is not ("outbound" or "none")) throw new ArgumentException($"--net expects outbound or none, not '{net}'");
                 break;
             case "--memory": memory = Value(); break;
             case "--machine": machineName = Value(); break;
@@ -77,6 +86,7 @@ var machine = new QemuMachine
     KernelImage = kernel, Memory = memory, Machine = machineName, Cpus = cpus, CommandLine = commandLine,
     InitialRamDisk = app ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
     InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly, FileServer = fileServer,
+    Network = publish.Count > 0 || net is not null ? new NetworkOptions(publish, net == "outbound") : null,
 };
 DiodProcess? diod;
 try { diod = FileServerProcess.Start(machine); }
@@ -86,6 +96,15 @@ catch (FileServerException e)
     return 2;
 }
 using var fileServerProcess = diod;
+SideProcess? side;
+try { side = SideProcess.Start(machine, line => Console.Error.WriteLine(line)); }
+catch (SideException e)
+{
+    Console.Error.WriteLine($"libra-qemu: {e.Message}");
+    return 2;
+}
+using var sideProcess = side;
+if ((printCommand || gdb) && side is not null) Console.Error.WriteLine("libra-qemu: " + side.CommandLine);
 if ((printCommand || gdb) && diod is not null) Console.Error.WriteLine("libra-qemu: " + diod.CommandLine);
 if (printCommand || gdb)
     Console.Error.WriteLine("libra-qemu: qemu-system-x86_64 " + string.Join(' ', machine.Arguments().Select(a => a.Contains(' ') ? $"'{a}'" : a)));

@@ -38,6 +38,9 @@ public sealed class QemuMachine
     public FileServer FileServer { get; init; } = FileServer.Qemu;
     // diod only: a relay between QEMU and diod (tests of a misbehaving server).
     public FileServerRelay? FileServerRelay { get; init; }
+    // The guest's network: the Side daemon on the Channels' network socket, which QEMU joins to a
+    // virtserialport named "libra.net" (start the Side first: SideProcess.Start). Null: no network.
+    public NetworkOptions? Network { get; init; }
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -91,6 +94,7 @@ public sealed class QemuMachine
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
         InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer, FileServerRelay = FileServerRelay,
+        Network = Network,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -116,15 +120,29 @@ public sealed class QemuMachine
                 "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
                 "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
             ]);
-        if (SharedDirectory is not null && FileServer == FileServer.Diod)
+        bool diod = SharedDirectory is not null && FileServer == FileServer.Diod;
+        if (diod || Network is not null)
         {
-            if (Channels is null) throw new InvalidOperationException("the diod file server needs Channels: its socket lives there");
+            if (Channels is null) throw new InvalidOperationException("diod and the network need Channels: their sockets live there");
+            args.AddRange(["-device", "virtio-serial-pci,id=vser"]);
+        }
+        if (diod)
+        {
             // QEMU connects to diod's socket (client mode) and joins it to port 1 of a virtio-serial
             // device: a virtserialport, not a virtconsole, so that a short write is retried, not lost.
             args.AddRange([
-                "-device", "virtio-serial-pci,id=vser",
-                "-chardev", $"socket,id=fileserver,path={Channels.FileServerSocket}",
+                "-chardev", $"socket,id=fileserver,path={Channels!.FileServerSocket}",
                 "-device", $"virtserialport,bus=vser.0,nr=1,chardev=fileserver,name={DiodProcess.PortName}",
+            ]);
+        }
+        if (Network is not null)
+        {
+            // The Side's guest link on port 2 of the same device. reconnect=1: when the Side drops the
+            // link (a malformed frame) or is restarted, QEMU connects again within a second and the
+            // guest sees the port close and reopen.
+            args.AddRange([
+                "-chardev", $"socket,id=net,path={Channels!.NetworkSocket},reconnect=1",
+                "-device", $"virtserialport,bus=vser.0,nr=2,chardev=net,name={SideProcess.PortName}",
             ]);
         }
         string commandLine = CommandLine;

@@ -1,0 +1,245 @@
+using System;
+
+namespace Libra.Shims.Net
+{
+    internal enum SideSocketState : byte { Created, Bound, Listening, Connecting, Connected, Failed }
+
+    // Linux poll bits (include/uapi/linux/eventpoll.h, asm-generic/poll.h).
+    internal static class PollBits
+    {
+        internal const uint In = 0x001, Out = 0x004, Err = 0x008, Hup = 0x010, RdNorm = 0x040, WrNorm = 0x100, RdHup = 0x2000;
+
+        // reference/sockets.md §3.6 R3: what epoll_wait reports for an item asking for `requested`
+        // (ERR and HUP always); 0 means the item leaves the ready list.
+        internal static uint Report(uint mask, uint requested) => mask & (requested | Err | Hup);
+    }
+
+    // A guest TCP socket's state as the Side protocol feeds it (reference/sockets.md §3.1, §3.6):
+    // the rx ring the Side pushes DATA into, the accept queue ACCEPTED fills, the tx window TX_CREDIT
+    // refills, and so_error. Readiness() is a function of that state alone; every transition from a
+    // frame returns the poll bits to notify (those that rose, and IN on every arrival, as Linux's ET
+    // does: R1), and the calls (Receive, Send, Accept) lower bits just by changing state (R4), so an
+    // EAGAIN is only ever returned while its bit is clear and the next rise is an edge. The buffers
+    // are the caller's (kernel heap in the guest, pinned arrays in tests). Pure logic: no locks, no waits.
+    internal unsafe struct SideSocket
+    {
+        internal uint Id;
+        internal SideSocketState State;
+        internal int SoError;                   // positive errno; read and cleared by SO_ERROR
+        internal bool PeerClosed;               // EOF: the peer's FIN, after its DATA
+        internal bool Hangup;                   // ERROR with the hangup flag: nothing more either way
+        internal bool ReadShut, WriteShut;      // the guest's own shutdown()
+        internal SideWindow Tx;
+        internal uint TxLowWater;               // OUT only from here up (R6: no per-credit OUT storm)
+        internal uint RxUncredited;             // consumed, not yet returned by CREDIT
+        internal uint AcceptsTaken;             // accepted, not yet returned by ACCEPT_CREDIT
+
+        private byte* _rx;
+        private uint _rxCapacity, _rxHead, _rxCount;
+        private uint* _accepts;
+        private uint _acceptCapacity, _acceptHead, _acceptCount;
+
+        // `rx` holds the receive window the guest granted in HELLO; `accepts` as many ids as the
+        // accept credit a LISTEN grants; `txWindow` is HELLO's reply's.
+        internal void Initialize(uint id, byte* rx, uint rxCapacity, uint* accepts, uint acceptCapacity, uint txWindow)
+        {
+            this = default;
+            Id = id;
+            _rx = rx;
+            _rxCapacity = rxCapacity;
+            _accepts = accepts;
+            _acceptCapacity = acceptCapacity;
+            Tx = new SideWindow(txWindow);
+            TxLowWater = txWindow / 4 > 0 ? txWindow / 4 : 1;
+        }
+
+        internal uint Buffered => _rxCount;
+        internal uint Pending => _acceptCount;
+
+        // R7: the mask as Linux's tcp_poll would give it for this state.
+        internal uint Readiness()
+        {
+            uint mask = 0;
+            switch (State)
+            {
+                case SideSocketState.Created:
+                case SideSocketState.Bound:
+                    mask = PollBits.Out | PollBits.Hup;        // an unconnected TCP socket (TCP_CLOSE)
+                    break;
+                case SideSocketState.Listening:
+                    if (_acceptCount > 0) mask = PollBits.In | PollBits.RdNorm;
+                    break;
+                case SideSocketState.Connecting:
+                    break;
+                case SideSocketState.Failed:
+                    mask = PollBits.Out | PollBits.WrNorm | PollBits.Hup;
+                    break;
+                case SideSocketState.Connected:
+                    bool readClosed = PeerClosed || ReadShut || Hangup;
+                    if (_rxCount > 0 || readClosed) mask |= PollBits.In | PollBits.RdNorm;
+                    if (readClosed) mask |= PollBits.RdHup;
+                    if (WriteShut || Hangup || Tx.Available >= TxLowWater) mask |= PollBits.Out | PollBits.WrNorm;
+                    if (Hangup || (readClosed && WriteShut)) mask |= PollBits.Hup;
+                    break;
+            }
+            if (SoError != 0) mask |= PollBits.Err;
+            return mask;
+        }
+
+        private int Notify(uint before, uint arrival)
+        {
+            uint after = Readiness();
+            return (int)((after & ~before) | (after & arrival));
+        }
+
+        // ---- facts from the Side (R1); each returns the bits to notify, or -EPROTO when the frame
+        // breaks the protocol (the Side went past the credit it was given) and nothing changed ----
+
+        internal int OnData(ReadOnlySpan<byte> bytes)
+        {
+            if (State != SideSocketState.Connected || (uint)bytes.Length > _rxCapacity - _rxCount) return -(int)Errno.EPROTO;
+            uint before = Readiness();
+            if (bytes.Length == 0) return 0;
+            uint tail = (_rxHead + _rxCount) % _rxCapacity;
+            for (int i = 0; i < bytes.Length; i++) _rx[(tail + (uint)i) % _rxCapacity] = bytes[i];
+            _rxCount += (uint)bytes.Length;
+            return Notify(before, PollBits.In | PollBits.RdNorm);
+        }
+
+        internal int OnAccepted(uint newSocket)
+        {
+            if (State != SideSocketState.Listening || _acceptCount == _acceptCapacity) return -(int)Errno.EPROTO;
+            uint before = Readiness();
+            _accepts[(_acceptHead + _acceptCount) % _acceptCapacity] = newSocket;
+            _acceptCount++;
+            return Notify(before, PollBits.In | PollBits.RdNorm);
+        }
+
+        internal int OnEof()
+        {
+            uint before = Readiness();
+            PeerClosed = true;
+            return Notify(before, 0);
+        }
+
+        // A pending error after the buffered bytes (Linux drains the queue before sock_error).
+        internal int OnError(int errno, ushort flags)
+        {
+            uint before = Readiness();
+            SoError = errno;
+            if ((flags & SideProtocol.ErrorHangup) != 0) Hangup = true;
+            return Notify(before, PollBits.Err);
+        }
+
+        internal int OnConnected()
+        {
+            if (State != SideSocketState.Connecting) return -(int)Errno.EPROTO;
+            uint before = Readiness();
+            State = SideSocketState.Connected;
+            SoError = 0;
+            return Notify(before, 0);
+        }
+
+        internal int OnConnectFailed(int errno)
+        {
+            if (State != SideSocketState.Connecting) return -(int)Errno.EPROTO;
+            uint before = Readiness();
+            State = SideSocketState.Failed;
+            SoError = errno;
+            return Notify(before, 0);
+        }
+
+        internal int OnTxCredit(uint count)
+        {
+            uint before = Readiness();
+            if (!Tx.Return(count)) return -(int)Errno.EPROTO;
+            return Notify(before, 0);
+        }
+
+        // ---- the calls (R4: falling edges come from these) ----
+
+        internal void Connecting() => State = SideSocketState.Connecting;
+        internal void Listening() => State = SideSocketState.Listening;
+
+        // recv/recvfrom: buffered bytes first, then a pending error (once), then 0 at end of stream;
+        // -EAGAIN only while IN is clear.
+        internal int Receive(Span<byte> destination, bool peek)
+        {
+            if (State != SideSocketState.Connected) return State == SideSocketState.Failed ? TakeErrorOr(0) : -(int)Errno.ENOTCONN;
+            if (_rxCount == 0)
+            {
+                if (SoError != 0) return -TakeError();
+                if (PeerClosed || ReadShut || Hangup) return 0;
+                return -(int)Errno.EAGAIN;
+            }
+            uint count = (uint)destination.Length < _rxCount ? (uint)destination.Length : _rxCount;
+            for (uint i = 0; i < count; i++) destination[(int)i] = _rx[(_rxHead + i) % _rxCapacity];
+            if (!peek)
+            {
+                _rxHead = (_rxHead + count) % _rxCapacity;
+                _rxCount -= count;
+                RxUncredited += count;
+            }
+            return (int)count;
+        }
+
+        // send: how many of `length` bytes may go now (their DATA frames are the caller's); -EAGAIN
+        // only while OUT is clear; a pending error first, then EPIPE once the stream is over.
+        internal int Send(int length)
+        {
+            if (SoError != 0) return -TakeError();
+            if (State != SideSocketState.Connected) return State == SideSocketState.Connecting ? -(int)Errno.EAGAIN : -(int)Errno.EPIPE;
+            if (WriteShut || Hangup) return -(int)Errno.EPIPE;
+            uint available = Tx.Available;
+            if (available == 0) return -(int)Errno.EAGAIN;
+            uint count = (uint)length < available ? (uint)length : available;
+            Tx.Consume(count);
+            return (int)count;
+        }
+
+        internal int Accept(out uint newSocket)
+        {
+            newSocket = 0;
+            if (State != SideSocketState.Listening) return -(int)Errno.EINVAL;
+            if (_acceptCount == 0) return -(int)Errno.EAGAIN;
+            newSocket = _accepts[_acceptHead];
+            _acceptHead = (_acceptHead + 1) % _acceptCapacity;
+            _acceptCount--;
+            AcceptsTaken++;
+            return 0;
+        }
+
+        // getsockopt(SO_ERROR): the pending error, cleared.
+        internal int TakeError()
+        {
+            int error = SoError;
+            SoError = 0;
+            return error;
+        }
+
+        private int TakeErrorOr(int otherwise) => SoError != 0 ? -TakeError() : otherwise;
+
+        internal void Shutdown(int how)
+        {
+            if (how != SideProtocol.SHUT_WR) ReadShut = true;
+            if (how != SideProtocol.SHUT_RD) WriteShut = true;
+        }
+
+        // The CREDIT (or ACCEPT_CREDIT) to send now: everything consumed once it reaches `threshold`
+        // (a quarter of the window keeps frames few and the Side reading), else 0.
+        internal uint TakeCredit(uint threshold)
+        {
+            if (RxUncredited == 0 || RxUncredited < threshold) return 0;
+            uint credit = RxUncredited;
+            RxUncredited = 0;
+            return credit;
+        }
+
+        internal uint TakeAcceptCredit()
+        {
+            uint credit = AcceptsTaken;
+            AcceptsTaken = 0;
+            return credit;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using Libra.Qemu;
+using Libra.Tests.Boot;
+using Libra.Tests.Probes;
+using Xunit;
+
+namespace Libra.Tests.Side;
+
+// The network's port on the machine: Libra.Qemu starts the Side before QEMU and joins it to the
+// virtserialport "libra.net" on the same virtio-serial device as diod's "libra.9p". Until the guest
+// socket layer uses it, a boot with it must go exactly as one without.
+[Collection("qemu")]
+public class SideBootTests
+{
+    [Fact]
+    public void The_network_port_sits_beside_diods_on_one_virtio_serial_device()
+    {
+        var machine = new QemuMachine
+        {
+            KernelImage = "libra.elf", SharedDirectory = "/tmp", FileServer = FileServer.Diod,
+            Network = new NetworkOptions(["18080:8080"], Outbound: false),
+        }.WithChannels(GuestChannels.Create());
+        string line = string.Join(' ', machine.Arguments());
+        Assert.Single(machine.Arguments(), a => a == "virtio-serial-pci,id=vser");
+        Assert.Contains("virtserialport,bus=vser.0,nr=1,chardev=fileserver,name=libra.9p", line);
+        Assert.Contains($"socket,id=net,path={machine.Channels!.NetworkSocket},reconnect=1", line);
+        Assert.Contains("virtserialport,bus=vser.0,nr=2,chardev=net,name=libra.net", line);
+        machine.Channels.Dispose();
+    }
+
+    [Fact]
+    public async Task A_boot_with_the_network_port_runs_the_application_undisturbed()
+    {
+        ProbeCase probe = ProbeCatalog.Get("hello");
+        string binary = ProbeArtifacts.PathOf(probe);
+        WorkDirectory shared = WorkDirectory.Create();
+        try
+        {
+            var machine = new QemuMachine
+            {
+                KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = binary,
+                SharedDirectory = shared.Path, FileServer = FileServer.Diod,
+                Network = new NetworkOptions([$"{SideGuest.FreePort()}:8080"], Outbound: true),
+                CommandLine = AppCommandLine.Build("", binary, [], ["one"], false),
+            };
+            BootResult result = await BootRun.RunAsync(machine, ProbeOnLibra.Timeout);
+            Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr + "\n" + result.NetworkLog);
+            Assert.Contains("Hello from a Libra probe", result.Stdout);
+            Assert.Contains("port 1 'libra.9p' open", result.Output);
+            Assert.DoesNotContain("panic", result.Output);
+            Assert.Equal("", result.NetworkLog.Trim());
+        }
+        finally { shared.Delete(); }
+    }
+}
