@@ -38,6 +38,8 @@ public sealed class QemuMachine
     public FileServer FileServer { get; init; } = FileServer.Qemu;
     // diod only: a relay between QEMU and diod (tests of a misbehaving server).
     public FileServerRelay? FileServerRelay { get; init; }
+    // More named virtio-serial ports, after diod's "libra.9p" when there is one (port numbers from 1).
+    public IReadOnlyList<SerialPortSocket> SerialPorts { get; init; } = [];
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -91,6 +93,7 @@ public sealed class QemuMachine
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
         InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer, FileServerRelay = FileServerRelay,
+        SerialPorts = SerialPorts,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -116,17 +119,7 @@ public sealed class QemuMachine
                 "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
                 "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
             ]);
-        if (SharedDirectory is not null && FileServer == FileServer.Diod)
-        {
-            if (Channels is null) throw new InvalidOperationException("the diod file server needs Channels: its socket lives there");
-            // QEMU connects to diod's socket (client mode) and joins it to port 1 of a virtio-serial
-            // device: a virtserialport, not a virtconsole, so that a short write is retried, not lost.
-            args.AddRange([
-                "-device", "virtio-serial-pci,id=vser",
-                "-chardev", $"socket,id=fileserver,path={Channels.FileServerSocket}",
-                "-device", $"virtserialport,bus=vser.0,nr=1,chardev=fileserver,name={DiodProcess.PortName}",
-            ]);
-        }
+        args.AddRange(SerialPortArguments());
         string commandLine = CommandLine;
         // diod serves a Tattach only for the export's own path (its aname); the kernel's options come
         // before any `--`, so the option goes first.
@@ -136,6 +129,28 @@ public sealed class QemuMachine
         if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
         if (WaitForDebugger) args.AddRange(["-s", "-S"]);
         if (InterruptLog is not null) args.AddRange(["-d", "int,cpu_reset,guest_errors", "-D", InterruptLog]);
+        return args;
+    }
+
+    // One virtio-serial device for every named port: diod's (QEMU connects to its socket) first, then
+    // SerialPorts, numbered from 1 (QEMU keeps port 0 for a console).
+    private List<string> SerialPortArguments()
+    {
+        var ports = new List<SerialPortSocket>();
+        if (SharedDirectory is not null && FileServer == FileServer.Diod)
+        {
+            if (Channels is null) throw new InvalidOperationException("the diod file server needs Channels: its socket lives there");
+            ports.Add(new SerialPortSocket(DiodProcess.PortName, Channels.FileServerSocket));
+        }
+        ports.AddRange(SerialPorts);
+        var args = new List<string>();
+        if (ports.Count == 0) return args;
+        args.AddRange(["-device", "virtio-serial-pci,id=vser"]);
+        for (int i = 0; i < ports.Count; i++)
+            args.AddRange([
+                "-chardev", $"socket,id=port{i + 1},path={ports[i].SocketPath}",
+                "-device", $"virtserialport,bus=vser.0,nr={i + 1},chardev=port{i + 1},name={ports[i].Name}",
+            ]);
         return args;
     }
 
