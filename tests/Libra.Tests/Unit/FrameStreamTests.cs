@@ -86,12 +86,9 @@ public sealed unsafe class FrameStreamTests : IDisposable
         return frame;
     }
 
-    void Feed(ReadOnlySpan<byte> bytes)
-    {
-        fixed (byte* p = bytes) _stream->Receive(p, bytes.Length);
-    }
+    void Feed(ReadOnlySpan<byte> bytes) => FrameFeeding.Feed(_stream, bytes);
 
-    static byte[] FrameOf(FrameCall* call) => new ReadOnlySpan<byte>(call->Buffer, call->Result).ToArray();
+    static byte[] FrameOf(FrameCall* call) => FrameFeeding.Contents(call);
 
     // A reply (tag 7), two one-way pushes (tag 0) and a reply whose tag needs all four bytes, cut in
     // three pieces at every pair of positions: each reply reaches its call, each push the inbox, in order.
@@ -201,4 +198,15 @@ public sealed unsafe class FrameStreamTests : IDisposable
         Assert.Equal(40u, partial);
         Assert.Empty(s_inboxFrames);
     }
+}
+
+// What the FrameStream tests of every format share: bytes fed to a stream, and what a consumer got.
+static unsafe class FrameFeeding
+{
+    public static void Feed(FrameStream* stream, ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* p = bytes) stream->Receive(p, bytes.Length);
+    }
+
+    public static byte[] Contents(FrameCall* call) => new ReadOnlySpan<byte>(call->Buffer, call->Result).ToArray();
 }

@@ -66,12 +66,9 @@ public sealed unsafe class NinePStreamTests : IDisposable
         return frame;
     }
 
-    void Feed(ReadOnlySpan<byte> bytes)
-    {
-        fixed (byte* p = bytes) _stream->Receive(p, bytes.Length);
-    }
+    void Feed(ReadOnlySpan<byte> bytes) => FrameFeeding.Feed(_stream, bytes);
 
-    static byte[] ReplyOf(FrameCall* call) => new ReadOnlySpan<byte>(call->Buffer, call->Result).ToArray();
+    static byte[] ReplyOf(FrameCall* call) => FrameFeeding.Contents(call);
 
     // Three replies in an order unlike the requests', one of them a bare header (Rclunk) and one for
     // Tversion's NOTAG, fed in three pieces cut at every pair of positions.
