@@ -119,6 +119,9 @@ namespace Libra
             SystemCalls.Trace = s_options.TraceSyscalls;
             Signals.SignalDelivery.Initialize();
             if (s_app.ExePathLength == 0) s_app.SetName("app");
+            Drivers.Virtio.VirtioSerialDevice.ForcePolling = s_options.PollVirtio;
+            Drivers.Virtio.VirtioSerialDevice.Probe();
+            if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             MountSharedDirectory();
             fixed (AppArguments* app = &s_app)
             {
@@ -131,7 +134,7 @@ namespace Libra
 
         // The exported host directory as the application's root: through QEMU's own 9P server when
         // there is a virtio-9p device, else through the virtio-serial port "libra.9p" (a 9P server
-        // such as diod on the host end of it).
+        // such as diod on the host end of it; the device is probed before, in RunApplication).
         private static void MountSharedDirectory()
         {
             Drivers.Virtio.Virtio9pDevice.ForcePolling = s_options.PollVirtio;
@@ -161,6 +164,7 @@ namespace Libra
                 KernelLog.Write(" completion interrupts; path cache "); KernelLog.Decimal(Shims.PathCache.Hits); KernelLog.Write(" hits, ");
                 KernelLog.Decimal(Shims.PathCache.Misses); KernelLog.Write(" misses"); KernelLog.End();
             }
+            Drivers.Virtio.VirtioSerialDevice.Report();
             if (Scheduler.Switches > 0)
             {
                 KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");

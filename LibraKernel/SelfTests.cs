@@ -24,6 +24,7 @@ namespace Libra
                 case SelfTest.Breakpoint: Native.RaiseFault(3); break;
                 case SelfTest.GeneralProtection: Native.RaiseFault(4); break;
                 case SelfTest.Clock: MeasureClock(); break;
+                // SerialEcho starts once the devices are up (Kernel.RunApplication).
             }
         }
 
@@ -53,6 +54,7 @@ namespace Libra
         {
             SelfTest.PageFault => "pagefault", SelfTest.Divide => "divide", SelfTest.InvalidOpcode => "invalid-opcode",
             SelfTest.Breakpoint => "breakpoint", SelfTest.GeneralProtection => "general-protection", SelfTest.Clock => "clock",
+            SelfTest.SerialEcho => "serial-echo",
             _ => "none",
         };
     }

@@ -25,10 +25,11 @@ namespace Libra.Drivers.Virtio
         private static PollQueue s_space;
         internal static bool Present;
         internal static bool Interrupts;
-        // The IDT vector MSI-X completions arrive on (Arch/X64/Interrupts.cs sends it to the poll).
-        internal const byte InterruptVector = 0x30;
+        // The IDT vector MSI-X completions arrive on (registered in DeviceInterrupts; 0: none).
+        private static byte s_vector;
         internal static bool ForcePolling;
-        internal static ulong Requests, InterruptsTaken;
+        internal static ulong Requests;
+        internal static ulong InterruptsTaken => DeviceInterrupts.Taken(s_vector);
 
         private struct TagText { internal fixed byte Bytes[MountTagMax]; }
         private static TagText s_tag;
@@ -51,7 +52,8 @@ namespace Libra.Drivers.Virtio
                 KernelLog.Begin(); KernelLog.Write("virtio-9p: "); KernelLog.Write(problem); KernelLog.End();
                 return false;
             }
-            bool msix = !ForcePolling && s_device.EnableMsix(InterruptVector);
+            if (!ForcePolling) s_vector = DeviceInterrupts.Allocate(&OnInterrupt);
+            bool msix = s_vector != 0 && s_device.EnableMsix(s_vector);
             fixed (SplitQueue* queue = &s_queue) s_notify = s_device.SetUpQueue(0, MaxQueueSize, queue);
             Interrupts = msix && s_device.QueueInterrupts;
             if (s_notify == null)
@@ -138,6 +140,9 @@ namespace Libra.Drivers.Virtio
             // With interrupts the idle loop may halt: the device's message will wake it.
             return s_outstanding > 0 && !Interrupts;
         }
+
+        // The device's MSI-X message: the used ring has something.
+        private static void OnInterrupt() => Poll();
 
         internal static ReadOnlySpan<byte> MountTag
         {

@@ -8,82 +8,55 @@ using Libra.Time;
 
 namespace Libra.Drivers.Virtio
 {
-    // virtio-serial (the virtio console, virtio 1.2 §5.3, device type 3) with MULTIPORT: finds the
-    // port the host named, opens it, and carries one byte stream over it for one client. Queues
-    // (§5.3.2): port 0 uses 0/1, the control queues are 2 (device to driver) and 3, port N > 0 uses
-    // 2N+2 / 2N+3. The handshake (§5.3.6.1, as QEMU's hw/char/virtio-serial-bus.c runs it): the
-    // driver sends DEVICE_READY, the device sends DEVICE_ADD per port, the driver answers PORT_READY,
-    // the device sends PORT_NAME and PORT_OPEN (when the host side is connected), and the driver sends
-    // PORT_OPEN, without which QEMU forwards nothing to the guest. Completions are polled, as for
-    // virtio-9p: from the idle loop, the timer tick and the waiting caller.
-    internal static unsafe class VirtioSerialDevice
+    // virtio-serial (the virtio console, virtio 1.2 §5.3, device type 3) with MULTIPORT: the device,
+    // its queues, its control messages and its completions. The named ports and their clients are in
+    // VirtioSerialDevice.Ports.cs. Queues (§5.3.2): port 0 uses 0/1, the control queues are 2 (device
+    // to driver) and 3, port N > 0 uses 2N+2 / 2N+3. The handshake (§5.3.6.1, as QEMU's
+    // hw/char/virtio-serial-bus.c runs it): the driver sends DEVICE_READY, the device sends DEVICE_ADD
+    // per port, the driver answers PORT_READY, the device sends PORT_NAME and PORT_OPEN (when the host
+    // side is connected), and the driver sends PORT_OPEN for a port a client claimed, without which
+    // QEMU forwards nothing to the guest. Completions arrive by MSI-X interrupt (one vector for every
+    // queue, virtio 1.2 §4.1.5.1.2); libra.virtio=poll, or a device without MSI-X, leaves them to
+    // polling: the idle loop, the timer tick and a caller waiting at boot.
+    internal static unsafe partial class VirtioSerialDevice
     {
         internal const uint DeviceType = VirtioDeviceType.Console;
         private const int FeatureMultiport = 1;           // VIRTIO_CONSOLE_F_MULTIPORT
         private const ushort MaxQueueSize = 128;
-        // Ports whose queues are set up (all before DRIVER_OK, as the name arrives only after it);
-        // QEMU numbers virtserialports from 1 and keeps 0 for a console.
-        private const uint MaxPorts = 4;
+        // Ports whose queues are set up (all before DRIVER_OK, as names arrive only after it); QEMU
+        // numbers virtserialports from 1 and keeps 0 for a console.
+        private const uint MaxPorts = 8;
         private const ushort ControlIn = 2, ControlOut = 3;
         private const int ControlInBuffers = 16, ControlInSize = 256;
         private const int ControlOutSlots = 16, ControlOutSize = 16;
         private const int ControlMessageSize = 8;         // struct virtio_console_control { le32 id; le16 event; le16 value; }
-        // QEMU moves at most 4 KiB per chardev read into the queue (virtio_serial_guest_ready), so
-        // page-sized buffers lose nothing; 32 hold two 64 KiB replies.
-        private const int ReceiveBuffers = 32, ReceiveSize = 4096;
-        private const ulong OpenTimeoutNs = 2_000_000_000;
-        private const uint NoPort = 0xffffffff;
-        private const int NameMax = 64;
 
         // Control events (virtio 1.2 §5.3.6.2).
         private const ushort DeviceReady = 0, DeviceAdd = 1, DeviceRemove = 2, PortReady = 3, PortOpen = 6, PortName = 7;
-
-        // What the port's user does with the stream: takes received bytes in order, learns that the
-        // host closed the port, and says whether it waits for bytes (the idle loop then keeps polling).
-        internal struct PortClient
-        {
-            internal delegate*<byte*, int, void> Receive;
-            internal delegate*<void> Closed;
-            internal delegate*<bool> Awaiting;
-        }
-
-        // One write in flight, on the writer's stack until Done (the device has taken the bytes).
-        internal struct PortWrite
-        {
-            internal Thread* Waiter;
-            internal bool Done;
-        }
-
-        private struct NameText { internal fixed byte Bytes[NameMax]; }
 
         private static VirtioPciDevice s_device;
         private static SplitQueue* s_queues;
         private static ulong* s_notify;                  // each queue's notify address (0: no such queue)
         private static int s_queueCount;
-        private static byte* s_controlIn, s_controlOut, s_receive;
+        private static byte* s_controlIn, s_controlOut;
         private static uint s_controlOutBusy;            // one bit per control-out slot
-        private static PortClient s_client;
-        private static NameText s_wanted;
-        private static int s_wantedLength;
-        private static uint s_port;
-        private static bool s_guestOpen, s_hostOpen, s_closed;
-        private static int s_writes;
-        private static PollQueue s_space;
-        // Set while a queue is being changed: a timer tick that polls meanwhile (during boot, when
-        // interrupts are on) leaves the queues alone.
-        private static bool s_busy;
-        // The named port was found and opened.
-        internal static bool Present;
+        private static byte s_vector;                    // the MSI-X vector (DeviceInterrupts), 0: none
+        // Set while Poll runs: a client's callback that ends up polling again must not re-enter it.
+        private static bool s_polling;
 
-        // Finds the device and waits (at most 2 s) until the port named `name` is open both ways;
-        // false, after a log line when there is a device, otherwise.
-        internal static bool Probe(string name, PortClient client)
+        // The device is set up and DEVICE_READY sent: ports can be claimed.
+        internal static bool Present;
+        // Completions arrive by interrupt (else only by polling).
+        internal static bool Interrupts;
+        // libra.virtio=poll: no MSI-X even when the device offers it.
+        internal static bool ForcePolling;
+        internal static ulong InterruptsTaken => DeviceInterrupts.Taken(s_vector);
+
+        // Finds and starts the device; ports are announced from here on and claimed by name (Claim).
+        // False, after a log line when there is a device, when there is none or it cannot be used.
+        internal static bool Probe()
         {
             if (!VirtioPciDevice.Find(DeviceType, out PciAddress address)) return false;
-            s_port = NoPort;
-            s_client = client;
-            s_wantedLength = name.Length < NameMax ? name.Length : NameMax;
-            for (int i = 0; i < s_wantedLength; i++) s_wanted.Bytes[i] = (byte)name[i];
             if (!s_device.Initialize(address, VirtioFeatures.Bit(FeatureMultiport), out string problem))
             {
                 KernelLog.Begin(); KernelLog.Write("virtio-serial: "); KernelLog.Write(problem); KernelLog.End();
@@ -94,137 +67,88 @@ namespace Libra.Drivers.Virtio
                 KernelLog.Line("virtio-serial: the device offers no MULTIPORT (max_ports=1), so no named port");
                 return false;
             }
-            // struct virtio_console_config { le16 cols; le16 rows; le32 max_nr_ports; le32 emerg_wr; }
+            // struct virtio_console_config { le16 cols; le16 rows; le32 max_nr_ports; le32 emerg_wr; } (§5.3.4)
             uint ports = s_device.DeviceConfig != null ? *(uint*)(s_device.DeviceConfig + 4) : 1;
             if (ports > MaxPorts) ports = MaxPorts;
             if (ports == 0) ports = 1;
             s_queueCount = (int)(2 * ports + 2);
             s_queues = (SplitQueue*)KernelHeap.AllocateZeroed((ulong)(s_queueCount * sizeof(SplitQueue)));
             s_notify = (ulong*)KernelHeap.AllocateZeroed((ulong)(s_queueCount * sizeof(ulong)));
-            s_controlIn = PhysicalMemory.AllocatePages(1);
+            s_controlIn = PhysicalMemory.AllocatePages(ControlInBuffers * ControlInSize / Layout.PageSize);
             s_controlOut = PhysicalMemory.AllocatePages(1);
-            s_receive = PhysicalMemory.AllocatePages(ReceiveBuffers * ReceiveSize / Layout.PageSize);
-            if (s_queues == null || s_notify == null || s_controlIn == null || s_controlOut == null || s_receive == null)
+            if (s_queues == null || s_notify == null || s_controlIn == null || s_controlOut == null || !AllocatePortTables(ports))
             {
                 KernelLog.Line("virtio-serial: out of memory for the queues");
                 return false;
             }
+            if (!ForcePolling) s_vector = DeviceInterrupts.Allocate(&OnInterrupt);
+            bool msix = s_vector != 0 && s_device.EnableMsix(s_vector);
+            bool everyQueueSignals = msix;
             for (int q = 0; q < s_queueCount; q++)
             {
                 s_notify[q] = (ulong)s_device.SetUpQueue((ushort)q, MaxQueueSize, &s_queues[q]);
-                if (s_notify[q] != 0) s_queues[q].DisableInterrupts();    // completions are polled
+                if (s_notify[q] != 0 && !s_device.QueueInterrupts) everyQueueSignals = false;
             }
+            Interrupts = everyQueueSignals;
+            // Polled queues ask the device for no interrupts (virtio 1.2 §2.7.7).
+            if (!Interrupts)
+                for (int q = 0; q < s_queueCount; q++) if (s_notify[q] != 0) s_queues[q].DisableInterrupts();
             if (s_notify[ControlIn] == 0 || s_notify[ControlOut] == 0)
             {
                 KernelLog.Line("virtio-serial: the control queues could not be set up");
                 return false;
             }
-            s_busy = true;
             for (int i = 0; i < ControlInBuffers; i++) PostControlIn(i);
             s_device.DriverOk();
             Kick(ControlIn);
             SendControl(0, DeviceReady, 1);
-            s_busy = false;
-            Scheduler.AddDevicePoll(&Poll);
-
-            ulong deadline = Clock.Nanoseconds() + OpenTimeoutNs;
-            while (!(s_guestOpen && s_hostOpen) && !s_closed && Clock.Nanoseconds() < deadline)
-            {
-                Poll();
-                Native.Pause();
-            }
-            if (!(s_guestOpen && s_hostOpen))
-            {
-                KernelLog.Begin(); KernelLog.Write("virtio-serial: PCI 00:"); KernelLog.Hex(address.Device, 2);
-                KernelLog.Write(": no port named '"); KernelLog.Write(name);
-                KernelLog.Write(s_port == NoPort ? "' appeared" : "' was opened by the host"); KernelLog.Write(" within 2 s"); KernelLog.End();
-                return false;
-            }
-            KernelLog.Begin(); KernelLog.Write("virtio-serial: PCI 00:"); KernelLog.Hex(address.Device, 2); KernelLog.Write('.');
-            KernelLog.Decimal(address.Function); KernelLog.Write(", port "); KernelLog.Decimal(s_port); KernelLog.Write(" '");
-            KernelLog.Write(name); KernelLog.Write("' open, queues of "); KernelLog.Decimal(s_queues[ReceiveQueue(s_port)].Size); KernelLog.End();
+            Scheduler.AddDevicePoll(&PollForIdle);
             Present = true;
+            KernelLog.Begin(); KernelLog.Write("virtio-serial: PCI 00:"); KernelLog.Hex(address.Device, 2); KernelLog.Write('.');
+            KernelLog.Decimal(address.Function); KernelLog.Write(", "); KernelLog.Decimal(ports); KernelLog.Write(" port(s) set up, queues of ");
+            KernelLog.Decimal(s_queues[s_notify[ReceiveQueue(1)] != 0 ? ReceiveQueue(1) : ControlIn].Size);
+            KernelLog.Write(Interrupts ? ", completions by MSI-X interrupt" : ", completions by polling"); KernelLog.End();
             return true;
         }
 
-        // Queues `length` bytes at `data` (physically contiguous, left alone until completion->Done)
-        // for the port; 0, or -EIO when the port is closed or the queue broken.
-        internal static int StartWrite(byte* data, int length, PortWrite* completion)
-        {
-            if (!IsOpen) return -5;
-            completion->Done = false;
-            SplitQueue* queue = &s_queues[TransmitQueue(s_port)];
-            SplitQueue.Buffer buffer = new SplitQueue.Buffer(VirtioPciDevice.Physical(data), (uint)length);
-            while (true)
-            {
-                s_busy = true;
-                bool added = queue->TryAddChain(new ReadOnlySpan<SplitQueue.Buffer>(&buffer, 1), default, (ulong)completion, out _);
-                if (added)
-                {
-                    s_writes++;
-                    if (queue->NeedsNotify()) VirtioPciDevice.Notify((ushort*)s_notify[TransmitQueue(s_port)], TransmitQueue(s_port));
-                }
-                s_busy = false;
-                if (added) return 0;
-                if (queue->IsBroken || !IsOpen) return -5;
-                if (completion->Waiter == null) { Poll(); Native.Pause(); }
-                else s_space.Wait(PollEvents.Any, 0);
-            }
-        }
-
-        // The port is open both ways and the host has not closed it.
-        internal static bool IsOpen => s_guestOpen && s_hostOpen && !s_closed;
-
-        // Takes what the device returned: received bytes (first, so that bytes sent before a close
-        // reach the client before the close does), finished writes, control messages. True while
-        // writes are out or the client waits for bytes.
+        // Takes what the device returned: finished writes (first, so that a receive callback that
+        // writes finds their buffers free), received bytes (before control messages, so that bytes
+        // sent before a close reach the client before the close does), control messages. True while
+        // writes are out or a client waits for bytes.
         internal static bool Poll()
         {
-            if (s_busy) return true;
-            s_busy = true;
-            TakeReceived();
-            TakeWritten();
+            if (!Present) return false;
+            if (s_polling) return true;
+            s_polling = true;
+            TakeWrittenAll();
+            TakeReceivedAll();
             TakeControl();
-            s_busy = false;
-            return s_writes > 0 || (s_client.Awaiting != null && IsOpen && s_client.Awaiting());
+            s_polling = false;
+            return Outstanding();
         }
 
-        private static void TakeReceived()
-        {
-            if (s_port == NoPort || !s_guestOpen) return;
-            ushort index = ReceiveQueue(s_port);
-            SplitQueue* queue = &s_queues[index];
-            int taken = 0;
-            while (queue->TryTakeUsed(out ulong cookie, out uint length))
-            {
-                int buffer = (int)cookie;
-                if (length > 0 && s_client.Receive != null) s_client.Receive(s_receive + buffer * ReceiveSize, (int)length);
-                PostReceive(buffer);
-                taken++;
-            }
-            if (taken == 0) return;
-            // QEMU stops reading the socket only when it holds no buffer, so a notify matters only when
-            // few were left; otherwise publishing is enough (and spares QEMU's main loop a wakeup per
-            // reply). If QEMU drains them before it sees these, the next poll finds them all used and
-            // notifies; polls go on while the client waits for bytes.
-            if (ReceiveBuffers - taken < ReceiveBuffers / 4) Kick(index);
-            else queue->Publish();
-        }
+        // The idle loop's and the tick's poll: with interrupts the idle loop may halt, as the device's
+        // message will wake it.
+        private static bool PollForIdle() => Poll() && !Interrupts;
 
-        private static void TakeWritten()
+        // The device's MSI-X message: some queue's used ring has something.
+        private static void OnInterrupt() => Poll();
+
+        // One wait of a thread for the device to complete something it asked for (the caller re-checks
+        // its completion after each): blocks until a completion wakes it, the deadline (Clock
+        // nanoseconds, 0: none) or a signal; with a signal pending Block returns at once, so it polls
+        // instead. At boot, with no thread yet, it polls and spins.
+        internal static WakeReason Await(ulong deadline)
         {
-            if (s_port == NoPort) return;
-            SplitQueue* queue = &s_queues[TransmitQueue(s_port)];
-            bool freed = false;
-            while (queue->TryTakeUsed(out ulong cookie, out _))
+            if (Scheduler.Current == null)
             {
-                var completion = (PortWrite*)cookie;
-                completion->Done = true;
-                s_writes--;
-                freed = true;
-                if (completion->Waiter != null) Scheduler.Wake(completion->Waiter, WakeReason.Woken);
+                Poll();
+                Native.Pause();
+                return deadline != 0 && Clock.Nanoseconds() >= deadline ? WakeReason.TimedOut : WakeReason.Woken;
             }
-            if (freed) s_space.Notify(PollEvents.Any);
+            WakeReason reason = Scheduler.Block(deadline);
+            if (reason == WakeReason.Interrupted) Poll();
+            return reason;
         }
 
         private static void TakeControl()
@@ -252,50 +176,19 @@ namespace Libra.Drivers.Virtio
             switch (ev)
             {
                 case DeviceAdd:
+                    PortAdded(id);
                     SendControl(id, PortReady, 1);
                     break;
                 case PortName:
-                    if (s_port != NoPort || !IsWantedName(message + ControlMessageSize, length - ControlMessageSize)) break;
-                    if (id >= (uint)(s_queueCount - 2) / 2 || s_notify[ReceiveQueue(id)] == 0 || s_notify[TransmitQueue(id)] == 0)
-                    {
-                        KernelLog.Begin(); KernelLog.Write("virtio-serial: the wanted port is number "); KernelLog.Decimal(id);
-                        KernelLog.Write(", beyond the "); KernelLog.Decimal((ulong)(s_queueCount - 2) / 2); KernelLog.Write(" ports set up"); KernelLog.End();
-                        break;
-                    }
-                    s_port = id;
-                    for (int i = 0; i < ReceiveBuffers; i++) PostReceive(i);
-                    Kick(ReceiveQueue(id));
-                    SendControl(id, PortOpen, 1);
-                    s_guestOpen = true;
+                    PortNamed(id, message + ControlMessageSize, length - ControlMessageSize);
                     break;
                 case PortOpen:
-                    if (id != s_port) break;
-                    if (value != 0) { s_hostOpen = true; break; }
-                    if (!s_hostOpen) break;
-                    PortClosed();
+                    HostOpenChanged(id, value != 0);
                     break;
                 case DeviceRemove:
-                    if (id == s_port && s_hostOpen) PortClosed();
+                    HostOpenChanged(id, false);
                     break;
             }
-        }
-
-        // The host closed the port: bytes already in the receive queue were delivered first (Poll's order).
-        private static void PortClosed()
-        {
-            TakeReceived();
-            s_hostOpen = false;
-            s_closed = true;
-            if (s_client.Closed != null) s_client.Closed();
-        }
-
-        // PORT_NAME carries the name's bytes after the message (QEMU adds a NUL).
-        private static bool IsWantedName(byte* name, int length)
-        {
-            while (length > 0 && name[length - 1] == 0) length--;
-            if (length != s_wantedLength) return false;
-            for (int i = 0; i < length; i++) if (name[i] != s_wanted.Bytes[i]) return false;
-            return true;
         }
 
         private static void SendControl(uint id, ushort ev, ushort value)
@@ -323,17 +216,15 @@ namespace Libra.Drivers.Virtio
             s_queues[ControlIn].TryAddChain(default, new ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
         }
 
-        private static void PostReceive(int buffer)
-        {
-            SplitQueue.Buffer b = new SplitQueue.Buffer(VirtioPciDevice.Physical(s_receive + buffer * ReceiveSize), ReceiveSize);
-            s_queues[ReceiveQueue(s_port)].TryAddChain(default, new ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
-        }
-
         // Publishes what was added to queue `index` and notifies the device when it asks for it.
         private static void Kick(ushort index)
         {
             if (s_queues[index].NeedsNotify()) VirtioPciDevice.Notify((ushort*)s_notify[index], index);
         }
+
+        // Whether port `id` has its two queues (virtio 1.2 §5.3.2).
+        private static bool HasQueues(uint id) =>
+            id < (uint)(s_queueCount - 2) / 2 && s_notify[ReceiveQueue(id)] != 0 && s_notify[TransmitQueue(id)] != 0;
 
         private static ushort ReceiveQueue(uint port) => (ushort)(port == 0 ? 0 : 2 * port + 2);
 

@@ -26,7 +26,7 @@ namespace Libra.Boot
         }
     }
 
-    internal enum SelfTest { None, PageFault, Divide, InvalidOpcode, GeneralProtection, Breakpoint, Clock }
+    internal enum SelfTest { None, PageFault, Divide, InvalidOpcode, GeneralProtection, Breakpoint, Clock, SerialEcho }
 
     internal enum OptionResult { Applied, UnknownOption, BadValue }
 
@@ -54,6 +54,7 @@ namespace Libra.Boot
                 else if (Is(value, "general-protection")) SelfTest = SelfTest.GeneralProtection;
                 else if (Is(value, "breakpoint")) SelfTest = SelfTest.Breakpoint;
                 else if (Is(value, "clock")) SelfTest = SelfTest.Clock;
+                else if (Is(value, "serial-echo")) SelfTest = SelfTest.SerialEcho;
                 else return OptionResult.BadValue;
                 return OptionResult.Applied;
             }
@@ -78,7 +79,7 @@ namespace Libra.Boot
             return OptionResult.UnknownOption;
         }
 
-        internal const string SelfTestValues = "pagefault, divide, invalid-opcode, general-protection, breakpoint, clock";
+        internal const string SelfTestValues = "pagefault, divide, invalid-opcode, general-protection, breakpoint, clock, serial-echo";
 
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>

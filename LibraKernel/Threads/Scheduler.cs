@@ -137,7 +137,9 @@ namespace Libra.Threads
                 bool outstanding = PollDevices();
                 if (s_runHead != null) continue;
                 Native.EnableInterrupts();
-                if (outstanding) Native.Pause();
+                // A device interrupt that came while interrupts were off is taken right here and may
+                // have woken a thread: halting now would leave it waiting for the next tick.
+                if (outstanding || s_runHead != null) Native.Pause();
                 else Native.Halt();
                 Native.DisableInterrupts();
                 ExpireTimers();

@@ -41,6 +41,8 @@ public sealed class QemuMachine
     // The guest's network: the Side daemon on the Channels' network socket, which QEMU joins to a
     // virtserialport named "libra.net" (start the Side first: SideProcess.Start). Null: no network.
     public NetworkOptions? Network { get; init; }
+    // More named virtio-serial ports, after diod's "libra.9p" when there is one (port numbers from 1).
+    public IReadOnlyList<SerialPortSocket> SerialPorts { get; init; } = [];
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
@@ -95,6 +97,7 @@ public sealed class QemuMachine
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
         InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer, FileServerRelay = FileServerRelay,
         Network = Network,
+        SerialPorts = SerialPorts,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -120,31 +123,7 @@ public sealed class QemuMachine
                 "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
                 "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
             ]);
-        bool diod = SharedDirectory is not null && FileServer == FileServer.Diod;
-        if (diod || Network is not null)
-        {
-            if (Channels is null) throw new InvalidOperationException("diod and the network need Channels: their sockets live there");
-            args.AddRange(["-device", "virtio-serial-pci,id=vser"]);
-        }
-        if (diod)
-        {
-            // QEMU connects to diod's socket (client mode) and joins it to port 1 of a virtio-serial
-            // device: a virtserialport, not a virtconsole, so that a short write is retried, not lost.
-            args.AddRange([
-                "-chardev", $"socket,id=fileserver,path={Channels!.FileServerSocket}",
-                "-device", $"virtserialport,bus=vser.0,nr=1,chardev=fileserver,name={DiodProcess.PortName}",
-            ]);
-        }
-        if (Network is not null)
-        {
-            // The Side's guest link on port 2 of the same device. reconnect=1: when the Side drops the
-            // link (a malformed frame) or is restarted, QEMU connects again within a second and the
-            // guest sees the port close and reopen.
-            args.AddRange([
-                "-chardev", $"socket,id=net,path={Channels!.NetworkSocket},reconnect=1",
-                "-device", $"virtserialport,bus=vser.0,nr=2,chardev=net,name={SideProcess.PortName}",
-            ]);
-        }
+        args.AddRange(SerialPortArguments());
         string commandLine = CommandLine;
         // diod serves a Tattach only for the export's own path (its aname); the kernel's options come
         // before any `--`, so the option goes first.
@@ -154,6 +133,37 @@ public sealed class QemuMachine
         if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
         if (WaitForDebugger) args.AddRange(["-s", "-S"]);
         if (InterruptLog is not null) args.AddRange(["-d", "int,cpu_reset,guest_errors", "-D", InterruptLog]);
+        return args;
+    }
+
+    // One virtio-serial device for every named port: diod's (QEMU connects to its socket) first, then
+    // SerialPorts, numbered from 1 (QEMU keeps port 0 for a console).
+    private List<string> SerialPortArguments()
+    {
+        var ports = new List<SerialPortSocket>();
+        if (SharedDirectory is not null && FileServer == FileServer.Diod)
+        {
+            if (Channels is null) throw new InvalidOperationException("the diod file server needs Channels: its socket lives there");
+            ports.Add(new SerialPortSocket(DiodProcess.PortName, Channels.FileServerSocket));
+        }
+        // The Side's guest link. reconnect=1: when the Side drops the link (a malformed frame) or is
+        // restarted, QEMU connects again within a second and the guest sees the port close and reopen.
+        int network = -1;
+        if (Network is not null)
+        {
+            if (Channels is null) throw new InvalidOperationException("the network needs Channels: the Side's socket lives there");
+            network = ports.Count;
+            ports.Add(new SerialPortSocket(SideProcess.PortName, Channels.NetworkSocket));
+        }
+        ports.AddRange(SerialPorts);
+        var args = new List<string>();
+        if (ports.Count == 0) return args;
+        args.AddRange(["-device", "virtio-serial-pci,id=vser"]);
+        for (int i = 0; i < ports.Count; i++)
+            args.AddRange([
+                "-chardev", $"socket,id=port{i + 1},path={ports[i].SocketPath}" + (i == network ? ",reconnect=1" : ""),
+                "-device", $"virtserialport,bus=vser.0,nr={i + 1},chardev=port{i + 1},name={ports[i].Name}",
+            ]);
         return args;
     }
 

@@ -8,7 +8,8 @@ namespace Libra.Arch.X64
 {
     // Where every interrupt and exception lands after its stub (Arch/X64/Interrupts.S). A fault in
     // ring 3 becomes the signal Linux would send; a page fault on an application area commits the
-    // page (from either ring); anything else in the kernel is a panic.
+    // page (from either ring); a device's vector goes to the handler it registered (DeviceInterrupts);
+    // anything else in the kernel is a panic.
     internal static unsafe class Interrupts
     {
         private const int DivideError = 0, Debug = 1, Breakpoint = 3, Overflow = 4, BoundRange = 5, InvalidOpcode = 6,
@@ -25,12 +26,7 @@ namespace Libra.Arch.X64
                 Scheduler.Tick(frame->FromUser);
             }
             else if (vector == LocalApic.SpuriousVector) return;
-            else if (vector == Drivers.Virtio.Virtio9pDevice.InterruptVector)
-            {
-                Drivers.Virtio.Virtio9pDevice.InterruptsTaken++;
-                LocalApic.EndOfInterrupt();
-                Scheduler.PollDevices();
-            }
+            else if (DeviceInterrupts.Covers(vector)) DeviceInterrupts.Dispatch(vector);
             else if (vector == PageFault)
             {
                 ulong address = Native.ReadCr2();

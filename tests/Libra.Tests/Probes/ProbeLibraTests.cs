@@ -79,8 +79,10 @@ public class ProbeFileTreeTests
             Assert.True(libraRun.GuestStatus == 0, libraRun.Output + "\n" + libraRun.Stderr + "\n" + libraRun.FileServerLog);
             Assert.Equal(native.Tree(), exported.Tree());
             Assert.Contains("libra: 9p: 0 fid(s) left open at exit", libraRun.Output);
-            if (probe.FileServer == FileServer.Diod) Assert.Contains("virtio-serial: PCI", libraRun.Output);
-            else Assert.Contains("completions by MSI-X interrupt", libraRun.Output);
+            Assert.Contains(probe.FileServer == FileServer.Diod ? "virtio-serial: PCI" : "virtio-9p: PCI", libraRun.Output);
+            Assert.Contains("completions by MSI-X interrupt", libraRun.Output);
+            if (probe.FileServer == FileServer.Diod) Assert.Matches(@"virtio-serial: [1-9]\d* completion interrupts; 'libra.9p' ", libraRun.Output);
+            else Assert.Matches(@"virtio-9p requests, [1-9]\d* completion interrupts", libraRun.Output);
         }
         finally
         {
@@ -90,19 +92,23 @@ public class ProbeFileTreeTests
     }
 }
 
-// The virtqueue works without interrupts too: completions found by polling alone.
+// The virtqueues work without interrupts too: completions found by polling alone, on virtio-9p and
+// on virtio-serial.
 [Collection("qemu")]
 public class PolledCompletionTests
 {
-    [Fact]
-    public async Task Files_probe_passes_with_virtio_completions_polled_instead_of_interrupts()
+    [Theory]
+    [InlineData("files")]
+    [InlineData("files-diod")]
+    public async Task Files_probe_passes_with_virtio_completions_polled_instead_of_interrupts(string name)
     {
-        ProbeCase probe = ProbeCatalog.Get("files");
+        ProbeCase probe = ProbeCatalog.Get(name);
         BootResult result = await ProbeOnLibra.RunAsync(probe, kernelOptions: "libra.virtio=poll");
         Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
         Assert.Equal(ProbeCatalog.ExpectedStdout(probe), result.Stdout);
         Assert.Contains("completions by polling", result.Output);
-        Assert.Matches(@"requests, 0 completion interrupts", result.Output);
+        if (probe.FileServer == FileServer.Diod) Assert.Contains("virtio-serial: 0 completion interrupts; 'libra.9p' ", result.Output);
+        else Assert.Matches(@"requests, 0 completion interrupts", result.Output);
     }
 }
 
@@ -206,7 +212,8 @@ public class ContainmentTests
 
 // A file server that misbehaves (diod behind a relay that spoils the stream): the call in flight
 // fails with EIO and one log line; Libra neither panics nor hangs, and the application sees an I/O
-// error it can report (the files probe aborts on it, as natively on a failing disk).
+// error it can report (the files probe aborts on it, as natively on a failing disk). Each with
+// virtio-serial completions by interrupt and by polling.
 [Collection("qemu")]
 public class FileServerFailureTests
 {
@@ -249,8 +256,10 @@ public class FileServerFailureTests
         finally { exported.Delete(); }
     }
 
-    [Fact]
-    public async Task Unbelievable_size_field_fails_the_calls_with_EIO_and_a_log_line()
+    [Theory]
+    [InlineData("")]
+    [InlineData("libra.virtio=poll")]
+    public async Task Unbelievable_size_field_fails_the_calls_with_EIO_and_a_log_line(string options)
     {
         // After 4 KiB of replies, the next one claims to be 2 GiB long: no frame can be found after it.
         BootResult result = await RunWithRelay(Relay(4096, async (guest, buffer, n, cancel) =>
@@ -258,15 +267,17 @@ public class FileServerFailureTests
             BitConverter.TryWriteBytes(buffer.AsSpan(0, 4), 0x7fffffff);
             await guest.WriteAsync(buffer.AsMemory(0, n), cancel);
             return true;
-        }));
+        }), options);
         Assert.DoesNotContain("PANIC", result.Output);
         Assert.True(result.GuestStatus != 0, result.Output);
         Assert.Contains("Input/output error", result.Stderr);
         Assert.Matches(@"libra: 9p stream: .*size field is 2147483647 \(not a frame of 7 bytes to 16 MiB\)", result.Output);
     }
 
-    [Fact]
-    public async Task Oversized_reply_fails_only_its_call_and_other_files_keep_working()
+    [Theory]
+    [InlineData("")]
+    [InlineData("libra.virtio=poll")]
+    public async Task Oversized_reply_fails_only_its_call_and_other_files_keep_working(string options)
     {
         // The third Rread from diod is replaced by a whole frame larger than msize (same tag).
         FileServerRelay relay = FrameRelay(117, 3, frame =>
@@ -278,7 +289,7 @@ public class FileServerFailureTests
             oversized[6] = frame[6];
             return oversized;
         });
-        BootResult result = await RunWithRelay(relay, "", "--resilience");
+        BootResult result = await RunWithRelay(relay, options, "--resilience");
         Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
         Assert.Contains("reads of a: 5 good, 1 failed", result.Stdout);
         Assert.Contains("b after that: bbbb", result.Stdout);
@@ -310,11 +321,13 @@ public class FileServerFailureTests
             await up;
         };
 
-    [Fact]
-    public async Task Unanswered_call_is_given_up_with_Tflush_after_the_timeout_and_other_files_keep_working()
+    [Theory]
+    [InlineData("")]
+    [InlineData("libra.virtio=poll")]
+    public async Task Unanswered_call_is_given_up_with_Tflush_after_the_timeout_and_other_files_keep_working(string options)
     {
         // The third Rread never reaches the guest; with libra.9p.timeout_ms the call is flushed.
-        BootResult result = await RunWithRelay(FrameRelay(117, 3, _ => null), "libra.9p.timeout_ms=2000", "--resilience");
+        BootResult result = await RunWithRelay(FrameRelay(117, 3, _ => null), $"{options} libra.9p.timeout_ms=2000".Trim(), "--resilience");
         Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
         Assert.Contains("reads of a: 5 good, 1 failed", result.Stdout);
         Assert.Contains("b after that: bbbb", result.Stdout);
@@ -322,25 +335,29 @@ public class FileServerFailureTests
         Assert.DoesNotContain("PANIC", result.Output);
     }
 
-    [Fact]
-    public async Task Server_that_answers_neither_the_call_nor_its_flush_is_given_up_on_without_a_hang()
+    [Theory]
+    [InlineData("")]
+    [InlineData("libra.virtio=poll")]
+    public async Task Server_that_answers_neither_the_call_nor_its_flush_is_given_up_on_without_a_hang(string options)
     {
-        BootResult result = await RunWithRelay(FrameRelay(117, 3, _ => null, dropFlushReplies: true), "libra.9p.timeout_ms=1000", "--resilience");
+        BootResult result = await RunWithRelay(FrameRelay(117, 3, _ => null, dropFlushReplies: true), $"{options} libra.9p.timeout_ms=1000".Trim(), "--resilience");
         Assert.DoesNotContain("PANIC", result.Output);
         Assert.True(result.GuestStatus != 0, result.Output);
         Assert.Contains("Input/output error", result.Stderr);
         Assert.Matches(@"libra: 9p stream: no reply to message type 116 \(tag \d+\) within 1000 ms, nor to its flush: the server is gone", result.Output);
     }
 
-    [Fact]
-    public async Task Server_that_disappears_mid_call_fails_the_call_with_EIO_and_a_log_line()
+    [Theory]
+    [InlineData("")]
+    [InlineData("libra.virtio=poll")]
+    public async Task Server_that_disappears_mid_call_fails_the_call_with_EIO_and_a_log_line(string options)
     {
         // After 4 KiB of replies the server's side of the stream closes without answering.
         BootResult result = await RunWithRelay(Relay(4096, (guest, buffer, n, cancel) =>
         {
             guest.Close();
             return Task.FromResult(false);
-        }));
+        }), options);
         Assert.DoesNotContain("PANIC", result.Output);
         Assert.True(result.GuestStatus != 0, result.Output);
         Assert.Contains("Input/output error", result.Stderr);

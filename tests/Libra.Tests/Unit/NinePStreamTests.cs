@@ -5,24 +5,25 @@ using Xunit;
 
 namespace Libra.Tests.Unit;
 
-// NinePStream, the reassembly of 9P replies from a byte stream (the virtio-serial port to diod) and
-// their delivery by tag: whatever the split, every caller gets exactly its reply; a broken stream
-// fails the callers with EIO instead of leaving them waiting.
+// FrameStream with 9P's framing (NinePStream.Format), the reassembly of 9P replies from a byte
+// stream (the virtio-serial port to diod) and their delivery by tag: whatever the split, every caller
+// gets exactly its reply; a broken stream fails the callers with EIO instead of leaving them waiting.
 public sealed unsafe class NinePStreamTests : IDisposable
 {
     const int Capacity = 256;
-    const uint Limit = 8192;
+    // A reply well past every caller's buffer, but believable.
+    const uint Large = 8192;
 
     // The stream, the calls and their reply buffers live in native memory: the stream keeps pointers.
-    readonly NinePStream* _stream;
-    readonly NinePStreamCall* _calls;
+    readonly FrameStream* _stream;
+    readonly FrameCall* _calls;
     readonly byte* _replies;
     static int s_completions;
 
     public NinePStreamTests()
     {
-        _stream = (NinePStream*)NativeMemory.AllocZeroed((nuint)sizeof(NinePStream));
-        _calls = (NinePStreamCall*)NativeMemory.AllocZeroed((nuint)(8 * sizeof(NinePStreamCall)));
+        _stream = (FrameStream*)NativeMemory.AllocZeroed((nuint)sizeof(FrameStream));
+        _calls = (FrameCall*)NativeMemory.AllocZeroed((nuint)(8 * sizeof(FrameCall)));
         _replies = (byte*)NativeMemory.AllocZeroed(8 * Capacity);
         Reset();
     }
@@ -34,21 +35,21 @@ public sealed unsafe class NinePStreamTests : IDisposable
         NativeMemory.Free(_replies);
     }
 
-    static void Completed(NinePStreamCall* call) => s_completions++;
+    static void Completed(FrameCall* call) => s_completions++;
 
     void Reset()
     {
-        *_stream = new NinePStream(Limit, &Completed);
-        NativeMemory.Clear(_calls, (nuint)(8 * sizeof(NinePStreamCall)));
+        *_stream = new FrameStream(NinePStream.Format, &Completed);
+        NativeMemory.Clear(_calls, (nuint)(8 * sizeof(FrameCall)));
         NativeMemory.Clear(_replies, 8 * Capacity);
         s_completions = 0;
     }
 
-    NinePStreamCall* Call(int index, ushort tag, int capacity = Capacity)
+    FrameCall* Call(int index, ushort tag, int capacity = Capacity)
     {
-        NinePStreamCall* call = &_calls[index];
+        FrameCall* call = &_calls[index];
         call->Tag = tag;
-        call->Reply = _replies + index * Capacity;
+        call->Buffer = _replies + index * Capacity;
         call->Capacity = capacity;
         Assert.True(_stream->Register(call));
         return call;
@@ -65,12 +66,9 @@ public sealed unsafe class NinePStreamTests : IDisposable
         return frame;
     }
 
-    void Feed(ReadOnlySpan<byte> bytes)
-    {
-        fixed (byte* p = bytes) _stream->Receive(p, bytes.Length);
-    }
+    void Feed(ReadOnlySpan<byte> bytes) => FrameFeeding.Feed(_stream, bytes);
 
-    static byte[] ReplyOf(NinePStreamCall* call) => new ReadOnlySpan<byte>(call->Reply, call->Result).ToArray();
+    static byte[] ReplyOf(FrameCall* call) => FrameFeeding.Contents(call);
 
     // Three replies in an order unlike the requests', one of them a bare header (Rclunk) and one for
     // Tversion's NOTAG, fed in three pieces cut at every pair of positions.
@@ -83,7 +81,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
             for (int j = i; j <= stream.Length; j++)
             {
                 Reset();
-                NinePStreamCall* callB = Call(0, 5), callA = Call(1, 9), callC = Call(2, NinePProtocol.NoTag);
+                FrameCall* callB = Call(0, 5), callA = Call(1, 9), callC = Call(2, NinePProtocol.NoTag);
                 Feed(stream.AsSpan(0, i));
                 Feed(stream.AsSpan(i, j - i));
                 Feed(stream.AsSpan(j));
@@ -93,7 +91,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
                 Assert.Equal(c, ReplyOf(callC));
                 Assert.Equal(3, s_completions);
                 Assert.Equal(0, _stream->Waiting);
-                Assert.Equal(NinePStreamProblem.None, _stream->Problem);
+                Assert.Equal(FrameStreamProblem.None, _stream->Problem);
             }
     }
 
@@ -101,7 +99,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
     public void A_reply_fed_one_byte_at_a_time_completes_only_with_its_last_byte()
     {
         byte[] frame = Frame(25, 3, 60, seed: 7);
-        NinePStreamCall* call = Call(0, 3);
+        FrameCall* call = Call(0, 3);
         for (int i = 0; i < frame.Length; i++)
         {
             Assert.False(call->Done, $"done after {i} bytes");
@@ -114,10 +112,10 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [Fact]
     public void A_reply_for_a_tag_nobody_waits_for_is_dropped_and_the_next_one_still_arrives()
     {
-        NinePStreamCall* call = Call(0, 4);
+        FrameCall* call = Call(0, 4);
         byte[] stray = Frame(117, 77, 30), mine = Frame(117, 4, 10, seed: 9);
         Feed([.. stray, .. mine]);
-        Assert.Equal(NinePStreamProblem.UnknownTag, _stream->TakeProblem(out uint tag));
+        Assert.Equal(FrameStreamProblem.UnknownTag, _stream->TakeProblem(out uint tag));
         Assert.Equal(77u, tag);
         Assert.True(call->Done);
         Assert.Equal(mine, ReplyOf(call));
@@ -131,17 +129,17 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [InlineData(0xffffffffu)]
     public void A_size_field_out_of_range_fails_every_waiting_call_and_every_later_one_with_EIO(uint size)
     {
-        NinePStreamCall* first = Call(0, 1), second = Call(1, 2);
+        FrameCall* first = Call(0, 1), second = Call(1, 2);
         byte[] frame = Frame(117, 1, 10);
         BitConverter.TryWriteBytes(frame.AsSpan(0, 4), size);
         Feed(frame);
         Assert.True(first->Done && second->Done);
         Assert.Equal(-(int)Errno.EIO, first->Result);
         Assert.Equal(-(int)Errno.EIO, second->Result);
-        Assert.Equal(NinePStreamProblem.BadSize, _stream->TakeProblem(out uint reported));
+        Assert.Equal(FrameStreamProblem.BadSize, _stream->TakeProblem(out uint reported));
         Assert.Equal(size, reported);
         Assert.True(_stream->IsBroken);
-        NinePStreamCall* later = &_calls[2];
+        FrameCall* later = &_calls[2];
         later->Tag = 3;
         Assert.False(_stream->Register(later));
         Feed(Frame(117, 3, 4));   // ignored: nothing can be in step any more
@@ -151,7 +149,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [Fact]
     public void A_reply_larger_than_its_callers_buffer_fails_with_EIO_instead_of_overrunning_it()
     {
-        NinePStreamCall* call = Call(0, 6, capacity: 32);
+        FrameCall* call = Call(0, 6, capacity: 32);
         Feed(Frame(117, 6, 40));
         Assert.True(call->Done);
         Assert.Equal(-(int)Errno.EIO, call->Result);
@@ -161,15 +159,15 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [Fact]
     public void An_oversized_reply_is_skipped_whole_and_the_stream_stays_in_step()
     {
-        NinePStreamCall* victim = Call(0, 6), bystander = Call(1, 7);
-        byte[] huge = Frame(117, 6, (int)Limit + 100);
+        FrameCall* victim = Call(0, 6), bystander = Call(1, 7);
+        byte[] huge = Frame(117, 6, (int)Large + 100);
         byte[] fine = Frame(117, 7, 10);
         Feed(huge.Concat(fine).ToArray());
         Assert.Equal(-(int)Errno.EIO, victim->Result);
         Assert.True(bystander->Done);
         Assert.Equal(fine, ReplyOf(bystander));
         Assert.False(_stream->IsBroken);
-        NinePStreamCall* later = Call(2, 8);
+        FrameCall* later = Call(2, 8);
         Feed(Frame(117, 8, 4));
         Assert.True(later->Done && later->Result > 0);
     }
@@ -177,14 +175,14 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [Fact]
     public void A_stream_that_closes_mid_reply_fails_the_waiting_calls_with_EIO()
     {
-        NinePStreamCall* call = Call(0, 8), other = Call(1, 9);
+        FrameCall* call = Call(0, 8), other = Call(1, 9);
         byte[] frame = Frame(117, 8, 50);
         Feed(frame.AsSpan(0, 20));
         _stream->Close();
         Assert.True(call->Done && other->Done);
         Assert.Equal(-(int)Errno.EIO, call->Result);
         Assert.Equal(-(int)Errno.EIO, other->Result);
-        Assert.Equal(NinePStreamProblem.ClosedMidFrame, _stream->TakeProblem(out uint partial));
+        Assert.Equal(FrameStreamProblem.ClosedMidFrame, _stream->TakeProblem(out uint partial));
         Assert.Equal(20u, partial);
     }
 
@@ -194,7 +192,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
         Call(0, 8);
         Feed(Frame(117, 8, 50).AsSpan(0, 3));
         _stream->Close();
-        Assert.Equal(NinePStreamProblem.ClosedMidFrame, _stream->TakeProblem(out uint partial));
+        Assert.Equal(FrameStreamProblem.ClosedMidFrame, _stream->TakeProblem(out uint partial));
         Assert.Equal(3u, partial);
     }
 
@@ -202,7 +200,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
     public void A_second_call_on_a_waiting_tag_is_refused()
     {
         Call(0, 12);
-        NinePStreamCall* twin = &_calls[1];
+        FrameCall* twin = &_calls[1];
         twin->Tag = 12;
         Assert.False(_stream->Register(twin));
         Assert.Equal(1, _stream->Waiting);
@@ -211,7 +209,7 @@ public sealed unsafe class NinePStreamTests : IDisposable
     [Fact]
     public void A_cancelled_call_is_not_completed_and_its_reply_mid_way_is_dropped()
     {
-        NinePStreamCall* call = Call(0, 2), next = Call(1, 3);
+        FrameCall* call = Call(0, 2), next = Call(1, 3);
         byte[] frame = Frame(117, 2, 30), after = Frame(117, 3, 5);
         Feed(frame.AsSpan(0, 10));
         _stream->Cancel(call);
