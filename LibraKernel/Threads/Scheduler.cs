@@ -40,6 +40,8 @@ namespace Libra.Threads
         private static ulong s_sliceNs, s_tickNs;
         // A polled device has requests out: a timer every tick polls it while a thread runs.
         private static bool s_devicesBusy;
+        // The timer must be armed again (it fired, or what it waits for changed).
+        private static bool s_timerStale;
         // CPU time of every application thread, live or finished (CLOCK_PROCESS_CPUTIME_ID).
         private static ulong s_finishedThreadsCpu;
 
@@ -124,7 +126,7 @@ namespace Libra.Threads
             self->State = ThreadState.Blocked;
             // Whether a polled device now has requests out (perhaps this thread's), so that the
             // timer keeps polling while another thread runs; a completion found here wakes us.
-            if (s_pollCount > 0) s_devicesBusy = PollDevices();
+            if (s_pollCount > 0 && (s_devicesBusy = PollDevices())) s_timerStale = true;
             Charge(self);
             SwitchAway();
             Timers.Cancel(&self->WakeTimer);
@@ -165,6 +167,7 @@ namespace Libra.Threads
         internal static void Tick(bool fromUser)
         {
             LocalApic.TimerFired();
+            s_timerStale = true;
             bool outstanding = PollDevices();
             s_devicesBusy = outstanding;
             Timers.ExpireDue();
@@ -175,6 +178,9 @@ namespace Libra.Threads
         // runnable, or when a woken thread waits to run; then the timer is armed for what comes next.
         internal static void BeforeUserReturn()
         {
+            // The common case, nothing else to run and nothing new for the timer, is a few loads
+            // (each call costs a translation-block exit under TCG).
+            if (s_frontHead == null && s_runHead == null && !s_timerStale && !Timers.Changed) return;
             if (AnyRunnable)
             {
                 bool sliceOver = Clock.Nanoseconds() >= s_sliceEnd;
@@ -203,6 +209,8 @@ namespace Libra.Threads
         // device has requests out and a thread runs (the idle loop polls by itself).
         private static void ProgramTimer()
         {
+            s_timerStale = false;
+            Timers.Changed = false;
             ulong next = Timers.Earliest;
             if (Current != null)
             {

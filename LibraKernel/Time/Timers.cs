@@ -8,6 +8,9 @@ namespace Libra.Time
     {
         private static TimerQueue s_queue;
 
+        // Set whenever the earliest deadline may have moved; whoever arms the hardware clears it.
+        internal static bool Changed;
+
         internal static ulong Earliest => s_queue.Earliest;
 
         internal static int Count => s_queue.Count;
@@ -21,12 +24,15 @@ namespace Libra.Time
         {
             timer->Expire = expire;
             timer->Owner = owner;
+            Changed = true;
             fixed (TimerQueue* queue = &s_queue) queue->Add(timer, deadline);
         }
 
         // Disarms `timer`; false when it had already expired or was not armed.
         internal static bool Cancel(Timer* timer)
         {
+            if (!timer->Queued) return false;
+            Changed = true;
             fixed (TimerQueue* queue = &s_queue) return queue->Remove(timer);
         }
 
@@ -34,7 +40,8 @@ namespace Libra.Time
         internal static void ExpireDue()
         {
             if (s_queue.Earliest == TimerQueue.Never) return;
-            fixed (TimerQueue* queue = &s_queue) queue->ExpireUpTo(Clock.Nanoseconds());
+            fixed (TimerQueue* queue = &s_queue)
+                if (queue->ExpireUpTo(Clock.Nanoseconds()) > 0) Changed = true;
         }
     }
 }
