@@ -52,7 +52,8 @@ static void fail(const char *what)
     exit(1);
 }
 
-/* ---- sampling: a row is up to max_samples batches of `batch` operations within a time budget ---- */
+/* ---- sampling: a row is at least 5 and up to max_samples batches of `batch` operations within a
+   time budget ---- */
 
 static uint64_t budget_ns = 500000000;      /* per row */
 static int max_samples = 1000;
@@ -81,7 +82,7 @@ static void measure(const char *row, operation op, int batch)
     uint64_t start = now_ns();
     int count = 0;
     op(batch);                                  /* warm-up */
-    while (count < max_samples && now_ns() - start < budget_ns) {
+    while (count < max_samples && (count < 5 || now_ns() - start < budget_ns)) {
         uint64_t t0 = now_ns();
         op(batch);
         samples[count++] = now_ns() - t0;
@@ -103,23 +104,34 @@ static void op_yield(int n) { for (int i = 0; i < n; i++) sched_yield(); }
 
 static atomic_int ping_word;
 
+/* Waits in FUTEX_WAIT until *word is no longer 0; returns what it became. */
+static int wait_for_turn(atomic_int *word)
+{
+    int v;
+    while ((v = atomic_load(word)) == 0) futex(word, FUTEX_WAIT_PRIVATE, 0, NULL);
+    return v;
+}
+
+/* Sets *word to `value` and wakes one waiter on it. */
+static void hand_over(atomic_int *word, int value)
+{
+    atomic_store(word, value);
+    futex(word, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
 static void *futex_partner(void *unused)
 {
     (void)unused;
     for (;;) {
-        int v;
-        while ((v = atomic_load(&ping_word)) == 0) futex(&ping_word, FUTEX_WAIT_PRIVATE, 0, NULL);
-        if (v == 2) return NULL;
-        atomic_store(&ping_word, 0);
-        futex(&ping_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+        if (wait_for_turn(&ping_word) == 2) return NULL;
+        hand_over(&ping_word, 0);
     }
 }
 
 static void op_futex_round(int n)
 {
     for (int i = 0; i < n; i++) {
-        atomic_store(&ping_word, 1);
-        futex(&ping_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+        hand_over(&ping_word, 1);
         while (atomic_load(&ping_word) == 1) futex(&ping_word, FUTEX_WAIT_PRIVATE, 1, NULL);
     }
 }
@@ -134,8 +146,7 @@ static pthread_t start_futex_partner(void)
 
 static void stop_futex_partner(pthread_t t)
 {
-    atomic_store(&ping_word, 2);
-    futex(&ping_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+    hand_over(&ping_word, 2);
     pthread_join(t, NULL);
 }
 
@@ -149,9 +160,7 @@ static void *spin_wake_partner(void *unused)
 {
     (void)unused;
     for (;;) {
-        int v;
-        while ((v = atomic_load(&wake_word)) == 0) futex(&wake_word, FUTEX_WAIT_PRIVATE, 0, NULL);
-        if (v == 2) return NULL;
+        if (wait_for_turn(&wake_word) == 2) return NULL;
         atomic_store(&partner_ran_at, now_ns());
         atomic_store(&wake_word, 0);
         atomic_store(&partner_ran, 1);
@@ -170,14 +179,12 @@ static int spinning_waker_rounds(int rounds, uint64_t budget)
         sleep_ns(200000);                       /* the partner is back in FUTEX_WAIT */
         atomic_store(&partner_ran, 0);
         uint64_t t0 = now_ns();
-        atomic_store(&wake_word, 1);
-        futex(&wake_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+        hand_over(&wake_word, 1);
         while (!atomic_load(&partner_ran)) { }
         uint64_t at = atomic_load(&partner_ran_at);
         samples[count++] = at > t0 ? at - t0 : 0;
     }
-    atomic_store(&wake_word, 2);
-    futex(&wake_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+    hand_over(&wake_word, 2);
     pthread_join(t, NULL);
     return count;
 }
