@@ -76,18 +76,22 @@ namespace Libra
 
             Clock.Initialize();
             if (!LocalApic.Initialize()) Panic.Halt("this CPU has no local APIC");
-            LocalApic.StartTimer(s_options.TickHz);
+            LocalApic.StartTimer();
             Native.EnableInterrupts();
 
             KernelLog.Begin(); KernelLog.Write("clock: "); KernelLog.Write(Clock.SourceName); KernelLog.Write(", TSC ");
-            KernelLog.Decimal(Clock.TscHz / 1_000_000); KernelLog.Write(" MHz; timer: local APIC, ");
-            KernelLog.Decimal((ulong)s_options.TickHz); KernelLog.Write(" Hz"); KernelLog.End();
+            KernelLog.Decimal(Clock.TscHz / 1_000_000); KernelLog.Write(" MHz; timer: local APIC ");
+            if (LocalApic.UsesTscDeadline) KernelLog.Write("TSC-deadline");
+            else { KernelLog.Write("one-shot at "); KernelLog.Decimal(LocalApic.TimerHz / 1_000_000); KernelLog.Write(" MHz"); }
+            KernelLog.Write(" (resolution "); KernelLog.Decimal(LocalApic.ResolutionNs); KernelLog.Write(" ns), tickless; slices of ");
+            KernelLog.Decimal(2000 / (ulong)s_options.TickHz); KernelLog.Write(" ms (libra.tick_hz="); KernelLog.Decimal((ulong)s_options.TickHz);
+            KernelLog.Write(")"); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("memory: "); KernelLog.Size(PhysicalMemory.FreeBytes); KernelLog.Write(" free after boot; kernel image ");
             KernelLog.Size(image->PhysicalEnd - image->PhysicalStart); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("ready in "); KernelLog.Thousandths((Native.ReadTsc() - bootTsc) * 1_000_000 / Clock.TscHz);
             KernelLog.Write(" ms since kmain"); KernelLog.End();
 
-            if (s_options.SelfTest != SelfTest.None) SelfTests.Run(s_options.SelfTest);
+            if (s_options.SelfTest != SelfTest.None) SelfTests.Run(s_options.SelfTest, s_options.TickHz);
 
             if (boot->ModuleCount == 0 && s_appRequested)
             {
@@ -111,7 +115,7 @@ namespace Libra
             Native.DisableInterrupts();
             Clock.SetWallClock(CmosRtc.ReadUnixSeconds());
             SystemCallEntry.Initialize();
-            Scheduler.Initialize();
+            Scheduler.Initialize(s_options.TickHz);
             ThreadCalls.Initialize();
             UserMemory.Initialize();
             ProcessCalls.Initialize();
@@ -168,8 +172,8 @@ namespace Libra
             if (Scheduler.Switches > 0)
             {
                 KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");
-                KernelLog.Decimal(Scheduler.Preemptions); KernelLog.Write(" preemptions, "); KernelLog.Decimal(LocalApic.Ticks);
-                KernelLog.Write(" timer ticks"); KernelLog.End();
+                KernelLog.Decimal(Scheduler.Preemptions); KernelLog.Write(" preemptions at the end of a slice, "); KernelLog.Decimal(Scheduler.WakePreemptions);
+                KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts"); KernelLog.End();
             }
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
@@ -189,7 +193,7 @@ namespace Libra
             KernelLog.Begin(); KernelLog.Write("cpu features:");
             Feature(Cpu.HasSse42, " sse4.2"); Feature(Cpu.HasPopcnt, " popcnt"); Feature(Cpu.HasAvx, " avx"); Feature(Cpu.HasAvx2, " avx2");
             Feature(Cpu.HasXsave, " xsave"); Feature(Cpu.HasFsGsBase, " fsgsbase"); Feature(Cpu.HasRdrand, " rdrand");
-            Feature(Cpu.HasNx, " nx"); Feature(Cpu.HasHugePages, " pdpe1gb"); Feature(Cpu.HasX2Apic, " x2apic");
+            Feature(Cpu.HasNx, " nx"); Feature(Cpu.HasHugePages, " pdpe1gb"); Feature(Cpu.HasX2Apic, " x2apic"); Feature(Cpu.HasTscDeadline, " tsc-deadline");
             Feature(Cpu.HasInvariantTsc, " invtsc"); Feature(Cpu.HasKvmClock, " kvmclock");
             KernelLog.End();
             if (!Cpu.HasSse42 || !Cpu.HasPopcnt)

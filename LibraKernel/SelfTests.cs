@@ -13,7 +13,7 @@ namespace Libra
         internal const ulong ClockTestNs = 2_000_000_000;
         private static int s_zero;
 
-        internal static void Run(SelfTest test)
+        internal static void Run(SelfTest test, int tickHz)
         {
             KernelLog.Begin(); KernelLog.Write("selftest: "); KernelLog.Write(Name(test)); KernelLog.End();
             switch (test)
@@ -23,7 +23,7 @@ namespace Libra
                 case SelfTest.InvalidOpcode: Native.RaiseFault(2); break;
                 case SelfTest.Breakpoint: Native.RaiseFault(3); break;
                 case SelfTest.GeneralProtection: Native.RaiseFault(4); break;
-                case SelfTest.Clock: MeasureClock(); break;
+                case SelfTest.Clock: MeasureClock(tickHz); break;
                 // SerialEcho starts once the devices are up (Kernel.RunApplication).
             }
         }
@@ -37,17 +37,24 @@ namespace Libra
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static int DivideBy(int divisor) => 1000 / divisor;
 
-        // Two marks ClockTestNs apart by the kernel's clock, waited for with HLT so the timer interrupt
-        // must fire; the host compares them with its own clock.
-        private static void MeasureClock()
+        // Two marks ClockTestNs apart by the kernel's clock, waited for with HLT and the one-shot timer
+        // armed a tick ahead each time, so the timer interrupt must fire; the host compares the marks
+        // with its own clock.
+        private static void MeasureClock(int tickHz)
         {
-            ulong ticksBefore = LocalApic.Ticks;
+            ulong tick = 1_000_000_000ul / (ulong)tickHz;
+            ulong ticksBefore = LocalApic.Interrupts;
             ulong start = Clock.Nanoseconds();
             KernelLog.Begin(); KernelLog.Write("clock mark 0 at "); KernelLog.Decimal(start); KernelLog.Write(" ns"); KernelLog.End();
-            while (Clock.Nanoseconds() - start < ClockTestNs) Native.Halt();
+            ulong now;
+            while ((now = Clock.Nanoseconds()) - start < ClockTestNs)
+            {
+                LocalApic.ArmAt(now + tick);
+                Native.Halt();
+            }
             ulong end = Clock.Nanoseconds();
             KernelLog.Begin(); KernelLog.Write("clock mark 1 at "); KernelLog.Decimal(end); KernelLog.Write(" ns; elapsed ");
-            KernelLog.Decimal(end - start); KernelLog.Write(" ns; timer ticks "); KernelLog.Decimal(LocalApic.Ticks - ticksBefore); KernelLog.End();
+            KernelLog.Decimal(end - start); KernelLog.Write(" ns; timer ticks "); KernelLog.Decimal(LocalApic.Interrupts - ticksBefore); KernelLog.End();
         }
 
         private static string Name(SelfTest test) => test switch

@@ -43,6 +43,7 @@ namespace Libra.Shims
             }
             if (Trace) TraceEnd(result);
             frame->Rax = (ulong)result;
+            Scheduler.BeforeUserReturn();
             SignalDelivery.BeforeUserReturn(frame, result == -Errno.ERESTARTSYS && number != RtSigreturn);
         }
 

@@ -5,6 +5,8 @@ using Libra.Time;
 namespace Libra.Shims
 {
     // Time: every clock glibc asks for, and the sleeps. There is no vDSO, so each read is a syscall.
+    // Sleeps and timeouts wait on the kernel's timer queue (Time/Timers.cs) and end at their
+    // deadline to the timer's resolution, which clock_getres reports.
     internal static unsafe class TimeCalls
     {
         private const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
@@ -83,9 +85,18 @@ namespace Libra.Shims
 
         internal static long ClockGetRes(SyscallArgs* a)
         {
-            if (!Read((int)a->A0, out _)) return -Errno.EINVAL;
-            return a->A1 == 0 || WriteTimespec(a->A1, 1) ? 0 : -Errno.EFAULT;
+            int clock = (int)a->A0;
+            if (!Read(clock, out _)) return -Errno.EINVAL;
+            return a->A1 == 0 || WriteTimespec(a->A1, Resolution(clock)) ? 0 : -Errno.EFAULT;
         }
+
+        // The clocks a sleep or timeout waits on resolve to the timer's resolution, as Linux reports
+        // hrtimer_resolution for them; the rest (CPU time, raw, coarse) are read exactly at each call.
+        private static ulong Resolution(int clock) => clock switch
+        {
+            CLOCK_REALTIME or CLOCK_MONOTONIC or CLOCK_BOOTTIME or CLOCK_TAI or CLOCK_REALTIME_ALARM or CLOCK_BOOTTIME_ALARM => Timers.ResolutionNs,
+            _ => 1,
+        };
 
         internal static long GetTimeOfDay(SyscallArgs* a)
         {

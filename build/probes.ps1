@@ -15,6 +15,27 @@ function Get-ProbeProjects {
     }
 }
 
+# Every C probe (Apps/Probes/<Dir>/<name>.c, one program per file): Name (the executable's name), Source.
+function Get-CProbes {
+    foreach ($source in Get-ChildItem $ProbesSource -Filter '*.c' -Recurse -Depth 1 | Sort-Object FullName) {
+        [pscustomobject]@{ Name = $source.BaseName; Source = $source.FullName }
+    }
+}
+
+# Compiles each C probe (what .NET cannot reach: raw futexes, exact sleeps) with gcc -static -O2
+# -pthread into artifacts/probes/<name>, when its source or this script is newer than the executable.
+function Build-CProbes([switch] $Force) {
+    $script = (Get-Item (Join-Path $Root 'build/probes.ps1')).LastWriteTimeUtc
+    foreach ($probe in Get-CProbes) {
+        $target = Join-Path $ProbesOut $probe.Name
+        $newest = @((Get-Item $probe.Source).LastWriteTimeUtc, $script) | Sort-Object | Select-Object -Last 1
+        if (-not $Force -and (Test-Path $target) -and (Get-Item $target).LastWriteTimeUtc -gt $newest) { continue }
+        Install-Prerequisites @{ gcc = 'gcc'; '/usr/lib/x86_64-linux-gnu/libc.a' = 'libc6-dev' }
+        Invoke-Quiet 'gcc' @('-static', '-O2', '-pthread', '-Wall', '-Werror', '-o', $target, $probe.Source)
+        Write-Host ('probes: compiled {0} ({1:N0} bytes)' -f $probe.Name, (Get-Item $target).Length)
+    }
+}
+
 # The ELF header facts the kernel's loader cares about: Type (EXEC, DYN) and whether it asks for a
 # dynamic loader (a PT_INTERP program header).
 function Get-ElfFacts([string] $Path) {
@@ -53,7 +74,8 @@ function Build-Probes([switch] $Force) {
         }
     }
     try {
-        $inputs = @(Get-ChildItem $ProbesSource -Recurse -File | Where-Object { $_.FullName -notmatch '[/\\](obj|bin)[/\\]' }) +
+        Build-CProbes -Force:$Force
+        $inputs = @(Get-ChildItem $ProbesSource -Recurse -File | Where-Object { $_.FullName -notmatch '[/\\](obj|bin)[/\\]' -and $_.Extension -ne '.c' }) +
             @(Get-Item (Join-Path $Root 'Directory.Build.props'), (Join-Path $Root 'global.json'), (Join-Path $Root 'build/probes.ps1'))
         $newestInput = ($inputs | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
         $outputs = @($probes | ForEach-Object { Join-Path $ProbesOut $_.Name })

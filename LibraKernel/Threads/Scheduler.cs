@@ -4,14 +4,20 @@ using Libra.Time;
 
 namespace Libra.Threads
 {
-    // One CPU, round-robin, preemptive on the timer tick. The kernel itself runs with interrupts
-    // off and never preempts itself: a thread leaves the CPU only by blocking, yielding, exiting, or
-    // through the timer interrupt taken in ring 3. With nothing to run, the boot stack's idle loop
-    // halts until an interrupt.
+    // One CPU, round-robin with time slices, tickless. The kernel itself runs with interrupts off
+    // and never preempts itself: a thread leaves the CPU by blocking, yielding or exiting, or is
+    // preempted on its way back to ring 3 (syscall or interrupt exit) when its slice is over and
+    // another thread is runnable, or when a thread it woke is waiting to run. A woken thread that
+    // has slice left joins the front run queue and runs next (Linux's wakeup preemption, without
+    // vruntimes); a thread whose slice is used up (time run while others waited) goes to the back
+    // of the line with a fresh one, so wake-ups are prompt and spinning threads still share the CPU. The one-shot timer is armed for
+    // the earliest timer (Time/Timers.cs), and for the end of the slice only while another thread
+    // waits to run. With nothing to run, the boot stack's idle loop halts until an interrupt.
     internal static unsafe class Scheduler
     {
         private const uint MsrFsBase = 0xc0000100;
-        // A thread runs this many ticks before another runnable thread gets the CPU.
+        private const ulong NsPerSecond = 1_000_000_000;
+        // A thread runs this many ticks (libra.tick_hz) before another runnable thread gets the CPU.
         private const int SliceTicks = 2;
 
         internal static Thread* Current;
@@ -21,27 +27,62 @@ namespace Libra.Threads
         private struct PollFunctions { internal fixed ulong Functions[MaxPolledDevices]; }
         private static PollFunctions s_polls;
         private static int s_pollCount;
-        internal static ulong Switches, Preemptions;
+        // Preemptions: at the end of a slice; WakePreemptions: for a woken thread.
+        internal static ulong Switches, Preemptions, WakePreemptions;
+        // Front: woken threads with slice left, in wake order. Back: everyone else, round-robin.
+        private static Thread* s_frontHead, s_frontTail;
         private static Thread* s_runHead, s_runTail;
-        private static Thread* s_timed;
+        private static bool s_wokenWaiting;       // a thread woke while another ran: switch at the next exit to ring 3
         private static ulong s_idleRsp;
-        private static int s_sliceLeft;
         private static ulong* s_kernelRspSlot;
         private static ulong s_runningSince;
+        private static ulong s_sliceEnd;          // when the current thread's slice is over
+        private static ulong s_sliceNs, s_tickNs;
+        // A polled device has requests out: a timer every tick polls it while a thread runs.
+        private static bool s_devicesBusy;
+        // The timer must be armed again (it fired, or what it waits for changed).
+        private static bool s_timerStale;
         // CPU time of every application thread, live or finished (CLOCK_PROCESS_CPUTIME_ID).
         private static ulong s_finishedThreadsCpu;
 
-        internal static void Initialize()
+        // tickHz (libra.tick_hz) sets the slice (SliceTicks ticks) and how often polled devices are polled.
+        internal static void Initialize(int tickHz)
         {
             s_kernelRspSlot = Native.KernelRspSlot();
+            s_tickNs = NsPerSecond / (ulong)tickHz;
+            s_sliceNs = SliceTicks * s_tickNs;
         }
 
+        // Puts a thread at the back of the line with a fresh slice.
         internal static void MakeRunnable(Thread* thread)
         {
+            ContendFor(thread);
             thread->State = ThreadState.Runnable;
+            thread->SliceLeft = (long)s_sliceNs;
             thread->NextRunnable = null;
             if (s_runTail == null) s_runHead = thread; else s_runTail->NextRunnable = thread;
             s_runTail = thread;
+        }
+
+        // Puts a thread that still has slice left at the end of the front queue.
+        private static void MakeRunnableFirst(Thread* thread)
+        {
+            ContendFor(thread);
+            thread->State = ThreadState.Runnable;
+            thread->NextRunnable = null;
+            if (s_frontTail == null) s_frontHead = thread; else s_frontTail->NextRunnable = thread;
+            s_frontTail = thread;
+        }
+
+        private static bool AnyRunnable => s_frontHead != null || s_runHead != null;
+
+        // A slice is spent only while another thread waits for the CPU: when a first thread joins
+        // the run queues, the running thread's time until now is its own, and its slice counts from here.
+        private static void ContendFor(Thread* thread)
+        {
+            if (Current == null || thread == Current || AnyRunnable) return;
+            Charge(Current);
+            s_sliceEnd = s_runningSince + (ulong)(Current->SliceLeft > 0 ? Current->SliceLeft : 0);
         }
 
         // Adds a device's poll function to those the idle loop and the timer tick call.
@@ -61,10 +102,12 @@ namespace Libra.Threads
             return outstanding;
         }
 
-        // Gives the CPU to the next runnable thread, if any, and comes back when it is our turn.
+        // Gives the CPU to the next runnable thread, if any, and comes back when it is our turn
+        // (sched_yield: to the back of the line).
         internal static void Yield()
         {
-            if (s_runHead == null) return;
+            if (!AnyRunnable) return;
+            Charge(Current);
             MakeRunnable(Current);
             SwitchAway();
         }
@@ -78,23 +121,33 @@ namespace Libra.Threads
             if (deadline != 0)
             {
                 if (Clock.Nanoseconds() >= deadline) return WakeReason.TimedOut;
-                self->WakeAt = deadline;
-                self->NextTimed = s_timed;
-                s_timed = self;
-                self->OnTimedList = true;
+                Timers.Start(&self->WakeTimer, deadline, &WakeTimerExpired, self);
             }
             self->State = ThreadState.Blocked;
+            // Whether a polled device now has requests out (perhaps this thread's), so that the
+            // timer keeps polling while another thread runs; a completion found here wakes us.
+            if (s_pollCount > 0 && (s_devicesBusy = PollDevices())) s_timerStale = true;
+            Charge(self);
             SwitchAway();
-            if (self->OnTimedList) RemoveTimed(self);
+            Timers.Cancel(&self->WakeTimer);
             return self->WakeReason;
         }
 
-        // Makes a blocked thread runnable; false if it was not blocked.
+        private static void WakeTimerExpired(Timer* timer) => Wake((Thread*)timer->Owner, WakeReason.TimedOut);
+
+        // Makes a blocked thread runnable; false if it was not blocked. With slice left it runs
+        // before the threads that used theirs, and the running thread gives way at its next exit
+        // to ring 3; without, it waits for its turn at the back.
         internal static bool Wake(Thread* thread, WakeReason reason)
         {
             if (thread->State != ThreadState.Blocked) return false;
             thread->WakeReason = reason;
-            MakeRunnable(thread);
+            if (thread->SliceLeft > 0)
+            {
+                MakeRunnableFirst(thread);
+                if (Current != null && thread != Current) s_wokenWaiting = true;
+            }
+            else MakeRunnable(thread);
             return true;
         }
 
@@ -103,20 +156,72 @@ namespace Libra.Threads
         {
             Thread* self = Current;
             ThreadTable.Release(self);
+            Charge(self);
+            s_finishedThreadsCpu += self->CpuNanoseconds;
             SwitchAway();
             Panic.Halt("a finished thread was scheduled again");
         }
 
-        // From the timer interrupt: wakes expired sleepers and, when the interrupted code was the
-        // application's, ends its time slice.
+        // From the timer interrupt: polls the devices and runs the timers that are due. Ending a
+        // slice, or giving way to a woken thread, happens on the way back to ring 3 (BeforeUserReturn).
         internal static void Tick(bool fromUser)
         {
-            PollDevices();
-            ExpireTimers();
-            if (!fromUser || Current == null) return;
-            if (--s_sliceLeft > 0) return;
-            if (s_runHead != null) Preemptions++;
-            Yield();
+            LocalApic.TimerFired();
+            s_timerStale = true;
+            bool outstanding = PollDevices();
+            s_devicesBusy = outstanding;
+            Timers.ExpireDue();
+        }
+
+        // Every exit to ring 3 (syscall or interrupt) comes through here, before signals are
+        // delivered: the current thread gives way when its slice is over and another thread is
+        // runnable, or when a woken thread waits to run; then the timer is armed for what comes next.
+        internal static void BeforeUserReturn()
+        {
+            // The common case, nothing else to run and nothing new for the timer, is a few loads
+            // (each call costs a translation-block exit under TCG).
+            if (s_frontHead == null && s_runHead == null && !s_timerStale && !Timers.Changed) return;
+            if (AnyRunnable)
+            {
+                bool sliceOver = Clock.Nanoseconds() >= s_sliceEnd;
+                if (sliceOver || (s_wokenWaiting && s_frontHead != null))
+                {
+                    Thread* self = Current;
+                    Charge(self);
+                    if (sliceOver || self->SliceLeft <= 0)
+                    {
+                        Preemptions++;
+                        MakeRunnable(self);
+                    }
+                    else
+                    {
+                        WakePreemptions++;
+                        MakeRunnableFirst(self);
+                    }
+                    SwitchAway();
+                }
+            }
+            ProgramTimer();
+        }
+
+        // Arms the one-shot timer for the earliest of: the first timer in the queue; the end of the
+        // running thread's slice, when another thread waits; the next device poll, while a polled
+        // device has requests out and a thread runs (the idle loop polls by itself).
+        private static void ProgramTimer()
+        {
+            s_timerStale = false;
+            Timers.Changed = false;
+            ulong next = Timers.Earliest;
+            if (Current != null)
+            {
+                if (AnyRunnable && s_sliceEnd < next) next = s_sliceEnd;
+                if (s_devicesBusy)
+                {
+                    ulong poll = Clock.Nanoseconds() + s_tickNs;
+                    if (poll < next) next = poll;
+                }
+            }
+            LocalApic.ArmAt(next);
         }
 
         // The boot thread's loop once the application runs: switch to whatever is runnable, halt
@@ -135,14 +240,17 @@ namespace Libra.Threads
                 Current = null;
                 // Polled with interrupts off: the timer tick polls too, and the two must not meet.
                 bool outstanding = PollDevices();
-                if (s_runHead != null) continue;
-                Native.EnableInterrupts();
-                // A device interrupt that came while interrupts were off is taken right here and may
-                // have woken a thread: halting now would leave it waiting for the next tick.
-                if (outstanding || s_runHead != null) Native.Pause();
-                else Native.Halt();
-                Native.DisableInterrupts();
-                ExpireTimers();
+                s_devicesBusy = outstanding;
+                if (AnyRunnable) continue;
+                ProgramTimer();
+                if (outstanding)
+                {
+                    Native.EnableInterrupts();
+                    Native.Pause();
+                    Native.DisableInterrupts();
+                }
+                else Native.WaitForInterrupt();
+                Timers.ExpireDue();
             }
         }
 
@@ -184,18 +292,29 @@ namespace Libra.Threads
             return total;
         }
 
+        // Adds the time since the thread got the CPU (or was last charged) to its CPU time, and to
+        // what it has spent of its slice when other threads waited meanwhile (the run queues only
+        // grow while a thread runs, and ContendFor charges just before the first joins them).
+        private static void Charge(Thread* self)
+        {
+            ulong now = Clock.Nanoseconds();
+            ulong ran = now - s_runningSince;
+            self->CpuNanoseconds += ran;
+            if (AnyRunnable) self->SliceLeft -= (long)ran;
+            s_runningSince = now;
+        }
+
+        // Leaves the CPU to the next runnable thread (or the idle loop); the caller has charged the
+        // current thread and put it where it belongs (a run queue, blocked, dead).
         private static void SwitchAway()
         {
             Thread* self = Current;
-            ulong now = Clock.Nanoseconds();
-            self->CpuNanoseconds += now - s_runningSince;
-            s_runningSince = now;
-            if (self->State == ThreadState.Dead) s_finishedThreadsCpu += self->CpuNanoseconds;
             Thread* next = PopRunnable();
             if (next == self)
             {
                 self->State = ThreadState.Running;
-                s_sliceLeft = SliceTicks;
+                s_sliceEnd = s_runningSince + (ulong)(self->SliceLeft > 0 ? self->SliceLeft : 0);
+                s_wokenWaiting = false;
                 return;
             }
             if (next == null)
@@ -216,47 +335,33 @@ namespace Libra.Threads
             Current = next;
             s_runningSince = Clock.Nanoseconds();
             next->State = ThreadState.Running;
-            s_sliceLeft = SliceTicks;
+            s_sliceEnd = s_runningSince + (ulong)(next->SliceLeft > 0 ? next->SliceLeft : 0);
+            s_wokenWaiting = false;
             Gdt.SetKernelStack(next->KernelStackTop);
             *s_kernelRspSlot = next->KernelStackTop;
             Native.WriteMsr(MsrFsBase, next->FsBase);
+            // A thread that starts in libra_interrupt_exit passes no BeforeUserReturn first.
+            ProgramTimer();
         }
 
+        // The front queue first, then the back.
         private static Thread* PopRunnable()
         {
-            Thread* thread = s_runHead;
-            if (thread == null) return null;
-            s_runHead = thread->NextRunnable;
-            if (s_runHead == null) s_runTail = null;
+            Thread* thread = s_frontHead;
+            if (thread != null)
+            {
+                s_frontHead = thread->NextRunnable;
+                if (s_frontHead == null) s_frontTail = null;
+            }
+            else
+            {
+                thread = s_runHead;
+                if (thread == null) return null;
+                s_runHead = thread->NextRunnable;
+                if (s_runHead == null) s_runTail = null;
+            }
             thread->NextRunnable = null;
             return thread;
-        }
-
-        private static void ExpireTimers()
-        {
-            if (s_timed == null) return;
-            ulong now = Clock.Nanoseconds();
-            Thread* thread = s_timed;
-            while (thread != null)
-            {
-                Thread* next = thread->NextTimed;
-                if (thread->WakeAt <= now)
-                {
-                    RemoveTimed(thread);
-                    Wake(thread, WakeReason.TimedOut);
-                }
-                thread = next;
-            }
-        }
-
-        private static void RemoveTimed(Thread* thread)
-        {
-            Thread** link;
-            fixed (Thread** head = &s_timed) link = head;
-            while (*link != null && *link != thread) link = &(*link)->NextTimed;
-            if (*link == thread) *link = thread->NextTimed;
-            thread->OnTimedList = false;
-            thread->NextTimed = null;
         }
     }
 }

@@ -1,4 +1,5 @@
 using Libra.Arch.X64;
+using Libra.Time;
 
 namespace Libra.Threads
 {
@@ -29,12 +30,14 @@ namespace Libra.Threads
         internal ulong AltStackBase, AltStackSize;
         internal int AltStackFlags;
 
-        // Scheduling: the run queue and the timed-wait list are intrusive.
+        // Scheduling: the run queues are intrusive, and a timed wait's deadline sits in the kernel's
+        // timer queue (Time/Timers.cs).
         internal Thread* NextRunnable;
-        internal Thread* NextTimed;
-        internal bool OnTimedList;
-        internal ulong WakeAt;                  // Clock nanoseconds; 0 for no timeout
+        internal Timer WakeTimer;
         internal WakeReason WakeReason;
+        // What is left of the thread's time slice, in nanoseconds: a woken thread with some left runs
+        // before the threads that used theirs up (Threads/Scheduler.cs).
+        internal long SliceLeft;
 
         internal ulong CpuNanoseconds;          // time on the CPU, in the kernel or not (CLOCK_THREAD_CPUTIME_ID)
 

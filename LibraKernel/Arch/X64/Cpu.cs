@@ -15,6 +15,7 @@ namespace Libra.Arch.X64
         internal static bool HasAvx => (Features1Ecx & (1u << 28)) != 0;
         internal static bool HasRdrand => (Features1Ecx & (1u << 30)) != 0;
         internal static bool HasX2Apic => (Features1Ecx & (1u << 21)) != 0;
+        internal static bool HasTscDeadline => (Features1Ecx & (1u << 24)) != 0;
         internal static bool HasApic => (Features1Edx & (1u << 9)) != 0;
         internal static bool HasAvx2 => (Features7Ebx & (1u << 5)) != 0;
         internal static bool HasFsGsBase => (Features7Ebx & (1u << 0)) != 0;

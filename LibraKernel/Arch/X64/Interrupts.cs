@@ -21,7 +21,6 @@ namespace Libra.Arch.X64
             int vector = (int)frame->Vector;
             if (vector == LocalApic.TimerVector)
             {
-                LocalApic.Ticks++;
                 LocalApic.EndOfInterrupt();
                 Scheduler.Tick(frame->FromUser);
             }
@@ -41,7 +40,11 @@ namespace Libra.Arch.X64
             }
             else if (frame->FromUser && vector < Idt.FirstExternalVector) RaiseUserFault(frame, vector);
             else if (vector < Idt.FirstExternalVector) Panic.Fault(frame);
-            if (frame->FromUser) SignalDelivery.BeforeUserReturn(frame);
+            if (frame->FromUser)
+            {
+                Scheduler.BeforeUserReturn();
+                SignalDelivery.BeforeUserReturn(frame);
+            }
         }
 
         // The signal, si_code and si_addr Linux gives each CPU exception (arch/x86/kernel/traps.c).

@@ -163,6 +163,17 @@ libra_hlt:
         hlt
         ret
 
+        /* The idle wait: STI holds interrupts off until after the next instruction (Intel SDM vol. 2B
+           STI), so an interrupt that arrives between the two still ends the HLT instead of being
+           taken before it and leaving the CPU halted until the one after. Interrupts are off again
+           on return. */
+        .globl libra_wait_for_interrupt
+libra_wait_for_interrupt:
+        sti
+        hlt
+        cli
+        ret
+
         .globl libra_mfence
 libra_mfence:
         mfence

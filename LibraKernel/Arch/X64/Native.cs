@@ -73,6 +73,11 @@ namespace Libra.Arch.X64
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_hlt")]
         internal static extern void Halt();
 
+        // Enables interrupts and halts in one step (sti; hlt), then disables them again: the idle
+        // loop's wait, which no wake-up between the check and the halt can slip past.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_wait_for_interrupt")]
+        internal static extern void WaitForInterrupt();
+
         // A full fence, for memory a device reads (virtio rings) (Intel SDM vol. 2B MFENCE).
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_mfence")]
         internal static extern void MemoryFence();

@@ -75,6 +75,9 @@ public static class ProbeCatalog
         // connections, datagrams, socketpair, MSG_PEEK, options, EPIPE.
         new("sockets", "sockets", [], NoEnvironment, 0, [], "sockets"),
         new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),
+        // A static C program (gcc -static): futex and pipe ping-pongs complete (beside a spinning
+        // thread too), spinning threads share the CPU, sleeps and timeouts are never early.
+        new("osbench-check", "osbench", ["--check"], NoEnvironment, 0, [], "osbench-check"),
     ];
 
     public static ProbeCase Get(string name) => All.Single(c => c.Name == name);
