@@ -127,6 +127,7 @@ namespace Libra
             Drivers.Virtio.VirtioSerialDevice.Probe();
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             MountSharedDirectory();
+            Shims.Net.NetworkLink.Start();
             fixed (AppArguments* app = &s_app)
             {
                 if (!AppLoader.Load(Layout.PhysicalToVirtual(boot->ModulePhysical[0]), boot->ModuleSize[0], app))

@@ -3,7 +3,7 @@ namespace Libra.Shims
     // Linux errno values (include/uapi/asm-generic/errno-base.h, errno.h); a syscall returns -errno.
     internal static class Errno
     {
-        internal const long EDOM = 33, EDESTADDRREQ = 89, EPROTOTYPE = 91, ESOCKTNOSUPPORT = 94, EOPNOTSUPP = 95;
+        internal const long EDOM = 33, ENETDOWN = 100, EDESTADDRREQ = 89, EPROTOTYPE = 91, ESOCKTNOSUPPORT = 94, EOPNOTSUPP = 95;
         internal const long EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8,
             EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
             ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EXDEV = 18, EFBIG = 27, ENOSPC = 28,
@@ -18,7 +18,7 @@ namespace Libra.Shims
 
         internal static string Name(long errno) => errno switch
         {
-            EDOM => "EDOM", EDESTADDRREQ => "EDESTADDRREQ", EPROTOTYPE => "EPROTOTYPE", ESOCKTNOSUPPORT => "ESOCKTNOSUPPORT",
+            EDOM => "EDOM", ENETDOWN => "ENETDOWN", EDESTADDRREQ => "EDESTADDRREQ", EPROTOTYPE => "EPROTOTYPE", ESOCKTNOSUPPORT => "ESOCKTNOSUPPORT",
             EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", EINTR => "EINTR", EIO => "EIO", ENXIO => "ENXIO",
             E2BIG => "E2BIG", ENOEXEC => "ENOEXEC", EBADF => "EBADF", ECHILD => "ECHILD", EAGAIN => "EAGAIN",
             ENOMEM => "ENOMEM", EACCES => "EACCES", EFAULT => "EFAULT", EBUSY => "EBUSY", EEXIST => "EEXIST",

@@ -29,6 +29,8 @@ namespace Libra.Shims.Net
         internal delegate*<Socket*, ulong> Available;
         // An option the family acts on (TCP_NODELAY, SO_LINGER, ...) after SocketCalls recorded it; 0 or -errno.
         internal delegate*<Socket*, int, int, byte*, int, long> SetOption;
+        // SO_ERROR: the pending error, cleared (null: Socket.Error).
+        internal delegate*<Socket*, int> TakeError;
 
         internal static SocketOperations* New() => (SocketOperations*)KernelHeap.AllocateZeroed((ulong)sizeof(SocketOperations));
     }

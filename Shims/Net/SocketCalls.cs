@@ -35,9 +35,11 @@ namespace Libra.Shims.Net
             s_fileOps->Release = &FileRelease;
             s_fileOps->Ioctl = &FileIoctl;
             UnixSockets.Initialize();
+            InetSockets.Initialize();
         }
 
-        private static SocketOperations* FamilyOf(int domain) => domain == AF_UNIX ? UnixSockets.Ops : null;
+        private static SocketOperations* FamilyOf(int domain) =>
+            domain == AF_UNIX ? UnixSockets.Ops : domain == AF_INET || domain == AF_INET6 ? InetSockets.Ops : null;
 
         // A new socket of `domain` and `type`, not yet in the descriptor table.
         internal static Socket* NewSocket(int domain, int type, int protocol, bool nonBlocking, out OpenFile* file)
@@ -428,7 +430,11 @@ namespace Libra.Shims.Net
             else if (level == SOL_SOCKET && name == SO_PROTOCOL) *(int*)value = socket->Protocol != 0 ? socket->Protocol :
                 socket->Domain == AF_UNIX ? 0 : socket->IsStream ? IPPROTO_TCP : IPPROTO_UDP;
             else if (level == SOL_SOCKET && name == SO_ACCEPTCONN) *(int*)value = socket->Listening ? 1 : 0;
-            else if (level == SOL_SOCKET && name == SO_ERROR) { *(int*)value = socket->Error; socket->Error = 0; }
+            else if (level == SOL_SOCKET && name == SO_ERROR)
+            {
+                *(int*)value = socket->Ops->TakeError != null ? socket->Ops->TakeError(socket) : socket->Error;
+                socket->Error = 0;
+            }
             else if (level == SOL_SOCKET && name == SO_PEERCRED) { length = 12; ((int*)value)[0] = 1; ((int*)value)[1] = 0; ((int*)value)[2] = 0; }
             else if (!IsKnownOption(level, name)) return -Errno.ENOPROTOOPT;
             else if (!Recalled(socket, level, name, (byte*)value, out length))
@@ -522,7 +528,7 @@ namespace Libra.Shims.Net
         private static void FileRelease(OpenFile* file)
         {
             Socket* socket = Of(file);
-            socket->Ops->Release(socket);
+            if (socket->Family != null) socket->Ops->Release(socket);
             KernelHeap.Free(socket);
         }
 

@@ -29,7 +29,10 @@ public sealed record ProbeCase(
     bool WorksInDirectory = false,
     // Which 9P server exports that directory on Libra: QEMU's own (virtio-9p) or diod (over a
     // virtio-serial port). Natively it makes no difference.
-    FileServer FileServer = FileServer.Qemu)
+    FileServer FileServer = FileServer.Qemu,
+    // The TCP port the probe listens on (its first argument): on Libra the machine gets a network
+    // (the Side daemon) publishing it and allowing outbound connects.
+    int? GuestPort = null)
 {
     public IReadOnlyList<string> Requirements => Needs ?? [];
 
@@ -74,6 +77,9 @@ public static class ProbeCatalog
         // raw calls: listen/accept/connect, both directions, half-close, 8 MiB each way, 100 concurrent
         // connections, datagrams, socketpair, MSG_PEEK, options, EPIPE.
         new("sockets", "sockets", [], NoEnvironment, 0, [], "sockets"),
+        // TCP through the Side daemon: a listener, clients reaching it over loopback, data both ways,
+        // half-close, linger-0 reset, 4 MiB each way, 50 concurrent connections, a refused connect.
+        new("network", "network", ["5640"], NoEnvironment, 0, [], "network", GuestPort: 5640),
         new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),
         // A static C program (gcc -static): futex and pipe ping-pongs complete (beside a spinning
         // thread too), spinning threads share the CPU, sleeps and timeouts are never early.

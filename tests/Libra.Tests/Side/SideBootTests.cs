@@ -6,8 +6,8 @@ using Xunit;
 namespace Libra.Tests.Side;
 
 // The network's port on the machine: Libra.Qemu starts the Side before QEMU and joins it to the
-// virtserialport "libra.net" on the same virtio-serial device as diod's "libra.9p". Until the guest
-// socket layer uses it, a boot with it must go exactly as one without.
+// virtserialport "libra.net" on the same virtio-serial device as diod's "libra.9p". The kernel links
+// to it (HELLO) at boot; an application that opens no socket runs exactly as without it.
 [Collection("qemu")]
 public class SideBootTests
 {
@@ -21,9 +21,9 @@ public class SideBootTests
         }.WithChannels(GuestChannels.Create());
         string line = string.Join(' ', machine.Arguments());
         Assert.Single(machine.Arguments(), a => a == "virtio-serial-pci,id=vser");
-        Assert.Contains("virtserialport,bus=vser.0,nr=1,chardev=fileserver,name=libra.9p", line);
-        Assert.Contains($"socket,id=net,path={machine.Channels!.NetworkSocket},reconnect=1", line);
-        Assert.Contains("virtserialport,bus=vser.0,nr=2,chardev=net,name=libra.net", line);
+        Assert.Contains("virtserialport,bus=vser.0,nr=1,chardev=port1,name=libra.9p", line);
+        Assert.Contains($"socket,id=port2,path={machine.Channels!.NetworkSocket},reconnect=1", line);
+        Assert.Contains("virtserialport,bus=vser.0,nr=2,chardev=port2,name=libra.net", line);
         machine.Channels.Dispose();
     }
 
@@ -45,7 +45,9 @@ public class SideBootTests
             BootResult result = await BootRun.RunAsync(machine, ProbeOnLibra.Timeout);
             Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr + "\n" + result.NetworkLog);
             Assert.Contains("Hello from a Libra probe", result.Stdout);
-            Assert.Contains("port 1 'libra.9p' open", result.Output);
+            Assert.Contains("port 1 'libra.9p' claimed, host side open", result.Output);
+            Assert.Contains("port 2 'libra.net' claimed, host side open", result.Output);
+            Assert.Contains("side: linked to the Side daemon", result.Output);
             Assert.DoesNotContain("panic", result.Output);
             Assert.Equal("", result.NetworkLog.Trim());
         }

@@ -1,0 +1,418 @@
+using System;
+using Libra.Arch.X64;
+using Libra.Diagnostics;
+using Libra.Memory;
+using Libra.Threads;
+
+namespace Libra.Shims.Net
+{
+    // An AF_INET or AF_INET6 TCP socket: a real host socket owned by the Side daemon, and here its
+    // state as the Side's frames feed it (SideSocket: rx ring, accept queue, tx window, so_error),
+    // so that readiness is local and a keep-alive request costs no blocking round trip
+    // (reference/sockets.md §3). Accepted connections exist from their ACCEPTED frame on (their DATA
+    // may follow at once) and get a descriptor at accept().
+    internal unsafe struct InetSocket
+    {
+        internal uint Id;
+        internal SideSocket State;
+        internal Socket* Socket;            // null until accept() hands an accepted connection out
+        internal byte* Rx;
+        internal uint* Accepts;
+        internal int Family;
+        internal PollQueue Queue;
+        internal InetSocket* NextInBucket;
+        internal int LocalLength, PeerLength;
+        internal fixed byte Local[SocketCalls.AddressCapacity];
+        internal fixed byte Peer[SocketCalls.AddressCapacity];
+    }
+
+    internal static unsafe class InetSockets
+    {
+        private const int MaxChunk = SideProtocol.MaxPayload;
+
+        internal static SocketOperations* Ops;
+
+        internal static void Initialize()
+        {
+            Ops = SocketOperations.New();
+            Ops->Attach = &Attach;
+            Ops->Bind = &Bind;
+            Ops->Listen = &Listen;
+            Ops->Accept = &Accept;
+            Ops->Connect = &Connect;
+            Ops->Send = &Send;
+            Ops->Receive = &Receive;
+            Ops->Shutdown = &Shutdown;
+            Ops->Name = &Name;
+            Ops->Poll = &Poll;
+            Ops->Queue = &Queue;
+            Ops->Release = &Release;
+            Ops->Available = &Available;
+            Ops->SetOption = &SetOption;
+            Ops->TakeError = &TakeError;
+        }
+
+        private static InetSocket* Of(Socket* socket) => (InetSocket*)socket->Family;
+
+        private static InetSocket* NewState(uint id, int family)
+        {
+            var inet = (InetSocket*)KernelHeap.AllocateZeroed((ulong)sizeof(InetSocket));
+            inet->Id = id;
+            inet->Family = family;
+            inet->Rx = (byte*)KernelHeap.AllocateZeroed(NetworkLink.RxWindow);
+            inet->State.Initialize(id, inet->Rx, NetworkLink.RxWindow, null, 0, NetworkLink.Terms.TxWindow);
+            NetworkLink.Add(inet);
+            return inet;
+        }
+
+        // socket(AF_INET/AF_INET6, SOCK_STREAM): SOCKET one-way once the link is up.
+        private static long Attach(Socket* socket)
+        {
+            if (socket->Protocol != 0 && socket->Protocol != SocketCalls.IPPROTO_TCP) return -Errno.EPROTONOSUPPORT;
+            long error = NetworkLink.WaitReady();
+            if (error != 0) return error;
+            uint capability = socket->Domain == SocketCalls.AF_INET6 ? SideProtocol.CapIPv6 : SideProtocol.CapIPv4;
+            if ((NetworkLink.Terms.Capabilities & capability) == 0) return -Errno.EAFNOSUPPORT;
+            InetSocket* inet = NewState(NetworkLink.NewId(), socket->Domain);
+            inet->Socket = socket;
+            socket->Family = inet;
+            byte* frame = NetworkLink.TakeBuffer();
+            var request = new SideSocketRequest { Family = socket->Domain, Type = socket->Type, Protocol = 0 };
+            return NetworkLink.SendFrame(frame, SideCodec.Socket(Span(frame), inet->Id, in request));
+        }
+
+        private static Span<byte> Span(byte* frame) => new Span<byte>(frame, SideProtocol.MaxFrame);
+
+        // Tells every waiter and epoll instance of the bits a frame or a call raised.
+        internal static void Notify(InetSocket* inet, int bits)
+        {
+            if (bits > 0) inet->Queue.Notify((uint)bits);
+        }
+
+        // A pushed fact about `inet` (NetworkLink.Dispatch, interrupts off).
+        internal static void OnFrame(InetSocket* inet, in SideHeader header, ReadOnlySpan<byte> payload)
+        {
+            int bits;
+            switch (header.Type)
+            {
+                case SideType.Data:
+                    bits = inet->State.OnData(payload);
+                    break;
+                case SideType.Accepted:
+                    if (SideCodec.DecodeAccepted(payload, out uint newId, out ReadOnlySpan<byte> peer, out ReadOnlySpan<byte> local) != 0) return;
+                    InetSocket* accepted = NewState(newId, inet->Family);
+                    accepted->State.State = SideSocketState.Connected;
+                    Remember(accepted, peer, local);
+                    bits = inet->State.OnAccepted(newId);
+                    break;
+                case SideType.Connected:
+                    if (SideCodec.DecodeConnected(payload, out ReadOnlySpan<byte> mine, out ReadOnlySpan<byte> theirs) != 0) return;
+                    Remember(inet, theirs, mine);
+                    bits = inet->State.OnConnected();
+                    break;
+                case SideType.ConnectFailed:
+                    if (SideCodec.DecodeErrno(payload, out int failure) != 0) return;
+                    bits = inet->State.OnConnectFailed(failure);
+                    break;
+                case SideType.Eof:
+                    bits = inet->State.OnEof();
+                    break;
+                case SideType.Error:
+                    if (SideCodec.DecodeErrno(payload, out int error) != 0) return;
+                    bits = inet->State.OnError(error, header.Flags);
+                    break;
+                case SideType.TxCredit:
+                    if (SideCodec.DecodeCount(payload, out uint credit) != 0) return;
+                    bits = inet->State.OnTxCredit(credit);
+                    break;
+                default:
+                    return;     // CLOSED, and what a socket never gets
+            }
+            if (bits < 0)
+            {
+                KernelLog.Begin(); KernelLog.Write("side: a frame of type "); KernelLog.Hex((ushort)header.Type, 2);
+                KernelLog.Write(" broke the protocol for socket "); KernelLog.Decimal(inet->Id); KernelLog.Write(" and is dropped"); KernelLog.End();
+                return;
+            }
+            Notify(inet, bits);
+        }
+
+        private static void Remember(InetSocket* inet, ReadOnlySpan<byte> peer, ReadOnlySpan<byte> local)
+        {
+            inet->PeerLength = peer.Length < SocketCalls.AddressCapacity ? peer.Length : SocketCalls.AddressCapacity;
+            for (int i = 0; i < inet->PeerLength; i++) inet->Peer[i] = peer[i];
+            inet->LocalLength = local.Length < SocketCalls.AddressCapacity ? local.Length : SocketCalls.AddressCapacity;
+            for (int i = 0; i < inet->LocalLength; i++) inet->Local[i] = local[i];
+        }
+
+        private static long CheckAddress(Socket* socket, byte* address, int length)
+        {
+            var span = new ReadOnlySpan<byte>(address, length);
+            if (SideAddress.Validate(span) != 0) return -Errno.EINVAL;
+            ushort family = SideAddress.Family(span);
+            if (family != socket->Domain) return socket->Domain == SocketCalls.AF_INET ? -Errno.EAFNOSUPPORT : -Errno.EINVAL;
+            return 0;
+        }
+
+        private static long Bind(Socket* socket, byte* address, int length)
+        {
+            InetSocket* inet = Of(socket);
+            long error = CheckAddress(socket, address, length);
+            if (error != 0) return error;
+            if (inet->State.State != SideSocketState.Created) return -Errno.EINVAL;
+            byte* frame = NetworkLink.TakeBuffer();
+            uint tag = NetworkLink.RequestTag();
+            byte* result = stackalloc byte[SocketCalls.AddressCapacity + 2];
+            int resultLength = 0;
+            error = NetworkLink.Request(frame, SideCodec.Bind(Span(frame), inet->Id, tag, new ReadOnlySpan<byte>(address, length)), tag,
+                result, SocketCalls.AddressCapacity + 2, &resultLength);
+            if (error != 0) return error;
+            // The REPLY's result is the raw sockaddr the guest now has (its own view of the address).
+            if (resultLength > 0) Remember(inet, new ReadOnlySpan<byte>(inet->Peer, inet->PeerLength), new ReadOnlySpan<byte>(result, resultLength));
+            else Remember(inet, new ReadOnlySpan<byte>(inet->Peer, inet->PeerLength), new ReadOnlySpan<byte>(address, length));
+            inet->State.State = SideSocketState.Bound;
+            return 0;
+        }
+
+        private static long Listen(Socket* socket, int backlog)
+        {
+            InetSocket* inet = Of(socket);
+            if (inet->State.State == SideSocketState.Listening) return 0;
+            if (inet->State.State != SideSocketState.Bound) return -Errno.EINVAL;
+            uint credit = backlog < 1 ? 1u : (uint)backlog;
+            byte* frame = NetworkLink.TakeBuffer();
+            uint tag = NetworkLink.RequestTag();
+            long error = NetworkLink.Request(frame, SideCodec.Listen(Span(frame), inet->Id, tag, backlog, credit), tag, null, 0, null);
+            if (error != 0) return error;
+            inet->Accepts = (uint*)KernelHeap.AllocateZeroed(credit * 4);
+            inet->State.Initialize(inet->Id, inet->Rx, NetworkLink.RxWindow, inet->Accepts, credit, NetworkLink.Terms.TxWindow);
+            inet->State.Listening();
+            socket->Listening = true;
+            return 0;
+        }
+
+        private static long Accept(Socket* socket, bool nonBlocking, Socket** accepted)
+        {
+            InetSocket* inet = Of(socket);
+            ulong deadline = SocketCalls.DeadlineAfter(socket->ReceiveTimeout);
+            uint id;
+            while (true)
+            {
+                int result = inet->State.Accept(out id);
+                if (result == 0) break;
+                if (result != -(int)Errno.EAGAIN) return result;
+                if (nonBlocking) return -Errno.EAGAIN;
+                WakeReason reason = inet->Queue.Wait(PollEvents.In, deadline);
+                if (reason == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
+                if (reason == WakeReason.TimedOut) return -Errno.EAGAIN;
+            }
+            InetSocket* connection = NetworkLink.Find(id);
+            uint credit = inet->State.TakeAcceptCredit();
+            if (credit > 0)
+            {
+                byte* frame = NetworkLink.TakeBuffer();
+                NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.AcceptCredit, inet->Id, credit));
+            }
+            if (connection == null) return -Errno.ECONNABORTED;
+            Socket* created = SocketCalls.NewSocket(socket->Domain, SocketCalls.SOCK_STREAM, 0, false, out _);
+            created->Family = connection;
+            connection->Socket = created;
+            *accepted = created;
+            return 0;
+        }
+
+        private static long Connect(Socket* socket, byte* address, int length, bool nonBlocking)
+        {
+            InetSocket* inet = Of(socket);
+            if (*(ushort*)address == SocketCalls.AF_UNSPEC)
+            {
+                // connect(AF_UNSPEC): .NET's Disconnect: ABORT (RST), the socket is unconnected again.
+                byte* abort = NetworkLink.TakeBuffer();
+                return NetworkLink.SendFrame(abort, SideCodec.Empty(Span(abort), SideType.Abort, inet->Id));
+            }
+            long error = CheckAddress(socket, address, length);
+            if (error != 0) return error;
+            switch (inet->State.State)
+            {
+                case SideSocketState.Connecting: return -Errno.EALREADY;
+                case SideSocketState.Connected: return -Errno.EISCONN;
+                case SideSocketState.Listening: return -Errno.EISCONN;
+                case SideSocketState.Failed: return -Errno.ECONNREFUSED;
+            }
+            Remember(inet, new ReadOnlySpan<byte>(address, length), new ReadOnlySpan<byte>(inet->Local, inet->LocalLength));
+            inet->State.Connecting();
+            byte* frame = NetworkLink.TakeBuffer();
+            error = NetworkLink.SendFrame(frame, SideCodec.Connect(Span(frame), inet->Id, new ReadOnlySpan<byte>(address, length)));
+            if (error != 0) return error;
+            if (nonBlocking) return -Errno.EINPROGRESS;
+            while (inet->State.State == SideSocketState.Connecting)
+                if (inet->Queue.Wait(PollEvents.Out, 0) == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
+            if (inet->State.State == SideSocketState.Failed) return -inet->State.TakeError();
+            return 0;
+        }
+
+        private static long Send(Socket* socket, byte* data, ulong length, int flags, byte* address, int addressLength, bool nonBlocking)
+        {
+            InetSocket* inet = Of(socket);
+            if (!socket->IsStream) return -Errno.EOPNOTSUPP;       // UDP through the Side: not yet
+            if ((flags & SocketCalls.MSG_OOB) != 0) return -Errno.EOPNOTSUPP;
+            if (address != null && inet->State.State != SideSocketState.Connected) return -Errno.EOPNOTSUPP;
+            ulong deadline = SocketCalls.DeadlineAfter(socket->SendTimeout);
+            ulong sent = 0;
+            while (sent < length || length == 0)
+            {
+                int want = length - sent > MaxChunk ? MaxChunk : (int)(length - sent);
+                int allowed = inet->State.Send(want);
+                if (allowed == -(int)Errno.EAGAIN)
+                {
+                    if (nonBlocking || sent > 0 && nonBlocking) return sent > 0 ? (long)sent : -Errno.EAGAIN;
+                    WakeReason reason = inet->Queue.Wait(PollEvents.Out, deadline);
+                    if (reason == WakeReason.Interrupted) return sent > 0 ? (long)sent : -Errno.ERESTARTSYS;
+                    if (reason == WakeReason.TimedOut) return sent > 0 ? (long)sent : -Errno.EAGAIN;
+                    continue;
+                }
+                if (allowed < 0) return sent > 0 ? (long)sent : allowed;
+                if (length == 0) return 0;
+                byte* frame = NetworkLink.TakeBuffer();
+                int header = SideCodec.DataHeader(Span(frame), inet->Id, allowed);
+                Native.MemMove(frame + SideProtocol.HeaderSize, data + sent, (nuint)allowed);
+                long error = NetworkLink.SendFrame(frame, header < 0 ? header : header + allowed);
+                if (error != 0) return sent > 0 ? (long)sent : error;
+                sent += (ulong)allowed;
+            }
+            return (long)sent;
+        }
+
+        private static long Receive(Socket* socket, byte* buffer, ulong length, int flags, byte* address, int* addressLength, bool nonBlocking, int* messageFlags)
+        {
+            InetSocket* inet = Of(socket);
+            if (!socket->IsStream) return -Errno.EOPNOTSUPP;
+            if ((flags & SocketCalls.MSG_OOB) != 0) return -Errno.EINVAL;
+            if (socket->Listening) return -Errno.ENOTCONN;
+            bool peek = (flags & SocketCalls.MSG_PEEK) != 0;
+            bool waitAll = (flags & SocketCalls.MSG_WAITALL) != 0 && !peek;
+            ulong deadline = SocketCalls.DeadlineAfter(socket->ReceiveTimeout);
+            ulong received = 0;
+            while (true)
+            {
+                ulong want = length - received > int.MaxValue ? int.MaxValue : length - received;
+                int n = inet->State.Receive(new Span<byte>(buffer + received, (int)want), peek);
+                if (n > 0)
+                {
+                    received += (ulong)n;
+                    if (!peek) ReturnCredit(inet);
+                    if (!waitAll || received == length) break;
+                    continue;
+                }
+                if (n == 0 || n != -(int)Errno.EAGAIN)
+                {
+                    if (received > 0) break;
+                    return n;
+                }
+                if (length == 0) return 0;
+                if (nonBlocking) return received > 0 ? (long)received : -Errno.EAGAIN;
+                WakeReason reason = inet->Queue.Wait(PollEvents.In, deadline);
+                if (reason == WakeReason.Interrupted) return received > 0 ? (long)received : -Errno.ERESTARTSYS;
+                if (reason == WakeReason.TimedOut) return received > 0 ? (long)received : -Errno.EAGAIN;
+            }
+            if (address != null && addressLength != null) *addressLength = 0;
+            return (long)received;
+        }
+
+        // CREDIT once a quarter of the window has been read (docs/side-protocol.md, how the guest is meant to use it).
+        private static void ReturnCredit(InetSocket* inet)
+        {
+            uint credit = inet->State.TakeCredit(NetworkLink.RxWindow / 4);
+            if (credit == 0) return;
+            byte* frame = NetworkLink.TakeBuffer();
+            NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.Credit, inet->Id, credit));
+        }
+
+        private static long Shutdown(Socket* socket, int how)
+        {
+            InetSocket* inet = Of(socket);
+            if (inet->State.State != SideSocketState.Connected) return -Errno.ENOTCONN;
+            inet->State.Shutdown(how);
+            Notify(inet, (int)inet->State.Readiness());
+            byte* frame = NetworkLink.TakeBuffer();
+            return NetworkLink.SendFrame(frame, SideCodec.Shutdown(Span(frame), inet->Id, how));
+        }
+
+        private static long Name(Socket* socket, bool peer, byte* address)
+        {
+            InetSocket* inet = Of(socket);
+            if (peer)
+            {
+                if (inet->State.State != SideSocketState.Connected || inet->PeerLength == 0) return -Errno.ENOTCONN;
+                Native.MemMove(address, inet->Peer, (nuint)inet->PeerLength);
+                return inet->PeerLength;
+            }
+            if (inet->LocalLength > 0)
+            {
+                Native.MemMove(address, inet->Local, (nuint)inet->LocalLength);
+                return inet->LocalLength;
+            }
+            // Not bound yet: the family's any address, port 0.
+            int size = socket->Domain == SocketCalls.AF_INET6 ? SideProtocol.SockaddrIn6Size : SideProtocol.SockaddrInSize;
+            Native.MemSet(address, 0, (nuint)size);
+            *(ushort*)address = (ushort)socket->Domain;
+            return size;
+        }
+
+        private static uint Poll(Socket* socket) => Of(socket)->State.Readiness();
+
+        private static PollQueue* Queue(Socket* socket) => &Of(socket)->Queue;
+
+        private static ulong Available(Socket* socket) => Of(socket)->State.Buffered;
+
+        private static int TakeError(Socket* socket) => Of(socket)->State.TakeError();
+
+        // The options the Side applies to the host socket go there one-way (docs/side-protocol.md).
+        private static long SetOption(Socket* socket, int level, int name, byte* value, int length)
+        {
+            bool forwarded = level switch
+            {
+                SocketCalls.SOL_SOCKET => name is SocketCalls.SO_REUSEADDR or SocketCalls.SO_REUSEPORT or SocketCalls.SO_KEEPALIVE or
+                    SocketCalls.SO_LINGER or SocketCalls.SO_BROADCAST,
+                SocketCalls.IPPROTO_TCP => name is 1 or 4 or 5 or 6,
+                SocketCalls.IPPROTO_IP => name is 1 or 2,
+                SocketCalls.IPPROTO_IPV6 => name is 16 or 26,
+                _ => false,
+            };
+            if (!forwarded) return 0;
+            InetSocket* inet = Of(socket);
+            byte* frame = NetworkLink.TakeBuffer();
+            return NetworkLink.SendFrame(frame, SideCodec.SetSockOpt(Span(frame), inet->Id, 0, level, name, new ReadOnlySpan<byte>(value, length)));
+        }
+
+        // close(): CLOSE one-way; the id is dead at once (frames still arriving for it are dropped),
+        // and connections accepted but never handed out go with a listener.
+        private static void Release(Socket* socket)
+        {
+            InetSocket* inet = Of(socket);
+            if (inet->State.State == SideSocketState.Listening)
+            {
+                while (inet->State.Accept(out uint pending) == 0)
+                {
+                    InetSocket* connection = NetworkLink.Find(pending);
+                    if (connection != null) Close(connection);
+                }
+            }
+            Close(inet);
+        }
+
+        private static void Close(InetSocket* inet)
+        {
+            NetworkLink.Remove(inet);
+            if (NetworkLink.Ready)
+            {
+                byte* frame = NetworkLink.TakeBuffer();
+                NetworkLink.SendFrame(frame, SideCodec.Empty(Span(frame), SideType.Close, inet->Id));
+            }
+            inet->Queue.Notify(PollEvents.Any);
+            KernelHeap.Free(inet->Rx);
+            if (inet->Accepts != null) KernelHeap.Free(inet->Accepts);
+            KernelHeap.Free(inet);
+        }
+    }
+}
