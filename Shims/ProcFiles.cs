@@ -12,7 +12,7 @@ namespace Libra.Shims
     {
         private const ulong SnapshotCapacity = 64 * 1024;
 
-        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Null, Zero, Random, Directory, Tty, Stat, Hosts, ResolvConf, NsSwitch, HostName }
+        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Image, Null, Zero, Random, Directory, Tty, Stat, Hosts, ResolvConf, NsSwitch, HostName }
 
         private static Node Classify(byte* path)
         {
@@ -30,6 +30,7 @@ namespace Libra.Shims
                 return Node.None;
             }
             if (Is(path, "/proc/meminfo")) return Node.MemInfo;
+            if (IsExePath(path)) return Node.Image;
             // Name resolution when no directory is shared (with one, /etc is the share's): localhost and
             // the guest's own name (uname's "libra") resolve from /etc/hosts as on a Debian system.
             if (Is(path, "/etc/hosts")) return Node.Hosts;
@@ -65,7 +66,7 @@ namespace Libra.Shims
             if (node == Node.Zero) return DeviceFiles.NewZero(flags);
             if (node == Node.Random) return DeviceFiles.NewRandom(flags);
             if (writing) { error = -Errno.EACCES; return null; }
-            if (node == Node.Exe)
+            if (node == Node.Exe || node == Node.Image)
                 return DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x1ed, AppLoader.ImageData, AppLoader.ImageSize, owned: false);
             byte* buffer = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
             var text = new TextBuilder(buffer, SnapshotCapacity);
@@ -94,7 +95,7 @@ namespace Libra.Shims
                 Node.None => 0,
                 Node.Directory => FileTable.S_IFDIR | 0x16d,
                 Node.Null or Node.Zero or Node.Random or Node.Tty => FileTable.S_IFCHR | 0x1b6,
-                Node.Exe => FileTable.S_IFREG | 0x1ed,
+                Node.Exe or Node.Image => FileTable.S_IFREG | 0x1ed,
                 _ => FileTable.S_IFREG | 0x124,
             };
             return node != Node.None;
@@ -159,6 +160,12 @@ namespace Libra.Shims
             text.Append("MemAvailable:   "); text.Decimal(free, 8); text.Append(" kB\n");
             text.Append("Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n");
             text.Append("SwapTotal:             0 kB\nSwapFree:              0 kB\n");
+        }
+
+        private static bool IsExePath(byte* path)
+        {
+            for (int i = 0; i < AppLoader.ExePathLength; i++) if (path[i] != AppLoader.ExePath[i]) return false;
+            return path[AppLoader.ExePathLength] == 0;
         }
 
         private static bool Is(byte* path, string literal)

@@ -36,6 +36,34 @@ function Build-CProbes([switch] $Force) {
     }
 }
 
+# Every Go probe (Apps/Probes/<Dir>/go.mod): Name (the directory's name in lower case), Directory.
+function Get-GoProbes {
+    foreach ($module in Get-ChildItem $ProbesSource -Filter 'go.mod' -Recurse -Depth 1 | Sort-Object FullName) {
+        [pscustomobject]@{ Name = $module.Directory.Name.ToLowerInvariant(); Directory = $module.Directory.FullName }
+    }
+}
+
+# Builds each Go probe as a static executable (CGO_ENABLED=0: no libc at all) into
+# artifacts/probes/<name>, when a source or this script is newer; Debian's golang-go, offline
+# (GOPROXY=off: the probes use the standard library only).
+function Build-GoProbes([switch] $Force) {
+    $script = (Get-Item (Join-Path $Root 'build/probes.ps1')).LastWriteTimeUtc
+    foreach ($probe in Get-GoProbes) {
+        $target = Join-Path $ProbesOut $probe.Name
+        $newest = @(Get-ChildItem $probe.Directory -File | ForEach-Object LastWriteTimeUtc) + @($script) | Sort-Object | Select-Object -Last 1
+        if (-not $Force -and (Test-Path $target) -and (Get-Item $target).LastWriteTimeUtc -gt $newest) { continue }
+        Install-Prerequisites @{ go = 'golang-go' }
+        $saved = @{ CGO_ENABLED = $env:CGO_ENABLED; GOPROXY = $env:GOPROXY; GOFLAGS = $env:GOFLAGS }
+        try {
+            $env:CGO_ENABLED = '0'; $env:GOPROXY = 'off'; $env:GOFLAGS = '-trimpath'
+            Push-Location $probe.Directory
+            try { Invoke-Quiet 'go' @('build', '-o', $target, '.') } finally { Pop-Location }
+        }
+        finally { foreach ($name in $saved.Keys) { Set-Item "env:$name" $saved[$name] } }
+        Write-Host ('probes: built {0} with Go ({1:N0} bytes)' -f $probe.Name, (Get-Item $target).Length)
+    }
+}
+
 # The ELF header facts the kernel's loader cares about: Type (EXEC, DYN) and whether it asks for a
 # dynamic loader (a PT_INTERP program header).
 function Get-ElfFacts([string] $Path) {
@@ -75,7 +103,8 @@ function Build-Probes([switch] $Force) {
     }
     try {
         Build-CProbes -Force:$Force
-        $inputs = @(Get-ChildItem $ProbesSource -Recurse -File | Where-Object { $_.FullName -notmatch '[/\\](obj|bin)[/\\]' -and $_.Extension -ne '.c' }) +
+        Build-GoProbes -Force:$Force
+        $inputs = @(Get-ChildItem $ProbesSource -Recurse -File | Where-Object { $_.FullName -notmatch '[/\\](obj|bin)[/\\]' -and $_.Extension -notin '.c', '.go', '.mod' }) +
             @(Get-Item (Join-Path $Root 'Directory.Build.props'), (Join-Path $Root 'global.json'), (Join-Path $Root 'build/probes.ps1'))
         $newestInput = ($inputs | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
         $outputs = @($probes | ForEach-Object { Join-Path $ProbesOut $_.Name })

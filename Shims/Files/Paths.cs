@@ -24,7 +24,25 @@ namespace Libra.Shims
 
         // Paths the kernel answers itself; every other one is in the export once 9P is mounted.
         internal static bool IsSynthetic(byte* path) =>
-            !NineP.NinePClient.Mounted || Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev");
+            !NineP.NinePClient.Mounted || Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev") || IsImageOutsideShare(path);
+
+        // The executable's own path (/proc/self/exe's target, argv[0]) names the image the kernel
+        // loaded when the shared directory has nothing there, as it would on Linux: .NET resolves
+        // AppContext.BaseDirectory with realpath(/proc/self/exe), and ASP.NET's content root with it.
+        private static int s_imageInShare;      // 0 not asked yet, 1 the share has the path, 2 it does not
+        private static bool IsImageOutsideShare(byte* path)
+        {
+            int length = Loader.AppLoader.ExePathLength;
+            for (int i = 0; i < length; i++) if (path[i] != Loader.AppLoader.ExePath[i]) return false;
+            if (path[length] != 0) return false;
+            if (s_imageInShare == 0)
+            {
+                bool found = NinePFiles.Resolve(path, length, followLast: false, out uint fid, out _) == 0;
+                if (found) NineP.NinePClient.Clunk(fid);
+                s_imageInShare = found ? 1 : 2;
+            }
+            return s_imageInShare == 2;
+        }
 
         private static bool Under(byte* path, string prefix)
         {

@@ -80,6 +80,9 @@ public static class ProbeCatalog
         // TCP through the Side daemon: a listener, clients reaching it over loopback, data both ways,
         // half-close, linger-0 reset, 4 MiB each way, 50 concurrent connections, a refused connect.
         new("network", "network", ["5640"], NoEnvironment, 0, [], "network", GuestPort: 5640),
+        // A static Go program (no libc; Go's own runtime, clone flags and netpoller) working on files
+        // over 9P: writes, reads back, 8 goroutines writing files, a pipe read through the netpoller.
+        new("gofiles", "gofiles", [], NoEnvironment, 0, [], "gofiles", WorksInDirectory: true),
         new("environment-crypto", "environment", ["--crypto"], NoEnvironment, 0, [], "environment-crypto", Needs: ["openssl"]),
         // A static C program (gcc -static): futex and pipe ping-pongs complete (beside a spinning
         // thread too), spinning threads share the CPU, sleeps and timeouts are never early.

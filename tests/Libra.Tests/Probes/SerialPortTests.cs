@@ -6,7 +6,7 @@ using Xunit;
 namespace Libra.Tests.Probes;
 
 // virtio-serial with several named ports: diod's "libra.9p" (the files probe works on it), "libra.echo"
-// claimed by the serial-echo self-test (which sends every Side-framed frame back), and "libra.net",
+// claimed by the serial-echo self-test (which sends every Side-framed frame back), and "libra.spare",
 // which nobody claims here and which must stay out of the way. Both with completions by interrupt
 // and with libra.virtio=poll.
 [Collection("qemu")]
@@ -85,7 +85,7 @@ public class SerialPortTests
             {
                 KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = ProbeArtifacts.PathOf(probe),
                 SharedDirectory = exported.Path, FileServer = FileServer.Diod,
-                SerialPorts = [new SerialPortSocket("libra.echo", echoPath), new SerialPortSocket("libra.net", netPath)],
+                SerialPorts = [new SerialPortSocket("libra.echo", echoPath), new SerialPortSocket("libra.spare", netPath)],
                 CommandLine = AppCommandLine.Build(("libra.selftest=serial-echo " + options).Trim(), ProbeArtifacts.PathOf(probe), [],
                     ["/", "--big-mib", "8"], false),
             };
@@ -99,10 +99,10 @@ public class SerialPortTests
             Assert.Contains("8 MiB file reads back with the same checksum", result.Stdout);
             Assert.Contains("virtio-serial: port 1 is 'libra.9p'", result.Output);
             Assert.Contains("virtio-serial: port 2 is 'libra.echo'", result.Output);
-            Assert.Contains("virtio-serial: port 3 is 'libra.net'", result.Output);
+            Assert.Contains("virtio-serial: port 3 is 'libra.spare'", result.Output);
             Assert.Matches(@"virtio-serial: port 1 'libra.9p' claimed", result.Output);
             Assert.Matches(@"virtio-serial: port 2 'libra.echo' claimed", result.Output);
-            Assert.DoesNotContain("'libra.net' claimed", result.Output);
+            Assert.DoesNotContain("'libra.spare' claimed", result.Output);
             Assert.Contains("serial-echo: a frame's size field is 8 (not 16 to 65552 bytes)", result.Output);
             Assert.Contains("virtio-serial: the host closed port 2 'libra.echo'", result.Output);
             Assert.Contains($"serial-echo: {echoed} frame(s) echoed, 0 dropped", result.Output);
@@ -110,7 +110,7 @@ public class SerialPortTests
             string? report = result.Lines.Select(l => l.Text).LastOrDefault(t => t.Contains("virtio-serial: ") && t.Contains("completion interrupts"));
             Assert.True(report is not null, context);
             Assert.Matches(@"'libra.9p' \d+ bytes in, \d+ bytes out in \d+ writes", report);
-            Assert.DoesNotContain("'libra.net'", report);
+            Assert.DoesNotContain("'libra.spare'", report);
             if (options.Contains("poll"))
             {
                 Assert.Contains("completions by polling", result.Output);

@@ -1,0 +1,3 @@
+module libra/probes/gofiles
+
+go 1.19
