@@ -1,7 +1,4 @@
-using System;
-using Libra.Arch.X64;
 using Libra.Memory;
-using Libra.Time;
 using static Libra.Shims.Paths;
 
 namespace Libra.Shims

@@ -1,4 +1,3 @@
-using System;
 using Libra.Arch.X64;
 using Libra.Memory;
 using Libra.Time;

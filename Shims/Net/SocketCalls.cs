@@ -252,12 +252,32 @@ namespace Libra.Shims.Net
         }
 
         // struct msghdr (56 bytes): name@0 namelen@8 iov@16 iovlen@24 control@32 controllen@40 flags@48.
+        // Copies the header in and checks its iovecs (each buffer readable, or writable when
+        // `receiving`): 0 with the iovec array, its count and the bytes they hold, or -errno.
+        private static long ReadMessageHeader(ulong address, byte* header, bool receiving, out ulong iov, out ulong count, out ulong total)
+        {
+            iov = count = total = 0;
+            if (!UserMemory.CopyFromUser(header, address, 56)) return -Errno.EFAULT;
+            iov = *(ulong*)(header + 16);
+            count = *(ulong*)(header + 24);
+            if (count > 1024) return -Errno.EMSGSIZE;
+            if (!UserMemory.IsAccessible(iov, count * 16, write: false)) return -Errno.EFAULT;
+            for (ulong i = 0; i < count; i++)
+            {
+                ulong length = ((ulong*)iov)[i * 2 + 1];
+                if (!UserMemory.IsAccessible(((ulong*)iov)[i * 2], length, write: receiving)) return -Errno.EFAULT;
+                total += length;
+            }
+            return 0;
+        }
+
         internal static long SendMessage(SyscallArgs* a)
         {
             Socket* socket = Lookup(a->Int0, out long error);
             if (socket == null) return error;
             byte* header = stackalloc byte[56];
-            if (!UserMemory.CopyFromUser(header, a->A1, 56)) return -Errno.EFAULT;
+            error = ReadMessageHeader(a->A1, header, receiving: false, out ulong iov, out ulong count, out ulong total);
+            if (error != 0) return error;
             int flags = a->Int2;
             byte* address = stackalloc byte[AddressCapacity];
             long addressLength = 0;
@@ -266,16 +286,6 @@ namespace Libra.Shims.Net
             {
                 addressLength = CopyAddress(name, *(int*)(header + 8), address);
                 if (addressLength < 0) return addressLength;
-            }
-            ulong iov = *(ulong*)(header + 16), count = *(ulong*)(header + 24);
-            if (count > 1024) return -Errno.EMSGSIZE;
-            if (!UserMemory.IsAccessible(iov, count * 16, write: false)) return -Errno.EFAULT;
-            ulong total = 0;
-            for (ulong i = 0; i < count; i++)
-            {
-                ulong length = ((ulong*)iov)[i * 2 + 1];
-                if (!UserMemory.IsAccessible(((ulong*)iov)[i * 2], length, write: false)) return -Errno.EFAULT;
-                total += length;
             }
             byte* to = name != 0 ? address : null;
             // One iovec (or a stream) goes straight from user memory; a datagram from several is
@@ -314,18 +324,9 @@ namespace Libra.Shims.Net
             Socket* socket = Lookup(a->Int0, out long error);
             if (socket == null) return error;
             byte* header = stackalloc byte[56];
-            if (!UserMemory.CopyFromUser(header, a->A1, 56)) return -Errno.EFAULT;
+            error = ReadMessageHeader(a->A1, header, receiving: true, out ulong iov, out ulong count, out ulong total);
+            if (error != 0) return error;
             int flags = a->Int2;
-            ulong iov = *(ulong*)(header + 16), count = *(ulong*)(header + 24);
-            if (count > 1024) return -Errno.EMSGSIZE;
-            if (!UserMemory.IsAccessible(iov, count * 16, write: false)) return -Errno.EFAULT;
-            ulong total = 0;
-            for (ulong i = 0; i < count; i++)
-            {
-                ulong length = ((ulong*)iov)[i * 2 + 1];
-                if (!UserMemory.IsAccessible(((ulong*)iov)[i * 2], length, write: true)) return -Errno.EFAULT;
-                total += length;
-            }
             byte* address = stackalloc byte[AddressCapacity];
             int addressLength = 0, messageFlags = 0;
             long received;
