@@ -92,7 +92,7 @@ namespace Libra.Drivers.Virtio
                 (ulong)&completion, out _))
             {
                 if (s_queue.IsBroken) return Broken();
-                s_space.Wait(PollEvents.Any, 0);
+                s_space.Wait(PollEvents.Any, 0, interruptible: false);
             }
             s_outstanding++;
             Requests++;
@@ -103,7 +103,7 @@ namespace Libra.Drivers.Virtio
                 if (completion.Done) break;
                 if (s_queue.IsBroken) return Broken();
                 if (completion.Waiter == null) Native.Pause();      // no thread yet (boot): spin
-                else Scheduler.Block(0);
+                else Scheduler.Block(0, interruptible: false);
             }
             return (int)completion.Length;
         }

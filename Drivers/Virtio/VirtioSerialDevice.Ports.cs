@@ -168,7 +168,7 @@ namespace Libra.Drivers.Virtio
                 int result = TryWrite(handle, data, length, completion);
                 if (result != -(int)Errno.EAGAIN) return result;
                 if (Scheduler.Current == null) { Poll(); Native.Pause(); }
-                else if (s_space.Wait(PollEvents.Any, 0) == WakeReason.Interrupted) Poll();
+                else s_space.Wait(PollEvents.Any, 0, interruptible: false);
             }
         }
 

@@ -146,7 +146,7 @@ namespace Libra.Drivers.Virtio
                 Native.Pause();
                 return deadline != 0 && Clock.Nanoseconds() >= deadline ? WakeReason.TimedOut : WakeReason.Woken;
             }
-            WakeReason reason = Scheduler.Block(deadline);
+            WakeReason reason = Scheduler.Block(deadline, interruptible: false);
             if (reason == WakeReason.Interrupted) Poll();
             return reason;
         }

@@ -76,13 +76,13 @@ namespace Libra.Threads
 
         // Blocks the current thread until one of `events` is announced here, the deadline (Clock
         // nanoseconds; 0 = none), or a signal. The caller re-checks its condition afterwards.
-        internal WakeReason Wait(uint events, ulong deadline)
+        internal WakeReason Wait(uint events, ulong deadline, bool interruptible = true)
         {
             PollEntry entry = default;
             entry.Events = events | PollEvents.Always;
             entry.Thread = Scheduler.Current;
             Add(&entry);
-            WakeReason reason = Scheduler.Block(deadline);
+            WakeReason reason = Scheduler.Block(deadline, interruptible);
             Remove(&entry);
             return reason;
         }

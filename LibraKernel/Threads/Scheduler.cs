@@ -113,11 +113,14 @@ namespace Libra.Threads
         }
 
         // Blocks the current thread until Wake, the deadline (Clock nanoseconds; 0 = none) or a signal.
-        internal static WakeReason Block(ulong deadline)
+        // `interruptible` false: a signal neither ends nor prevents the sleep (it is delivered at the
+        // return to ring 3 after it), for waits that must finish, such as a device's reply; a loop
+        // around an interruptible Block with a signal pending would spin instead of sleeping.
+        internal static WakeReason Block(ulong deadline, bool interruptible = true)
         {
             Thread* self = Current;
             self->WakeReason = WakeReason.None;
-            if ((self->PendingSignals & ~self->BlockedSignals) != 0) return WakeReason.Interrupted;
+            if (interruptible && (self->PendingSignals & ~self->BlockedSignals) != 0) return WakeReason.Interrupted;
             if (deadline != 0)
             {
                 if (Clock.Nanoseconds() >= deadline) return WakeReason.TimedOut;
@@ -128,7 +131,9 @@ namespace Libra.Threads
             // timer keeps polling while another thread runs; a completion found here wakes us.
             if (s_pollCount > 0 && (s_devicesBusy = PollDevices())) s_timerStale = true;
             Charge(self);
+            self->Uninterruptible = !interruptible;
             SwitchAway();
+            self->Uninterruptible = false;
             Timers.Cancel(&self->WakeTimer);
             return self->WakeReason;
         }
@@ -141,6 +146,7 @@ namespace Libra.Threads
         internal static bool Wake(Thread* thread, WakeReason reason)
         {
             if (thread->State != ThreadState.Blocked) return false;
+            if (reason == WakeReason.Interrupted && thread->Uninterruptible) return false;
             thread->WakeReason = reason;
             if (thread->SliceLeft > 0)
             {

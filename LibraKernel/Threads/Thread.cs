@@ -35,6 +35,7 @@ namespace Libra.Threads
         internal Thread* NextRunnable;
         internal Timer WakeTimer;
         internal WakeReason WakeReason;
+        internal bool Uninterruptible;          // blocked where a signal must not end the sleep (a device reply)
         // What is left of the thread's time slice, in nanoseconds: a woken thread with some left runs
         // before the threads that used theirs up (Threads/Scheduler.cs).
         internal long SliceLeft;

@@ -129,7 +129,7 @@ namespace Libra.Shims.Net
                     s_txBusy |= 1u << i;
                     return (byte*)s_txBuffers.Items[i];
                 }
-                s_waiters.Wait(PollEvents.Any, 0);
+                s_waiters.Wait(PollEvents.Any, 0, interruptible: false);
             }
         }
 
