@@ -187,8 +187,8 @@ function Invoke-SearchHarness([string[]] $Arguments, [string] $Cores = '') {
 }
 
 $LibraCommands['search'] = @{
-    Summary = 'fetch a corpus, publish the search service, build the index and serve it (-Guest: in the Linux guest)'
-    Options = @{ Corpus = 'value'; Port = 'value'; Address = 'value'; Ram = 'switch'; Reindex = 'switch'; Prepare = 'switch'; Guest = 'switch' }
+    Summary = 'fetch a corpus, publish the search service, build the index and serve it (-Guest: in the Linux guest; -Libra: on Libra)'
+    Options = @{ Corpus = 'value'; Port = 'value'; Address = 'value'; Ram = 'switch'; Reindex = 'switch'; Prepare = 'switch'; Guest = 'switch'; Libra = 'switch' }
     Run = {
         param($o)
         $set = if ($o['Corpus']) { $o['Corpus'] } else { 'full' }
@@ -206,6 +206,18 @@ $LibraCommands['search'] = @{
             $harness = @('serve', '--target', 'linux-guest', '--kernel', $g.Kernel, '--initrd', $g.Initrd, '--port', $port)
             if ($o['Ram']) { $harness += '--ram' }
             Invoke-SearchHarness $harness
+            return
+        }
+        if ($o['Libra']) {
+            # The same binary on Libra: the index's folder shared read-only over 9P, the guest's port
+            # 8080 published on the host's 127.0.0.1:PORT through the Side daemon.
+            $shared = Split-Path $a.Index -Parent
+            $guestIndex = '/' + (Split-Path $a.Index -Leaf)
+            $rest = @('serve', '--index', $guestIndex, '--port', '8080')
+            if ($o['Ram']) { $rest += '--ram' }
+            Write-Host "search: serving $set from Libra; try: curl 'http://127.0.0.1:$port/search?q=hello+world'  (Ctrl-C stops)"
+            $words = @('-App', $a.Binary, '-Share', $shared, '-ReadOnly', '-Memory', '1G', '-Publish', "${port}:8080", '--') + $rest
+            & $LibraCommands['run'].Run (ConvertTo-CommandOptions 'run' $LibraCommands['run'].Options $words)
             return
         }
         $serve = @('serve', '--index', $a.Index, '--port', $port)
