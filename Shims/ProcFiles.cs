@@ -30,7 +30,7 @@ namespace Libra.Shims
                 return Node.None;
             }
             if (Is(path, "/proc/meminfo")) return Node.MemInfo;
-            if (IsExePath(path)) return Node.Image;
+            if (AppLoader.IsExePath(path)) return Node.Image;
             // Name resolution when no directory is shared (with one, /etc is the share's): localhost and
             // the guest's own name (uname's "libra") resolve from /etc/hosts as on a Debian system.
             if (Is(path, "/etc/hosts")) return Node.Hosts;
@@ -160,12 +160,6 @@ namespace Libra.Shims
             text.Append("MemAvailable:   "); text.Decimal(free, 8); text.Append(" kB\n");
             text.Append("Buffers:               0 kB\nCached:                0 kB\nSwapCached:            0 kB\n");
             text.Append("SwapTotal:             0 kB\nSwapFree:              0 kB\n");
-        }
-
-        private static bool IsExePath(byte* path)
-        {
-            for (int i = 0; i < AppLoader.ExePathLength; i++) if (path[i] != AppLoader.ExePath[i]) return false;
-            return path[AppLoader.ExePathLength] == 0;
         }
 
         private static bool Is(byte* path, string literal)

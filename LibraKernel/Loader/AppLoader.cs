@@ -21,6 +21,13 @@ namespace Libra.Loader
         internal static byte* ExePath;
         internal static int ExePathLength;
 
+        // Whether a normalized, NUL-terminated path is the executable's own (/proc/self/exe's target).
+        internal static bool IsExePath(byte* path)
+        {
+            for (int i = 0; i < ExePathLength; i++) if (path[i] != ExePath[i]) return false;
+            return path[ExePathLength] == 0;
+        }
+
         // False after one log line naming what is wrong with the file.
         internal static bool Load(byte* file, ulong length, AppArguments* arguments)
         {

@@ -131,12 +131,6 @@ namespace Libra.Shims
             if (--file->References > 0) return;
             Epoll.Forget(file);
             if (file->Ops != null && file->Ops->Release != null) file->Ops->Release(file);
-            Discard(file);
-        }
-
-        // Frees a description no descriptor refers to (its kind's state already released).
-        internal static void Discard(OpenFile* file)
-        {
             if (file->OwnsData) KernelHeap.Free(file->Data);
             if (file->Path != null) KernelHeap.Free(file->Path);
             KernelHeap.Free(file);

@@ -30,12 +30,10 @@ namespace Libra.Shims
         private static int s_imageInShare;      // 0 not asked yet, 1 the share has the path, 2 it does not
         private static bool IsImageOutsideShare(byte* path)
         {
-            int length = Loader.AppLoader.ExePathLength;
-            for (int i = 0; i < length; i++) if (path[i] != Loader.AppLoader.ExePath[i]) return false;
-            if (path[length] != 0) return false;
+            if (!Loader.AppLoader.IsExePath(path)) return false;
             if (s_imageInShare == 0)
             {
-                bool found = NinePFiles.Resolve(path, length, followLast: false, out uint fid, out _) == 0;
+                bool found = NinePFiles.Resolve(path, Loader.AppLoader.ExePathLength, followLast: false, out uint fid, out _) == 0;
                 if (found) NineP.NinePClient.Clunk(fid);
                 s_imageInShare = found ? 1 : 2;
             }

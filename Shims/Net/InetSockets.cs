@@ -265,7 +265,7 @@ namespace Libra.Shims.Net
                 int allowed = inet->State.Send(want);
                 if (allowed == -(int)Errno.EAGAIN)
                 {
-                    if (nonBlocking || sent > 0 && nonBlocking) return sent > 0 ? (long)sent : -Errno.EAGAIN;
+                    if (nonBlocking) return sent > 0 ? (long)sent : -Errno.EAGAIN;
                     WakeReason reason = inet->Queue.Wait(PollEvents.Out, deadline);
                     if (reason == WakeReason.Interrupted) return sent > 0 ? (long)sent : -Errno.ERESTARTSYS;
                     if (reason == WakeReason.TimedOut) return sent > 0 ? (long)sent : -Errno.EAGAIN;
