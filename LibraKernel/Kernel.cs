@@ -170,11 +170,13 @@ namespace Libra
                 KernelLog.Decimal(Shims.PathCache.Misses); KernelLog.Write(" misses"); KernelLog.End();
             }
             Drivers.Virtio.VirtioSerialDevice.Report();
+            Shims.Net.NetworkLink.Report();
             if (Scheduler.Switches > 0)
             {
                 KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");
                 KernelLog.Decimal(Scheduler.Preemptions); KernelLog.Write(" preemptions at the end of a slice, "); KernelLog.Decimal(Scheduler.WakePreemptions);
-                KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts"); KernelLog.End();
+                KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts, ");
+                KernelLog.Decimal(Scheduler.Wakeups); KernelLog.Write(" wake-ups, "); KernelLog.Decimal(Shims.SystemCalls.Count); KernelLog.Write(" system calls"); KernelLog.End();
             }
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);

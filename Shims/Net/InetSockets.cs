@@ -7,7 +7,7 @@ using Libra.Threads;
 namespace Libra.Shims.Net
 {
     // An AF_INET or AF_INET6 TCP socket: a real host socket owned by the Side daemon, and here its
-    // state as the Side's frames feed it (SideSocket: rx ring, accept queue, tx window, so_error),
+    // state as the Side's frames feed it (SideSocket: rx queue, accept queue, tx window, so_error),
     // so that readiness is local and a keep-alive request costs no blocking round trip
     // (reference/sockets.md §3). Accepted connections exist from their ACCEPTED frame on (their DATA
     // may follow at once) and get a descriptor at accept().
@@ -16,7 +16,6 @@ namespace Libra.Shims.Net
         internal uint Id;
         internal SideSocket State;
         internal Socket* Socket;            // null until accept() hands an accepted connection out
-        internal byte* Rx;
         internal uint* Accepts;
         internal int Family;
         internal PollQueue Queue;
@@ -29,6 +28,9 @@ namespace Libra.Shims.Net
     internal static unsafe class InetSockets
     {
         private const int MaxChunk = SideProtocol.MaxPayload;
+
+        // Frames dropped because they broke the protocol for their socket.
+        internal static ulong ProtocolBreaks;
 
         internal static SocketOperations* Ops;
 
@@ -59,8 +61,7 @@ namespace Libra.Shims.Net
             var inet = (InetSocket*)KernelHeap.AllocateZeroed((ulong)sizeof(InetSocket));
             inet->Id = id;
             inet->Family = family;
-            inet->Rx = (byte*)KernelHeap.AllocateZeroed(NetworkLink.RxWindow);
-            inet->State.Initialize(id, inet->Rx, NetworkLink.RxWindow, null, 0, NetworkLink.Terms.TxWindow);
+            inet->State.Initialize(id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.Terms.TxWindow);
             NetworkLink.Add(inet);
             return inet;
         }
@@ -100,15 +101,17 @@ namespace Libra.Shims.Net
                     break;
                 case SideType.Accepted:
                     if (SideCodec.DecodeAccepted(payload, out uint newId, out ReadOnlySpan<byte> peer, out ReadOnlySpan<byte> local) != 0) return;
+                    // Only a listener with accept credit left takes a connection, and only under a new id.
+                    bits = NetworkLink.Find(newId) != null ? -(int)Errno.EPROTO : inet->State.OnAccepted(newId);
+                    if (bits < 0) break;
                     InetSocket* accepted = NewState(newId, inet->Family);
                     accepted->State.State = SideSocketState.Connected;
                     Remember(accepted, peer, local);
-                    bits = inet->State.OnAccepted(newId);
                     break;
                 case SideType.Connected:
                     if (SideCodec.DecodeConnected(payload, out ReadOnlySpan<byte> mine, out ReadOnlySpan<byte> theirs) != 0) return;
-                    Remember(inet, theirs, mine);
                     bits = inet->State.OnConnected();
+                    if (bits >= 0) Remember(inet, theirs, mine);
                     break;
                 case SideType.ConnectFailed:
                     if (SideCodec.DecodeErrno(payload, out int failure) != 0) return;
@@ -130,8 +133,12 @@ namespace Libra.Shims.Net
             }
             if (bits < 0)
             {
-                KernelLog.Begin(); KernelLog.Write("side: a frame of type "); KernelLog.Hex((ushort)header.Type, 2);
-                KernelLog.Write(" broke the protocol for socket "); KernelLog.Decimal(inet->Id); KernelLog.Write(" and is dropped"); KernelLog.End();
+                // A broken Side may send many: the first is logged, the rest counted for the exit report.
+                if (ProtocolBreaks++ == 0)
+                {
+                    KernelLog.Begin(); KernelLog.Write("side: a frame of type "); KernelLog.Hex((ushort)header.Type, 2);
+                    KernelLog.Write(" broke the protocol for socket "); KernelLog.Decimal(inet->Id); KernelLog.Write(" and is dropped (logged once)"); KernelLog.End();
+                }
                 return;
             }
             Notify(inet, bits);
@@ -185,7 +192,7 @@ namespace Libra.Shims.Net
             long error = NetworkLink.Request(frame, SideCodec.Listen(Span(frame), inet->Id, tag, backlog, credit), tag, null, 0, null);
             if (error != 0) return error;
             inet->Accepts = (uint*)KernelHeap.AllocateZeroed(credit * 4);
-            inet->State.Initialize(inet->Id, inet->Rx, NetworkLink.RxWindow, inet->Accepts, credit, NetworkLink.Terms.TxWindow);
+            inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, inet->Accepts, credit, NetworkLink.Terms.TxWindow);
             inet->State.Listening();
             socket->Listening = true;
             return 0;
@@ -410,7 +417,7 @@ namespace Libra.Shims.Net
                 NetworkLink.SendFrame(frame, SideCodec.Empty(Span(frame), SideType.Close, inet->Id));
             }
             inet->Queue.Notify(PollEvents.Any);
-            KernelHeap.Free(inet->Rx);
+            inet->State.ReleaseBuffers();
             if (inet->Accepts != null) KernelHeap.Free(inet->Accepts);
             KernelHeap.Free(inet);
         }

@@ -40,6 +40,11 @@ namespace Libra.Shims.Net
         private static bool s_reportedUnknown;
 
         internal static bool Ready => s_ready;
+
+        // What the link carried, for the exit report and the cost of a request (frames each way).
+        internal static ulong FramesOut, FramesIn;
+        private static uint s_live;
+        private static ulong s_heapAtLink;
         internal static SideHelloReply Terms => s_terms;
 
         // At boot, once virtio-serial is probed: claims the port when the machine has one (run
@@ -95,13 +100,14 @@ namespace Libra.Shims.Net
             ulong* head = &((ulong*)Heads())[socket->Id % Buckets];
             socket->NextInBucket = (InetSocket*)*head;
             *head = (ulong)socket;
+            s_live++;
         }
 
         internal static void Remove(InetSocket* socket)
         {
             InetSocket** link = (InetSocket**)&((ulong*)Heads())[socket->Id % Buckets];
             while (*link != null && *link != socket) link = &(*link)->NextInBucket;
-            if (*link == socket) *link = socket->NextInBucket;
+            if (*link == socket) { *link = socket->NextInBucket; s_live--; }
         }
 
         internal static InetSocket* Find(uint id)
@@ -149,6 +155,7 @@ namespace Libra.Shims.Net
             SerialWrite write = default;
             write.Waiter = Scheduler.Current;
             int error = s_ready ? VirtioSerialDevice.Write(s_port, frame, length, &write) : -(int)Errno.EIO;
+            FramesOut++;
             while (error == 0 && !write.Done) VirtioSerialDevice.Await(0);
             ReturnBuffer(frame);
             return error == 0 ? 0 : -Errno.ECONNRESET;
@@ -233,6 +240,23 @@ namespace Libra.Shims.Net
             s_waiters.Notify(PollEvents.Any);
         }
 
+        // At exit: what the link carried and what the sockets still hold (memory follows open sockets).
+        internal static void Report()
+        {
+            if (s_port < 0) return;
+            ulong blocks = 0;
+            for (int b = 0; b < Buckets; b++)
+                for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket) blocks += s->State.RxBlocks;
+            KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(FramesOut); KernelLog.Write(" frames out, "); KernelLog.Decimal(FramesIn);
+            KernelLog.Write(" in; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s) open at exit holding "); KernelLog.Decimal(blocks);
+            KernelLog.Write(" receive block(s); kernel heap "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024); KernelLog.Write(" KiB in use, ");
+            KernelLog.Decimal(s_heapAtLink / 1024); KernelLog.Write(" KiB when the link came up"); KernelLog.End();
+            if (InetSockets.ProtocolBreaks > 0)
+            {
+                KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(InetSockets.ProtocolBreaks); KernelLog.Write(" frame(s) broke the protocol and were dropped"); KernelLog.End();
+            }
+        }
+
         private static bool Awaiting() => s_frames.Waiting > 0;
 
         private static void Completed(FrameCall* call)
@@ -251,6 +275,7 @@ namespace Libra.Shims.Net
         {
             if (SideProtocol.Parse(frame, out SideHeader header, out ReadOnlySpan<byte> payload) != 0) return;
             if (SideCodec.CheckHeader(in header, fromGuest: false) != 0) return;
+            FramesIn++;
             if (header.Type == SideType.Reply)
             {
                 if (header.Tag != s_helloTag || s_ready) return;
@@ -261,6 +286,7 @@ namespace Libra.Shims.Net
                     return;
                 }
                 s_ready = true;
+                s_heapAtLink = KernelHeap.BytesInUse;
                 KernelLog.Begin(); KernelLog.Write("side: linked to the Side daemon (tx window "); KernelLog.Decimal(s_terms.TxWindow / 1024);
                 KernelLog.Write(" KiB, capabilities "); KernelLog.Hex(s_terms.Capabilities, 2); KernelLog.Write(")"); KernelLog.End();
                 s_waiters.Notify(PollEvents.Any);

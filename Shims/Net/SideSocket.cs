@@ -34,26 +34,34 @@ namespace Libra.Shims.Net
         internal uint RxUncredited;             // consumed, not yet returned by CREDIT
         internal uint AcceptsTaken;             // accepted, not yet returned by ACCEPT_CREDIT
 
-        private byte* _rx;
-        private uint _rxCapacity, _rxHead, _rxCount;
+        private SideRxQueue _rx;
+        private uint _rxWindow;
         private uint* _accepts;
         private uint _acceptCapacity, _acceptHead, _acceptCount;
 
-        // `rx` holds the receive window the guest granted in HELLO; `accepts` as many ids as the
-        // accept credit a LISTEN grants; `txWindow` is HELLO's reply's.
-        internal void Initialize(uint id, byte* rx, uint rxCapacity, uint* accepts, uint acceptCapacity, uint txWindow)
+        // `rxWindow` is the receive window the guest granted in HELLO, its bytes queued in blocks from
+        // `allocate`; `accepts` holds as many ids as the accept credit a LISTEN grants; `txWindow` is
+        // HELLO's reply's.
+        internal void Initialize(uint id, uint rxWindow, delegate*<ulong, void*> allocate, delegate*<void*, void> free,
+            uint* accepts, uint acceptCapacity, uint txWindow)
         {
             this = default;
             Id = id;
-            _rx = rx;
-            _rxCapacity = rxCapacity;
+            _rxWindow = rxWindow;
+            _rx.Initialize(allocate, free);
             _accepts = accepts;
             _acceptCapacity = acceptCapacity;
             Tx = new SideWindow(txWindow);
             TxLowWater = txWindow / 4 > 0 ? txWindow / 4 : 1;
         }
 
-        internal uint Buffered => _rxCount;
+        internal uint Buffered => _rx.Count;
+
+        // The receive queue's blocks, the spare included: what the socket holds in memory for its bytes.
+        internal uint RxBlocks => _rx.Blocks;
+
+        // Frees the receive queue's blocks (the socket's release).
+        internal void ReleaseBuffers() => _rx.Clear();
         internal uint Pending => _acceptCount;
 
         // R7: the mask as Linux's tcp_poll would give it for this state.
@@ -67,7 +75,8 @@ namespace Libra.Shims.Net
                     mask = PollBits.Out | PollBits.Hup;        // an unconnected TCP socket (TCP_CLOSE)
                     break;
                 case SideSocketState.Listening:
-                    if (_acceptCount > 0) mask = PollBits.In | PollBits.RdNorm;
+                    if (_acceptCount > 0 || Hangup) mask = PollBits.In | PollBits.RdNorm;
+                    if (Hangup) mask |= PollBits.Hup;
                     break;
                 case SideSocketState.Connecting:
                     break;
@@ -76,7 +85,7 @@ namespace Libra.Shims.Net
                     break;
                 case SideSocketState.Connected:
                     bool readClosed = PeerClosed || ReadShut || Hangup;
-                    if (_rxCount > 0 || readClosed) mask |= PollBits.In | PollBits.RdNorm;
+                    if (_rx.Count > 0 || readClosed) mask |= PollBits.In | PollBits.RdNorm;
                     if (readClosed) mask |= PollBits.RdHup;
                     if (WriteShut || Hangup || Tx.Available >= TxLowWater) mask |= PollBits.Out | PollBits.WrNorm;
                     if (Hangup || (readClosed && WriteShut)) mask |= PollBits.Hup;
@@ -97,12 +106,10 @@ namespace Libra.Shims.Net
 
         internal int OnData(ReadOnlySpan<byte> bytes)
         {
-            if (State != SideSocketState.Connected || (uint)bytes.Length > _rxCapacity - _rxCount) return -(int)Errno.EPROTO;
+            if (State != SideSocketState.Connected || (uint)bytes.Length > _rxWindow - _rx.Count) return -(int)Errno.EPROTO;
             uint before = Readiness();
             if (bytes.Length == 0) return 0;
-            uint tail = (_rxHead + _rxCount) % _rxCapacity;
-            for (int i = 0; i < bytes.Length; i++) _rx[(tail + (uint)i) % _rxCapacity] = bytes[i];
-            _rxCount += (uint)bytes.Length;
+            if (!_rx.Append(bytes)) return -(int)Errno.ENOBUFS;
             return Notify(before, PollBits.In | PollBits.RdNorm);
         }
 
@@ -122,12 +129,14 @@ namespace Libra.Shims.Net
             return Notify(before, 0);
         }
 
-        // A pending error after the buffered bytes (Linux drains the queue before sock_error).
+        // A pending error after the buffered bytes (Linux drains the queue before sock_error). During
+        // a connect it is the connect's failure (the link went down before CONNECTED came).
         internal int OnError(int errno, ushort flags)
         {
             uint before = Readiness();
             SoError = errno;
             if ((flags & SideProtocol.ErrorHangup) != 0) Hangup = true;
+            if (State == SideSocketState.Connecting) State = SideSocketState.Failed;
             return Notify(before, PollBits.Err);
         }
 
@@ -166,21 +175,15 @@ namespace Libra.Shims.Net
         internal int Receive(Span<byte> destination, bool peek)
         {
             if (State != SideSocketState.Connected) return State == SideSocketState.Failed ? TakeErrorOr(0) : -(int)Errno.ENOTCONN;
-            if (_rxCount == 0)
+            if (_rx.Count == 0)
             {
                 if (SoError != 0) return -TakeError();
                 if (PeerClosed || ReadShut || Hangup) return 0;
                 return -(int)Errno.EAGAIN;
             }
-            uint count = (uint)destination.Length < _rxCount ? (uint)destination.Length : _rxCount;
-            for (uint i = 0; i < count; i++) destination[(int)i] = _rx[(_rxHead + i) % _rxCapacity];
-            if (!peek)
-            {
-                _rxHead = (_rxHead + count) % _rxCapacity;
-                _rxCount -= count;
-                RxUncredited += count;
-            }
-            return (int)count;
+            int count = _rx.Read(destination, peek);
+            if (!peek) RxUncredited += (uint)count;
+            return count;
         }
 
         // send: how many of `length` bytes may go now (their DATA frames are the caller's); -EAGAIN
@@ -201,6 +204,7 @@ namespace Libra.Shims.Net
         {
             newSocket = 0;
             if (State != SideSocketState.Listening) return -(int)Errno.EINVAL;
+            if (_acceptCount == 0 && Hangup) return SoError != 0 ? -TakeError() : -(int)Errno.EINVAL;  // the listener is gone with the link
             if (_acceptCount == 0) return -(int)Errno.EAGAIN;
             newSocket = _accepts[_acceptHead];
             _acceptHead = (_acceptHead + 1) % _acceptCapacity;

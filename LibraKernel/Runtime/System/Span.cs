@@ -69,7 +69,7 @@ namespace System
         public void CopyTo(Span<T> destination)
         {
             if ((uint)_length > (uint)destination.Length) ThrowHelpers.ThrowArgumentOutOfRangeException();
-            for (int i = 0; i < _length; i++) Unsafe.Add(ref destination._reference, i) = Unsafe.Add(ref _reference, i);
+            Buffer.Memmove(ref Unsafe.As<T, byte>(ref destination._reference), ref Unsafe.As<T, byte>(ref _reference), (nuint)_length * (nuint)Unsafe.SizeOf<T>());
         }
 
         public static implicit operator Span<T>(T[] array) => new Span<T>(array);
@@ -127,6 +127,13 @@ namespace System
         }
 
         public ref readonly T GetPinnableReference() => ref (_length != 0) ? ref _reference : ref Unsafe.NullRef<T>();
+
+        // The kernel's heap never moves objects, so a block move suits every T (no write barriers).
+        public void CopyTo(Span<T> destination)
+        {
+            if ((uint)_length > (uint)destination.Length) ThrowHelpers.ThrowArgumentOutOfRangeException();
+            Buffer.Memmove(ref Unsafe.As<T, byte>(ref destination._reference), ref Unsafe.As<T, byte>(ref _reference), (nuint)_length * (nuint)Unsafe.SizeOf<T>());
+        }
 
         public static implicit operator ReadOnlySpan<T>(T[] array) => new ReadOnlySpan<T>(array);
     }

@@ -78,8 +78,11 @@ public static class ProbeCatalog
         // connections, datagrams, socketpair, MSG_PEEK, options, EPIPE.
         new("sockets", "sockets", [], NoEnvironment, 0, [], "sockets"),
         // TCP through the Side daemon: a listener, clients reaching it over loopback, data both ways,
-        // half-close, linger-0 reset, 4 MiB each way, 50 concurrent connections, a refused connect.
-        new("network", "network", ["5640"], NoEnvironment, 0, [], "network", GuestPort: 5640),
+        // half-close, linger-0 reset, 256 MiB each way at once (1 GiB by hand: docs/design.md), 1,000
+        // concurrent connections, 10,000 connect/close cycles with the descriptor count back where it
+        // was, a peer that never reads (EAGAIN), a refused connect. Its "figure:" lines on stderr
+        // give MB/s and connections/s.
+        new("network", "network", ["5640", "--transfer", "256", "--concurrent", "1000", "--cycles", "10000"], NoEnvironment, 0, [], "network", GuestPort: 5640),
         // A static Go program (no libc; Go's own runtime, clone flags and netpoller) working on files
         // over 9P: writes, reads back, 8 goroutines writing files, a pipe read through the netpoller.
         new("gofiles", "gofiles", [], NoEnvironment, 0, [], "gofiles", WorksInDirectory: true),

@@ -12,19 +12,19 @@ public sealed unsafe class SideSocketTests : IDisposable
     private const uint In = PollBits.In, Out = PollBits.Out, Err = PollBits.Err, Hup = PollBits.Hup, RdHup = PollBits.RdHup;
     private const int EAGAIN = -11, ECONNRESET = 104, ECONNREFUSED = 111, EPROTO = -71, EPIPE = -32;
     private const uint Window = 64, TxWindow = 100;
-    private readonly byte* _rx = (byte*)NativeMemory.AllocZeroed(Window);
     private readonly uint* _accepts = (uint*)NativeMemory.AllocZeroed(4 * sizeof(uint));
 
-    public void Dispose()
-    {
-        NativeMemory.Free(_rx);
-        NativeMemory.Free(_accepts);
-    }
+    public void Dispose() => NativeMemory.Free(_accepts);
+
+    internal static void* Allocate(ulong size) => NativeMemory.AllocZeroed((nuint)size);
+    internal static void Free(void* block) => NativeMemory.Free(block);
+
+    private void Initialize(ref SideSocket s, uint window) => s.Initialize(1, window, &Allocate, &Free, _accepts, 4, TxWindow);
 
     private SideSocket Connected()
     {
         var s = new SideSocket();
-        s.Initialize(1, _rx, Window, _accepts, 4, TxWindow);
+        Initialize(ref s, Window);
         s.Connecting();
         Assert.Equal(0u, s.Readiness());
         Assert.True((s.OnConnected() & Out) != 0, "CONNECTED must raise OUT");
@@ -94,7 +94,7 @@ public sealed unsafe class SideSocketTests : IDisposable
     public void Connect_failure_is_OUT_ERR_HUP_then_SO_ERROR_once()
     {
         var s = new SideSocket();
-        s.Initialize(1, _rx, Window, _accepts, 4, TxWindow);
+        Initialize(ref s, Window);
         s.Connecting();
         int rose = s.OnConnectFailed(ECONNREFUSED);
         Assert.Equal(Out | Err | Hup, (uint)rose & (Out | Err | Hup));
@@ -133,7 +133,7 @@ public sealed unsafe class SideSocketTests : IDisposable
     public void ACCEPTED_raises_IN_on_the_listener_and_accept_that_empties_the_queue_clears_it()
     {
         var s = new SideSocket();
-        s.Initialize(1, null, 0, _accepts, 4, TxWindow);
+        Initialize(ref s, 0);
         s.Listening();
         Assert.Equal(EAGAIN, s.Accept(out _));
         Assert.True((s.OnAccepted(0x80000000) & In) != 0);
@@ -203,5 +203,33 @@ public sealed unsafe class SideSocketTests : IDisposable
             if (waitingIn) Assert.True((s.Readiness() & In) == 0, "IN set with no edge delivered after EAGAIN");
             if (waitingOut && (s.Readiness() & Out) != 0) Assert.Fail("OUT set with no edge delivered after EAGAIN");
         }
+    }
+
+    [Fact]
+    public void A_link_reset_during_a_connect_fails_the_connect_with_its_errno()
+    {
+        var s = new SideSocket();
+        Initialize(ref s, Window);
+        s.Connecting();
+        uint rose = (uint)s.OnError(ECONNRESET, SideProtocol.ErrorReset | SideProtocol.ErrorHangup);
+        Assert.Equal(SideSocketState.Failed, s.State);
+        Assert.Equal(Out | Err | Hup, rose & (Out | Err | Hup));
+        Assert.Equal(ECONNRESET, s.TakeError());
+    }
+
+    [Fact]
+    public void A_listener_that_lost_the_link_reports_IN_and_HUP_and_accept_fails_instead_of_waiting()
+    {
+        var s = new SideSocket();
+        Initialize(ref s, 0);
+        s.Listening();
+        Assert.True((s.OnAccepted(0x80000000) & In) != 0);
+        uint rose = (uint)s.OnError(ECONNRESET, SideProtocol.ErrorReset | SideProtocol.ErrorHangup);
+        Assert.Equal(Err | Hup, rose & (Err | Hup));
+        Assert.Equal(0, s.Accept(out uint first));              // what was queued is still handed out
+        Assert.Equal(0x80000000u, first);
+        Assert.Equal(In | Hup, s.Readiness() & (In | Hup));
+        Assert.Equal(-ECONNRESET, s.Accept(out _));
+        Assert.Equal(-22, s.Accept(out _));                      // EINVAL from then on: no more EAGAIN
     }
 }

@@ -1,0 +1,182 @@
+using System.Net.Sockets;
+using Libra.Qemu;
+using Libra.Shims.Net;
+using Libra.Tests.Boot;
+using Libra.Tests.Probes;
+using Xunit;
+
+namespace Libra.Tests.Side;
+
+// The Linux side failing under a running application (issue 9's faults): the Side daemon killed in
+// the middle of a transfer, and garbage where the Side's frames should be. The application gets
+// errors it knows (ECONNRESET, EPIPE, ENETDOWN), goes on and exits normally; the kernel logs the
+// cause once and never panics.
+[Collection("qemu")]
+public class SideFaultTests
+{
+    private const int GuestPort = 5642;
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Killing_the_Side_mid_transfer_resets_the_connection_and_the_program_goes_on()
+    {
+        int hostPort = SideGuest.FreePort();
+        string network = Path.Combine(ProbeArtifacts.Directory, "network");
+        var machine = new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage,
+            InitialRamDisk = network,
+            Network = new NetworkOptions([$"{hostPort}:{GuestPort}"], Outbound: false),
+            CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--until-reset"], false),
+        };
+        var boot = BootRun.RunAsync(machine, Patience);
+
+        using var client = await ConnectWhenListening(hostPort, boot);
+        var chunk = new byte[64 * 1024];
+        long sent = 0;
+        while (sent < 4 << 20) sent += await client.SendAsync(chunk);     // the transfer is under way
+        KillSide(hostPort);
+        try { while (true) await client.SendAsync(chunk); }
+        catch (SocketException) { }                                       // the host end goes too
+
+        BootResult result = await boot;
+        string context = result.Output + "\n--- stdout\n" + result.Stdout + "\n--- stderr\n" + result.Stderr;
+        Assert.True(result.GuestStatus == 0, context);
+        Assert.Equal(
+            "the read ended with: ConnectionReset\n" +
+            "a send afterwards fails with: Shutdown\n" +        // EPIPE, without SIGPIPE (.NET sends with MSG_NOSIGNAL)
+            "a new socket's connect fails with: NetworkDown\n" +
+            "the program still runs\n", result.Stdout);
+        Assert.Single(result.Lines, l => l.Text.Contains("side: the link to the Side daemon closed: every socket is reset"));
+        Assert.DoesNotContain("PANIC", result.Output);
+    }
+
+    [Fact]
+    public async Task A_flood_of_garbage_frames_on_the_Side_port_is_dropped_without_a_panic()
+    {
+        string network = Path.Combine(ProbeArtifacts.Directory, "network");
+        string sockets = Path.Combine(Path.GetTempPath(), "libra-garbage-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(sockets);
+        try
+        {
+            string path = Path.Combine(sockets, "net.sock");
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            listener.Listen(1);
+            using var cancel = new CancellationTokenSource(Patience);
+            var impostor = Impostor(listener, cancel.Token);
+            var machine = new QemuMachine
+            {
+                KernelImage = LibraBoot.KernelImage,
+                InitialRamDisk = network,
+                SerialPorts = [new SerialPortSocket(SideProcess.PortName, path)],
+                CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--connect-once"], false),
+            };
+            BootResult result = await BootRun.RunAsync(machine, Patience);
+            string context = result.Output + "\n--- stdout\n" + result.Stdout + "\n--- stderr\n" + result.Stderr;
+            Assert.True(impostor.IsCompleted, "the garbage was not all sent\n" + context);
+            await impostor;
+            Assert.True(result.GuestStatus == 0, context);
+            Assert.Equal("the program still runs\n", result.Stdout);
+            Assert.Contains("side: the link's frames are out of step", result.Output);
+            Assert.DoesNotContain("PANIC", result.Output);
+        }
+        finally
+        {
+            Directory.Delete(sockets, recursive: true);
+        }
+    }
+
+    // Plays the Side just enough to be linked (a proper reply to HELLO), then sends thousands of frames
+    // of every type with random sockets, tags, flags and payloads, and at last a size field that no
+    // frame can have.
+    private static async Task Impostor(Socket listener, CancellationToken cancel)
+    {
+        using var link = await listener.AcceptAsync(cancel);
+        var header = new byte[SideProtocol.HeaderSize];
+        await ReadExactly(link, header, cancel);
+        int length = BitConverter.ToInt32(header, 0);
+        await ReadExactly(link, new byte[length - SideProtocol.HeaderSize], cancel);
+        uint tag = BitConverter.ToUInt32(header, 12);
+        var reply = new byte[256];
+        var terms = new SideHelloReply { Version = SideProtocol.Version, Capabilities = SideProtocol.CapIPv4, MaxPayload = SideProtocol.MaxPayload, TxWindow = 64 * 1024 };
+        int replyLength = SideCodec.HelloReply(reply, tag, in terms);
+        await link.SendAsync(reply.AsMemory(0, replyLength), cancel);
+        var drain = DrainAsync(link, cancel);
+
+        var random = new Random(20261203);
+        ushort[] types = [1, 2, 8, 10, 14, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x7fff, 0];
+        uint[] sockets = [0, 1, 2, 3, SideProtocol.FirstSideId, SideProtocol.FirstSideId + 1, uint.MaxValue];
+        for (int i = 0; i < 3000; i++)
+        {
+            int payload = random.Next(4) == 0 ? random.Next(0, 70_000) : random.Next(0, 64);
+            payload = Math.Min(payload, SideProtocol.MaxPayload);
+            var frame = new byte[SideProtocol.HeaderSize + payload];
+            random.NextBytes(frame);
+            BitConverter.TryWriteBytes(frame.AsSpan(0, 4), (uint)frame.Length);
+            BitConverter.TryWriteBytes(frame.AsSpan(4, 2), types[random.Next(types.Length)]);
+            BitConverter.TryWriteBytes(frame.AsSpan(8, 4), sockets[random.Next(sockets.Length)]);
+            await link.SendAsync(frame, cancel);
+        }
+        var broken = new byte[SideProtocol.HeaderSize];
+        BitConverter.TryWriteBytes(broken.AsSpan(0, 4), 3u);
+        await link.SendAsync(broken, cancel);
+        await drain;
+    }
+
+    private static async Task DrainAsync(Socket link, CancellationToken cancel)
+    {
+        var buffer = new byte[64 * 1024];
+        try { while (await link.ReceiveAsync(buffer, cancel) > 0) { } }
+        catch (SocketException) { }
+        catch (OperationCanceledException) { }
+    }
+
+    private static async Task ReadExactly(Socket socket, byte[] into, CancellationToken cancel)
+    {
+        for (int at = 0; at < into.Length;)
+        {
+            int n = await socket.ReceiveAsync(into.AsMemory(at), cancel);
+            if (n == 0) throw new EndOfStreamException("the guest closed the Side port");
+            at += n;
+        }
+    }
+
+    private static async Task<Socket> ConnectWhenListening(int port, Task<BootResult> boot)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (boot.IsCompleted) throw new InvalidOperationException("the guest ended before it listened:\n" + (await boot).Output);
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync("127.0.0.1", port);
+                return socket;
+            }
+            catch (SocketException)
+            {
+                socket.Dispose();
+                await Task.Delay(200);
+            }
+        }
+        throw new TimeoutException($"nothing listened on 127.0.0.1:{port}");
+    }
+
+    // The Side daemon this test's machine started: the process whose command line publishes hostPort.
+    private static void KillSide(int hostPort)
+    {
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            string commandLine;
+            try { commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            if (!commandLine.Contains("Side", StringComparison.OrdinalIgnoreCase) || !commandLine.Contains($"{hostPort}:{GuestPort}")) continue;
+            System.Diagnostics.Process.GetProcessById(pid).Kill();
+            return;
+        }
+        throw new InvalidOperationException($"no Side daemon publishing host port {hostPort} was found");
+    }
+}
