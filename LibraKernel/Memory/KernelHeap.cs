@@ -17,11 +17,16 @@ namespace Libra.Memory
 
         internal static ulong BytesInUse => s_heap.BytesInUse;
 
+        // The most ever in use at once, for the exit report (bounded queues show here).
+        internal static ulong PeakBytes => s_peak;
+        private static ulong s_peak;
+
         internal static void* AllocateZeroed(ulong size)
         {
             if (!s_ready) Panic.Halt("kernel heap used before it was initialised");
             byte* block = s_heap.Allocate(size);
             if (block == null) Panic.Halt("kernel heap: out of memory");
+            if (s_heap.BytesInUse > s_peak) s_peak = s_heap.BytesInUse;
             return block;
         }
 

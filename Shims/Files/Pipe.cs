@@ -1,4 +1,5 @@
 using Libra.Memory;
+using Libra.Signals;
 using Libra.Threads;
 
 namespace Libra.Shims
@@ -49,7 +50,13 @@ namespace Libra.Shims
             ulong written = 0;
             while (written < length)
             {
-                if (Readers == 0) return written > 0 ? (long)written : -Errno.EPIPE;
+                if (Readers == 0)
+                {
+                    // pipe(7): writing with no reader left raises SIGPIPE, and the write fails with
+                    // EPIPE when the signal is ignored or handled (fs/pipe.c pipe_write).
+                    SignalDelivery.Send(Scheduler.Current, SignalDelivery.SIGPIPE);
+                    return written > 0 ? (long)written : -Errno.EPIPE;
+                }
                 if (_ring.IsFull)
                 {
                     if (nonBlocking) return written > 0 ? (long)written : -Errno.EAGAIN;

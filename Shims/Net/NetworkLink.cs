@@ -250,7 +250,8 @@ namespace Libra.Shims.Net
             KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(FramesOut); KernelLog.Write(" frames out, "); KernelLog.Decimal(FramesIn);
             KernelLog.Write(" in; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s) open at exit holding "); KernelLog.Decimal(blocks);
             KernelLog.Write(" receive block(s); kernel heap "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024); KernelLog.Write(" KiB in use, ");
-            KernelLog.Decimal(s_heapAtLink / 1024); KernelLog.Write(" KiB when the link came up"); KernelLog.End();
+            KernelLog.Decimal(s_heapAtLink / 1024); KernelLog.Write(" KiB when the link came up, peak "); KernelLog.Decimal(KernelHeap.PeakBytes / 1024);
+            KernelLog.Write(" KiB"); KernelLog.End();
             if (InetSockets.ProtocolBreaks > 0)
             {
                 KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(InetSockets.ProtocolBreaks); KernelLog.Write(" frame(s) broke the protocol and were dropped"); KernelLog.End();

@@ -20,7 +20,6 @@ namespace Libra.Shims.Net
             SO_OOBINLINE = 10, SO_LINGER = 13, SO_REUSEPORT = 15, SO_PASSCRED = 16, SO_PEERCRED = 17, SO_RCVLOWAT = 18, SO_SNDLOWAT = 19,
             SO_RCVTIMEO = 20, SO_SNDTIMEO = 21, SO_ACCEPTCONN = 30, SO_PROTOCOL = 38, SO_DOMAIN = 39;
         internal const int AddressCapacity = 128;     // sizeof(struct sockaddr_storage)
-        private const int SIGPIPE = 13;
         private const int DefaultBuffer = 212992;     // net.core.rmem_default / wmem_default
 
         private static FileOperations* s_fileOps;
@@ -229,7 +228,7 @@ namespace Libra.Shims.Net
         private static long Send(Socket* socket, byte* data, ulong length, int flags, byte* address, int addressLength)
         {
             long n = socket->Ops->Send(socket, data, length, flags, address, addressLength, NonBlocking(socket, flags));
-            if (n == -Errno.EPIPE && (flags & MSG_NOSIGNAL) == 0) SignalDelivery.Send(Scheduler.Current, SIGPIPE);
+            if (n == -Errno.EPIPE && (flags & MSG_NOSIGNAL) == 0) SignalDelivery.Send(Scheduler.Current, SignalDelivery.SIGPIPE);
             return n;
         }
 

@@ -54,6 +54,7 @@ public static class BootRun
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"QEMU did not exit within {timeout.TotalSeconds:0} s; kernel log so far:\n" +
                 string.Join("\n", lines.Select(l => l.Item2)) + "\nstdout so far:\n" + stdout +
+                "\nstderr so far:\n" + Encoding.UTF8.GetString(stderr.ToArray()) +
                 (fileServer is null ? "" : "\nfile server (" + fileServer.CommandLine + ") log:\n" + fileServer.Log) +
                 (side is null ? "" : "\nSide (" + side.CommandLine + ") log:\n" + side.Log));
         }

@@ -38,6 +38,24 @@ static class Faults
         return 0;
     }
 
+    // `network PORT --slow-reader`: serves one connection on 127.0.0.1:PORT but reads nothing for 3 s
+    // while the test sends as fast as it can, then reads it all: the bytes held meanwhile are bounded
+    // by the window the guest granted, which the kernel's exit report (its heap peak) shows.
+    public static int SlowReader(int port)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        listener.Listen(1);
+        using Socket connection = listener.Accept();
+        Thread.Sleep(3000);
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        int n;
+        while ((n = connection.Receive(buffer)) > 0) total += n;
+        Probe.Line($"read {total} bytes after a pause");
+        return 0;
+    }
+
     // `network PORT --connect-once`: one connect to 127.0.0.1:PORT while something that is not the Side
     // answers on its port (the test floods it with garbage frames); whatever the outcome, no panic.
     public static int ConnectOnce(int port)

@@ -14,6 +14,7 @@ using Libra.Probes;
 int port = args.Length > 0 ? int.Parse(args[0]) : 5640;
 if (args.Contains("--until-reset")) return Faults.UntilReset(port);
 if (args.Contains("--connect-once")) return Faults.ConnectOnce(port);
+if (args.Contains("--slow-reader")) return Faults.SlowReader(port);
 int transferMiB = Option("--transfer", 4), concurrent = Option("--concurrent", 50), cycles = Option("--cycles", 200);
 int Option(string name, int fallback)
 {

@@ -52,6 +52,38 @@ public class SideFaultTests
     }
 
     [Fact]
+    public async Task A_sender_faster_than_the_application_reads_holds_guest_memory_to_the_window()
+    {
+        int hostPort = SideGuest.FreePort();
+        string network = Path.Combine(ProbeArtifacts.Directory, "network");
+        var machine = new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage,
+            InitialRamDisk = network,
+            Network = new NetworkOptions([$"{hostPort}:{GuestPort}"], Outbound: false),
+            CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--slow-reader"], false),
+        };
+        var boot = BootRun.RunAsync(machine, Patience);
+        const int Size = 32 << 20;
+        using (var client = await ConnectWhenListening(hostPort, boot))
+        {
+            var chunk = new byte[256 * 1024];
+            for (int sent = 0; sent < Size; sent += chunk.Length) await client.SendAsync(chunk);
+            client.Shutdown(SocketShutdown.Send);
+        }
+        BootResult result = await boot;
+        string context = result.Output + "\n--- stdout\n" + result.Stdout + "\n--- stderr\n" + result.Stderr;
+        Assert.True(result.GuestStatus == 0, context);
+        Assert.Equal($"read {Size} bytes after a pause\n", result.Stdout);
+        var report = System.Text.RegularExpressions.Regex.Match(result.Output, @"KiB when the link came up, peak (\d+) KiB");
+        var atLink = System.Text.RegularExpressions.Regex.Match(result.Output, @"KiB in use, (\d+) KiB when the link came up");
+        Assert.True(report.Success && atLink.Success, context);
+        long grown = long.Parse(report.Groups[1].Value) - long.Parse(atLink.Groups[1].Value);
+        // The window is 256 KiB (in 2 KiB blocks holding 2,016 bytes each); the rest is the runtime's.
+        Assert.True(grown < 1024, $"the kernel heap peaked {grown} KiB above where it was when the link came up\n" + context);
+    }
+
+    [Fact]
     public async Task A_flood_of_garbage_frames_on_the_Side_port_is_dropped_without_a_panic()
     {
         string network = Path.Combine(ProbeArtifacts.Directory, "network");
