@@ -1,7 +1,7 @@
 // posix: behaviours a .NET program never shows because its runtime hides them (it ignores SIGPIPE,
 // for one), checked with a static C program (gcc -static) natively and on Libra: same output, same
 // exit status. One mode per run:
-//   sigpipe-pipe      write to a pipe whose reader is closed, SIGPIPE at its default: death by
+//   sigpipe-pipe      write to a pipe whose reader is closed, SIGPIPE set to its default: death by
 //                     SIGPIPE (status 141 from a shell), nothing printed after the write
 //   sigpipe-ignored   the same with SIGPIPE ignored: write fails with EPIPE and the program goes on
 //   sigpipe-handled   the same with a handler: the handler runs once, then write fails with EPIPE
@@ -31,7 +31,11 @@ static int write_to_readerless_pipe(void)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "sigpipe-pipe") == 0) return write_to_readerless_pipe();
+    if (strcmp(mode, "sigpipe-pipe") == 0)
+    {
+        signal(SIGPIPE, SIG_DFL);       // an ignored SIGPIPE is inherited across exec (a .NET parent ignores it)
+        return write_to_readerless_pipe();
+    }
     if (strcmp(mode, "sigpipe-ignored") == 0)
     {
         signal(SIGPIPE, SIG_IGN);

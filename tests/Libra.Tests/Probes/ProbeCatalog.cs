@@ -98,6 +98,10 @@ public static class ProbeCatalog
         new("posix-sigpipe-handled", "posix", ["sigpipe-handled"], NoEnvironment, 0, [], "posix-sigpipe-handled"),
     ];
 
+    // Probes a test of their own drives instead of the catalog (an executable in artifacts/probes/
+    // and an expected stdout of the same name): `kestrel` needs a client on the host (KestrelProbeTests).
+    public static readonly IReadOnlyList<string> DrivenByTheirOwnTests = ["kestrel"];
+
     public static ProbeCase Get(string name) => All.Single(c => c.Name == name);
 
     // For xunit: [MemberData(nameof(ProbeCatalog.Names), MemberType = typeof(ProbeCatalog))].
