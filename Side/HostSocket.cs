@@ -29,5 +29,7 @@ internal sealed class HostSocket(uint id, int fd, int family, int type, ulong to
     // guest asked for, which is what it must see as its own (getsockname).
     internal Publish? Published;
     internal byte[] GuestAddress = [];
+    internal byte[] HostName = [];          // getsockname on the host, once bound or connected
+    internal bool UsesNameServer;           // sent to the guest's name server: its replies are relabelled
     internal bool IsStream => Type == Linux.SOCK_STREAM;
 }

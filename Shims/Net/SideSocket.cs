@@ -7,7 +7,7 @@ namespace Libra.Shims.Net
     // Linux poll bits (include/uapi/linux/eventpoll.h, asm-generic/poll.h).
     internal static class PollBits
     {
-        internal const uint In = 0x001, Out = 0x004, Err = 0x008, Hup = 0x010, RdNorm = 0x040, WrNorm = 0x100, RdHup = 0x2000;
+        internal const uint In = 0x001, Out = 0x004, Err = 0x008, Hup = 0x010, RdNorm = 0x040, WrNorm = 0x100, WrBand = 0x200, RdHup = 0x2000;
 
         // reference/sockets.md §3.6 R3: what epoll_wait reports for an item asking for `requested`
         // (ERR and HUP always); 0 means the item leaves the ready list.

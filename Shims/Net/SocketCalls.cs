@@ -36,16 +36,17 @@ namespace Libra.Shims.Net
             s_fileOps->Ioctl = &FileIoctl;
             UnixSockets.Initialize();
             InetSockets.Initialize();
+            InetDatagrams.Initialize();
         }
 
-        private static SocketOperations* FamilyOf(int domain) =>
-            domain == AF_UNIX ? UnixSockets.Ops : domain == AF_INET || domain == AF_INET6 ? InetSockets.Ops : null;
+        private static SocketOperations* FamilyOf(int domain, int type) =>
+            domain == AF_UNIX ? UnixSockets.Ops : domain == AF_INET || domain == AF_INET6 ? (type == SOCK_DGRAM ? InetDatagrams.Ops : InetSockets.Ops) : null;
 
         // A new socket of `domain` and `type`, not yet in the descriptor table.
         internal static Socket* NewSocket(int domain, int type, int protocol, bool nonBlocking, out OpenFile* file)
         {
             var socket = (Socket*)KernelHeap.AllocateZeroed((ulong)sizeof(Socket));
-            socket->Ops = FamilyOf(domain);
+            socket->Ops = FamilyOf(domain, type);
             socket->Domain = domain;
             socket->Type = type;
             socket->Protocol = protocol;
@@ -70,7 +71,7 @@ namespace Libra.Shims.Net
         {
             int domain = a->Int0, type = a->Int1 & SOCK_TYPE_MASK, flags = a->Int1 & ~SOCK_TYPE_MASK;
             if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return -Errno.EINVAL;
-            if (FamilyOf(domain) == null) return -Errno.EAFNOSUPPORT;
+            if (FamilyOf(domain, type) == null) return -Errno.EAFNOSUPPORT;
             long error = CheckType(domain, type, a->Int2);
             if (error != 0) return error;
             Socket* socket = NewSocket(domain, type, a->Int2, (flags & SOCK_NONBLOCK) != 0, out OpenFile* file);
