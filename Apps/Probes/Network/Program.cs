@@ -6,8 +6,9 @@ using Libra.Probes;
 // TCP over loopback as a .NET service and its clients see it: a listener on 127.0.0.1:PORT (argv[1],
 // default 5640), clients connecting to it, data both ways, 4 MiB each way with a checksum, many
 // connections at once, half-close, an abortive close (RST), a refused connect, socket options and
-// names. On Libra the listener is a host socket the Side daemon owns (run -Publish HOST:PORT) and the
-// clients reach it through the Side's guest loopback; natively it is all the host's. Same output.
+// names; then UDP (Udp.cs). On Libra the listener is a host socket the Side daemon owns (run -Publish
+// HOST:PORT and HOST:PORT/udp) and the clients reach it through the Side's guest loopback; natively
+// it is all the host's. Same output.
 int port = args.Length > 0 ? int.Parse(args[0]) : 5640;
 var endpoint = new IPEndPoint(IPAddress.Loopback, port);
 using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -120,6 +121,9 @@ SocketError refused = SocketError.Success;
 try { using var lone = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp); lone.Connect(new IPEndPoint(IPAddress.Loopback, port + 1)); }
 catch (SocketException e) { refused = e.SocketErrorCode; }
 Probe.Check("connecting to a port nobody listens on is refused", refused == SocketError.ConnectionRefused);
+
+// UDP on the same port number (Udp.cs).
+UdpChecks.Run(port);
 return Probe.Finish("network");
 
 static ulong Checksum(byte[] data)

@@ -30,8 +30,8 @@ public sealed record ProbeCase(
     // Which 9P server exports that directory on Libra: QEMU's own (virtio-9p) or diod (over a
     // virtio-serial port). Natively it makes no difference.
     FileServer FileServer = FileServer.Qemu,
-    // The TCP port the probe listens on (its first argument): on Libra the machine gets a network
-    // (the Side daemon) publishing it and allowing outbound connects.
+    // The port the probe listens on (its first argument), TCP and UDP: on Libra the machine gets a
+    // network (the Side daemon) publishing it both ways and allowing outbound connects.
     int? GuestPort = null)
 {
     public IReadOnlyList<string> Requirements => Needs ?? [];
@@ -78,7 +78,8 @@ public static class ProbeCatalog
         // connections, datagrams, socketpair, MSG_PEEK, options, EPIPE.
         new("sockets", "sockets", [], NoEnvironment, 0, [], "sockets"),
         // TCP through the Side daemon: a listener, clients reaching it over loopback, data both ways,
-        // half-close, linger-0 reset, 4 MiB each way, 50 concurrent connections, a refused connect.
+        // half-close, linger-0 reset, 4 MiB each way, 50 concurrent connections, a refused connect;
+        // UDP on the same port: unbound and connected clients, EAGAIN, MSG_PEEK, MSG_TRUNC, FIONREAD, poll.
         new("network", "network", ["5640"], NoEnvironment, 0, [], "network", GuestPort: 5640),
         // A static Go program (no libc; Go's own runtime, clone flags and netpoller) working on files
         // over 9P: writes, reads back, 8 goroutines writing files, a pipe read through the netpoller.
