@@ -31,5 +31,8 @@ internal sealed class HostSocket(uint id, int fd, int family, int type, ulong to
     internal byte[] GuestAddress = [];
     internal byte[] HostName = [];          // getsockname on the host, once bound or connected
     internal bool UsesNameServer;           // sent to the guest's name server: its replies are relabelled
+    // A published UDP socket's host correspondents (the sources of what it received), whom it may
+    // answer without -Net outbound, as an accepted TCP connection answers its client.
+    internal readonly HashSet<string> Heard = new();
     internal bool IsStream => Type == Linux.SOCK_STREAM;
 }

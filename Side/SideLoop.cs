@@ -17,6 +17,7 @@ internal sealed unsafe class SideLoop
     private const int MaxDatagram = 65507;              // the largest UDP payload over IPv4
     private const int ControlRoom = 512;                // room for any frame but DATA and DGRAM
     private const int AcceptsPerEvent = 64;
+    private const int MaxCorrespondents = 1024;         // host sources a published UDP socket may answer
 
     private readonly SidePolicy _policy;
     private readonly string _socketPath;
@@ -509,7 +510,7 @@ internal sealed unsafe class SideLoop
             return 0;
         }
         if (SideAddress.IsLoopback(destination) && GuestServer(socket, destination, out target)) return 0;
-        if (_policy.Outbound) { target = destination.ToArray(); return 0; }
+        if (_policy.Outbound || socket.Heard.Contains(Format(destination))) { target = destination.ToArray(); return 0; }
         _log($"{(socket.IsStream ? "connect" : "sendto")} of socket {socket.Id} to {Format(destination)} refused (ENETUNREACH): " +
             (SideAddress.IsLoopback(destination) ? "no guest socket serves that port and outbound connections need -Net outbound" : "outbound connections need -Net outbound"));
         return (int)Errno.ENETUNREACH;
@@ -888,7 +889,7 @@ internal sealed unsafe class SideLoop
     // Rewrites a datagram's source into the guest's view and says whether the guest may have it:
     // replies of the host's name server come from the guest's (127.0.0.11:53); a guest socket's
     // host address is its guest port. Without -Net outbound an unpublished socket hears only the
-    // guest's own sockets.
+    // guest's own sockets, and a published one remembers its host correspondents to answer them.
     private bool GuestSource(HostSocket socket, byte[] source)
     {
         if (socket.UsesNameServer && _policy.NameServer is { } nameServer && SideAddress.SameEndpoint(source, Sockaddr(nameServer, socket.Family)))
@@ -905,7 +906,12 @@ internal sealed unsafe class SideLoop
                     SideAddress.SetPort(source, GuestPort(sender));
                     return true;
                 }
-        return _policy.Outbound || socket.Published is not null;
+        if (_policy.Outbound) return true;
+        if (socket.Published is null) return false;
+        // Remembered so that it can be answered; bounded: a flood of sources forgets the oldest ones.
+        if (socket.Heard.Count >= MaxCorrespondents) socket.Heard.Clear();
+        socket.Heard.Add(Format(source));
+        return true;
     }
 
     // Pushes accepted connections while the guest's accept credit lasts; the rest wait in the host's
