@@ -9,6 +9,7 @@ using Libra.Probes;
 // names; then UDP (Udp.cs). On Libra the listener is a host socket the Side daemon owns (run -Publish
 // HOST:PORT and HOST:PORT/udp) and the clients reach it through the Side's guest loopback; natively
 // it is all the host's. Same output.
+if (args is ["--resolve", var resolved]) return ResolveName.Run(resolved);
 int port = args.Length > 0 ? int.Parse(args[0]) : 5640;
 var endpoint = new IPEndPoint(IPAddress.Loopback, port);
 using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

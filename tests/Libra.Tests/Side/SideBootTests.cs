@@ -1,3 +1,4 @@
+using System.Net;
 using Libra.Qemu;
 using Libra.Tests.Boot;
 using Libra.Tests.Probes;
@@ -52,5 +53,25 @@ public class SideBootTests
             Assert.Equal("", result.NetworkLog.Trim());
         }
         finally { shared.Delete(); }
+    }
+
+    // DNS over UDP through the Side: the guest's /etc/resolv.conf names 127.0.0.11, which the Side
+    // forwards to the name server given (here a responder this test runs on 127.0.0.1).
+    [Fact]
+    public async Task With_outbound_a_name_resolves_through_the_Sides_name_server()
+    {
+        using var responder = new TestNameServer(IPAddress.Parse("192.0.2.7"));
+        ProbeCase probe = ProbeCatalog.Get("network");
+        string binary = ProbeArtifacts.PathOf(probe);
+        var machine = new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = binary,
+            Network = new NetworkOptions([], Outbound: true, NameServer: $"127.0.0.1:{responder.Port}"),
+            CommandLine = AppCommandLine.Build("", binary, [], ["--resolve", "probe.libra.test"], false),
+        };
+        BootResult result = await BootRun.RunAsync(machine, ProbeOnLibra.Timeout);
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr + "\n" + result.NetworkLog);
+        Assert.Equal("192.0.2.7\n", result.Stdout);
+        Assert.Contains("probe.libra.test", responder.Questions);
     }
 }
