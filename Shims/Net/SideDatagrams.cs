@@ -150,27 +150,11 @@ namespace Libra.Shims.Net
             return 0;
         }
 
-        internal int TakeError()
-        {
-            int error = SoError;
-            SoError = 0;
-            return error;
-        }
+        internal int TakeError() => SideCalls.TakeError(ref SoError);
 
-        internal void Shutdown(int how)
-        {
-            if (how != SideProtocol.SHUT_WR) ReadShut = true;
-            if (how != SideProtocol.SHUT_RD) WriteShut = true;
-        }
+        internal void Shutdown(int how) => SideCalls.Shutdown(how, ref ReadShut, ref WriteShut);
 
-        // The CREDIT to send now: everything consumed once it reaches `threshold`, else 0.
-        internal uint TakeCredit(uint threshold)
-        {
-            if (RxUncredited == 0 || RxUncredited < threshold) return 0;
-            uint credit = RxUncredited;
-            RxUncredited = 0;
-            return credit;
-        }
+        internal uint TakeCredit(uint threshold) => SideCalls.TakeCredit(ref RxUncredited, threshold);
 
         private uint ReadU32(uint at)
         {

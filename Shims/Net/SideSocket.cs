@@ -210,30 +210,13 @@ namespace Libra.Shims.Net
         }
 
         // getsockopt(SO_ERROR): the pending error, cleared.
-        internal int TakeError()
-        {
-            int error = SoError;
-            SoError = 0;
-            return error;
-        }
+        internal int TakeError() => SideCalls.TakeError(ref SoError);
 
         private int TakeErrorOr(int otherwise) => SoError != 0 ? -TakeError() : otherwise;
 
-        internal void Shutdown(int how)
-        {
-            if (how != SideProtocol.SHUT_WR) ReadShut = true;
-            if (how != SideProtocol.SHUT_RD) WriteShut = true;
-        }
+        internal void Shutdown(int how) => SideCalls.Shutdown(how, ref ReadShut, ref WriteShut);
 
-        // The CREDIT (or ACCEPT_CREDIT) to send now: everything consumed once it reaches `threshold`
-        // (a quarter of the window keeps frames few and the Side reading), else 0.
-        internal uint TakeCredit(uint threshold)
-        {
-            if (RxUncredited == 0 || RxUncredited < threshold) return 0;
-            uint credit = RxUncredited;
-            RxUncredited = 0;
-            return credit;
-        }
+        internal uint TakeCredit(uint threshold) => SideCalls.TakeCredit(ref RxUncredited, threshold);
 
         internal uint TakeAcceptCredit()
         {

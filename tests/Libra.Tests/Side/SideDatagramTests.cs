@@ -26,6 +26,16 @@ public class SideDatagramTests
         return (from.ToArray(), Encoding.ASCII.GetString(bytes));
     }
 
+    // A guest UDP socket bound to GuestPort, published on a free host port: (guest, socket, host port).
+    private static (SideGuest Guest, uint Server, ushort HostPort) Published(uint rxWindow = SideGuest.RxWindow)
+    {
+        ushort hostPort = SideGuest.FreeUdpPort();
+        var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}/udp"], Outbound: false), rxWindow: rxWindow);
+        uint server = BoundUdp(guest, GuestPort, out byte[] local);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, GuestPort), SideGuest.EndPoint(local));
+        return (guest, server, hostPort);
+    }
+
     private static uint BoundUdp(SideGuest guest, ushort port, out byte[] local)
     {
         uint id = guest.Socket(SideProtocol.AF_INET, SideProtocol.SOCK_DGRAM);
@@ -38,10 +48,8 @@ public class SideDatagramTests
     [Fact]
     public void A_published_UDP_port_takes_host_datagrams_and_answers_from_the_published_address()
     {
-        ushort hostPort = SideGuest.FreeUdpPort();
-        using var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}/udp"], Outbound: false));
-        uint server = BoundUdp(guest, GuestPort, out byte[] local);
-        Assert.Equal(new IPEndPoint(IPAddress.Loopback, GuestPort), SideGuest.EndPoint(local));
+        var (guest, server, hostPort) = Published();
+        using var link = guest;
         using var host = HostUdp();
         host.Send("query"u8, new IPEndPoint(IPAddress.Loopback, hostPort));
         var (from, text) = Datagram(guest, server);
@@ -68,9 +76,8 @@ public class SideDatagramTests
     [Fact]
     public void Guest_to_guest_UDP_over_loopback_works_without_outbound_and_shows_guest_ports()
     {
-        ushort hostPort = SideGuest.FreeUdpPort();
-        using var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}/udp"], Outbound: false));
-        uint server = BoundUdp(guest, GuestPort, out _);
+        var (guest, server, _) = Published();
+        using var link = guest;
         // An unbound client: the daemon binds it on the host's loopback only.
         uint client = guest.Socket(SideProtocol.AF_INET, SideProtocol.SOCK_DGRAM);
         guest.Send(b => SideCodec.SendTo(b, client, SideGuest.V4(127, 0, 0, 1, GuestPort), "hello"u8));
@@ -123,9 +130,8 @@ public class SideDatagramTests
     [Fact]
     public void A_connected_UDP_socket_sends_DATA_to_its_peer_and_its_local_address_is_the_guests_view()
     {
-        ushort hostPort = SideGuest.FreeUdpPort();
-        using var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}/udp"], Outbound: false));
-        uint server = BoundUdp(guest, GuestPort, out _);
+        var (guest, server, _) = Published();
+        using var link = guest;
         uint client = guest.Socket(SideProtocol.AF_INET, SideProtocol.SOCK_DGRAM);
         guest.Send(b => SideCodec.Connect(b, client, SideGuest.V4(127, 0, 0, 1, GuestPort)));
         Assert.Equal(0, SideCodec.DecodeConnected(guest.Expect(SideType.Connected, client).Payload, out var local, out var peer));
@@ -139,10 +145,8 @@ public class SideDatagramTests
     [Fact]
     public void Datagrams_stop_at_the_guests_credit_and_resume_on_CREDIT()
     {
-        ushort hostPort = SideGuest.FreeUdpPort();
-        const uint Window = 100_000;
-        using var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}/udp"], Outbound: false), rxWindow: Window);
-        uint server = BoundUdp(guest, GuestPort, out _);
+        var (guest, server, hostPort) = Published(rxWindow: 100_000);
+        using var link = guest;
         using var host = HostUdp();
         var big = new byte[30_000];
         for (int i = 0; i < 4; i++) host.Send(big, new IPEndPoint(IPAddress.Loopback, hostPort));
