@@ -10,6 +10,7 @@ using Libra.Probes;
 // HOST:PORT and HOST:PORT/udp) and the clients reach it through the Side's guest loopback; natively
 // it is all the host's. Same output.
 if (args is ["--resolve", var resolved]) return ResolveName.Run(resolved);
+if (args is ["--udp-echo", var echoPort]) return UdpChecks.Echo(int.Parse(echoPort));
 int port = args.Length > 0 ? int.Parse(args[0]) : 5640;
 var endpoint = new IPEndPoint(IPAddress.Loopback, port);
 using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -87,6 +87,28 @@ static unsafe class UdpChecks
             Libc.send((int)client.Handle, into, 1, 0) == -1 && Marshal.GetLastPInvokeError() == EDESTADDRREQ);
     }
 
+    // network --udp-echo PORT: one datagram to 127.0.0.1:PORT (a UDP echo outside the program: on
+    // Libra a host socket, reached with -Net outbound) and its echo back, within 10 s.
+    public static int Echo(int port)
+    {
+        var echo = new IPEndPoint(IPAddress.Loopback, port);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 10_000 };
+        socket.SendTo("echo me"u8, echo);
+        var buffer = new byte[64];
+        EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+        try
+        {
+            int n = socket.ReceiveFrom(buffer, ref from);
+            Console.Out.WriteLine($"{Encoding.ASCII.GetString(buffer, 0, n)} from {from}");
+            return 0;
+        }
+        catch (SocketException e)
+        {
+            Console.Out.WriteLine($"no echo: {e.SocketErrorCode}");
+            return 2;
+        }
+    }
+
     // poll(2) on one descriptor: its revents (0 on timeout).
     static int Poll(int fd, short events, int timeoutMs)
     {
