@@ -74,6 +74,18 @@ public class SideDatagramTests
     }
 
     [Fact]
+    public void A_guest_port_may_be_published_once_for_TCP_and_once_for_UDP()
+    {
+        ushort tcp = SideGuest.FreePort(), udp = SideGuest.FreeUdpPort();
+        using var guest = SideGuest.Start(new NetworkOptions([$"{tcp}:{GuestPort}", $"{udp}:{GuestPort}/udp"], Outbound: false));
+        guest.ListenOn(GuestPort);
+        BoundUdp(guest, GuestPort, out _);
+        string path = Path.Combine(Path.GetTempPath(), "libra-side-twice-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+        var e = Assert.Throws<SideException>(() => SideProcess.Start(path, new NetworkOptions([$"{udp}:{GuestPort}/udp", $"{udp + 1}:{GuestPort}/udp"], false)));
+        Assert.Contains($"guest port {GuestPort}/udp is published twice", e.Message);
+    }
+
+    [Fact]
     public void Guest_to_guest_UDP_over_loopback_works_without_outbound_and_shows_guest_ports()
     {
         var (guest, server, _) = Published();
