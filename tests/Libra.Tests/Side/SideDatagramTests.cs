@@ -123,6 +123,23 @@ public class SideDatagramTests
     }
 
     [Fact]
+    public void An_IPv6_datagram_goes_out_with_outbound_and_its_answer_comes_back_from_the_IPv6_peer()
+    {
+        using var echo = new UdpClient(new IPEndPoint(IPAddress.IPv6Loopback, 0)) { Client = { ReceiveTimeout = 10_000 } };
+        using var guest = SideGuest.Start(new NetworkOptions([], Outbound: true));
+        uint id = guest.Socket(SideProtocol.AF_INET6, SideProtocol.SOCK_DGRAM);
+        var to = new byte[SideProtocol.SockaddrIn6Size];
+        SideAddress.WriteIPv6(to, IPAddress.IPv6Loopback.GetAddressBytes(), PortOf(echo));
+        guest.Send(b => SideCodec.SendTo(b, id, to, "six"u8));
+        IPEndPoint? sender = null;
+        Assert.Equal("six", Encoding.ASCII.GetString(echo.Receive(ref sender)));
+        echo.Send("xis"u8, sender!);
+        var (from, text) = Datagram(guest, id);
+        Assert.Equal("xis", text);
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, PortOf(echo)), SideGuest.EndPoint(from));
+    }
+
+    [Fact]
     public void Without_outbound_an_ephemeral_UDP_port_is_on_loopback_and_hears_only_the_guest()
     {
         using var guest = SideGuest.Start(new NetworkOptions([], Outbound: false));
