@@ -1,6 +1,5 @@
 using System;
 using Libra.Arch.X64;
-using Libra.Diagnostics;
 using Libra.Memory;
 using Libra.Threads;
 
@@ -53,46 +52,32 @@ namespace Libra.Shims.Net
             inet->Datagrams->Initialize(inet->Rx, NetworkLink.RxWindow, NetworkLink.Terms.TxWindow);
         }
 
-        // A pushed fact about the UDP socket `inet` (NetworkLink.Dispatch, interrupts off).
-        internal static void OnFrame(InetSocket* inet, in SideHeader header, ReadOnlySpan<byte> payload)
+        // A pushed fact about the UDP socket `inet` (InetSockets.OnFrame, interrupts off): the bits to
+        // notify, 0 for a frame with nothing to say, or -EPROTO when it broke the protocol.
+        internal static int OnFrame(InetSocket* inet, in SideHeader header, ReadOnlySpan<byte> payload)
         {
             SideDatagrams* state = inet->Datagrams;
-            int bits;
             switch (header.Type)
             {
                 case SideType.Dgram:
-                    if (SideCodec.DecodeAddressAndBytes(payload, out ReadOnlySpan<byte> from, out ReadOnlySpan<byte> bytes) != 0) return;
-                    bits = state->OnDatagram(from, bytes);
-                    break;
+                    if (SideCodec.DecodeAddressAndBytes(payload, out ReadOnlySpan<byte> from, out ReadOnlySpan<byte> bytes) != 0) return 0;
+                    return state->OnDatagram(from, bytes);
                 case SideType.Error:
-                    if (SideCodec.DecodeErrno(payload, out int error) != 0) return;
-                    bits = state->OnError(error);
-                    break;
+                    return SideCodec.DecodeErrno(payload, out int error) == 0 ? state->OnError(error) : 0;
                 case SideType.TxCredit:
-                    if (SideCodec.DecodeCount(payload, out uint credit) != 0) return;
-                    bits = state->OnTxCredit(credit);
-                    break;
+                    return SideCodec.DecodeCount(payload, out uint credit) == 0 ? state->OnTxCredit(credit) : 0;
                 case SideType.Connected:
-                    if (SideCodec.DecodeConnected(payload, out ReadOnlySpan<byte> local, out ReadOnlySpan<byte> peer) != 0) return;
+                    if (SideCodec.DecodeConnected(payload, out ReadOnlySpan<byte> local, out ReadOnlySpan<byte> peer) != 0) return 0;
                     InetSockets.Remember(inet, peer, local);
                     state->OnConnected();
-                    bits = (int)(PollBits.Out | PollBits.WrNorm);
-                    break;
+                    return (int)(PollBits.Out | PollBits.WrNorm);
                 case SideType.ConnectFailed:
-                    if (SideCodec.DecodeErrno(payload, out int failure) != 0) return;
+                    if (SideCodec.DecodeErrno(payload, out int failure) != 0) return 0;
                     state->OnConnectFailed(failure);
-                    bits = (int)(PollBits.Out | PollBits.WrNorm);
-                    break;
+                    return (int)(PollBits.Out | PollBits.WrNorm);
                 default:
-                    return;     // CLOSED, and what a UDP socket never gets
+                    return 0;   // CLOSED, and what a UDP socket never gets
             }
-            if (bits < 0)
-            {
-                KernelLog.Begin(); KernelLog.Write("side: a frame of type "); KernelLog.Hex((ushort)header.Type, 2);
-                KernelLog.Write(" broke the protocol for UDP socket "); KernelLog.Decimal(inet->Id); KernelLog.Write(" and is dropped"); KernelLog.End();
-                return;
-            }
-            InetSockets.Notify(inet, bits);
         }
 
         // The link went down: a pending ECONNRESET, and a connect() waiting for its answer gets it too.

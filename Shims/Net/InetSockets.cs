@@ -95,9 +95,9 @@ namespace Libra.Shims.Net
         // A pushed fact about `inet` (NetworkLink.Dispatch, interrupts off).
         internal static void OnFrame(InetSocket* inet, in SideHeader header, ReadOnlySpan<byte> payload)
         {
-            if (inet->Datagrams != null) { InetDatagrams.OnFrame(inet, in header, payload); return; }
             int bits;
-            switch (header.Type)
+            if (inet->Datagrams != null) bits = InetDatagrams.OnFrame(inet, in header, payload);
+            else switch (header.Type)
             {
                 case SideType.Data:
                     bits = inet->State.OnData(payload);
