@@ -80,7 +80,7 @@ namespace Libra.Shims
                 case Node.MemInfo: WriteMemInfo(ref text); break;
                 case Node.CpuList: text.Append("0\n"); break;
                 case Node.Hosts: text.Append("127.0.0.1\tlocalhost\n127.0.1.1\tlibra\n::1\tlocalhost ip6-localhost ip6-loopback\n"); break;
-                case Node.ResolvConf: text.Append("# no name server: the guest resolves only what /etc/hosts names\n"); break;
+                case Node.ResolvConf: WriteResolvConf(ref text); break;
                 case Node.NsSwitch: text.Append("hosts: files dns\nnetworks: files\n"); break;
                 case Node.HostName: text.Append("libra\n"); break;
             }
@@ -110,6 +110,16 @@ namespace Libra.Shims
             if (node != Node.Exe) return (int)-Errno.EINVAL;
             target = AppLoader.ExePath;
             return AppLoader.ExePathLength;
+        }
+
+        // The guest's name server is the Side's when it forwards one (run -Net outbound: docs/side-protocol.md).
+        private static void WriteResolvConf(ref TextBuilder text)
+        {
+            if (Net.NetworkLink.WaitReady() == 0 && (Net.NetworkLink.Terms.Capabilities & Net.SideProtocol.CapNameServer) != 0)
+            {
+                text.Append("nameserver "); text.Append(Net.SideProtocol.NameServerText); text.Append("\n");
+            }
+            else text.Append("# no name server: the guest resolves only what /etc/hosts names\n");
         }
 
         // One line per area: "start-end perms offset dev inode path" (fs/proc/task_mmu.c show_map_vma).

@@ -333,7 +333,7 @@ namespace Libra.Shims
                 case 304: entry = new SyscallEntry("open_by_handle_at", 6, null); return true;
                 case 305: entry = new SyscallEntry("clock_adjtime", 6, null); return true;
                 case 306: entry = new SyscallEntry("syncfs", 6, null); return true;
-                case 307: entry = new SyscallEntry("sendmmsg", 6, null); return true;
+                case 307: entry = new SyscallEntry("sendmmsg", 4, &Net.SocketCalls.SendMessages); return true;
                 case 308: entry = new SyscallEntry("setns", 6, null); return true;
                 case 309: entry = new SyscallEntry("getcpu", 3, &ThreadCalls.GetCpu); return true;
                 case 310: entry = new SyscallEntry("process_vm_readv", 6, null); return true;

@@ -29,5 +29,10 @@ internal sealed class HostSocket(uint id, int fd, int family, int type, ulong to
     // guest asked for, which is what it must see as its own (getsockname).
     internal Publish? Published;
     internal byte[] GuestAddress = [];
+    internal byte[] HostName = [];          // getsockname on the host, once bound or connected
+    internal bool UsesNameServer;           // sent to the guest's name server: its replies are relabelled
+    // A published UDP socket's host correspondents (the sources of what it received), whom it may
+    // answer without -Net outbound, as an accepted TCP connection answers its client.
+    internal readonly HashSet<string> Heard = new();
     internal bool IsStream => Type == Linux.SOCK_STREAM;
 }

@@ -17,6 +17,7 @@ internal sealed unsafe class SideLoop
     private const int MaxDatagram = 65507;              // the largest UDP payload over IPv4
     private const int ControlRoom = 512;                // room for any frame but DATA and DGRAM
     private const int AcceptsPerEvent = 64;
+    private const int MaxCorrespondents = 1024;         // host sources a published UDP socket may answer
 
     private readonly SidePolicy _policy;
     private readonly string _socketPath;
@@ -294,7 +295,8 @@ internal sealed unsafe class SideLoop
         var terms = new SideHelloReply
         {
             Version = SideProtocol.Version,
-            Capabilities = SideProtocol.CapIPv4 | SideProtocol.CapUdp | (_hostHasIPv6 ? SideProtocol.CapIPv6 : 0) | (_policy.Outbound ? SideProtocol.CapOutbound : 0),
+            Capabilities = SideProtocol.CapIPv4 | SideProtocol.CapUdp | (_hostHasIPv6 ? SideProtocol.CapIPv6 : 0) | (_policy.Outbound ? SideProtocol.CapOutbound : 0) |
+                (_policy.NameServer is not null ? SideProtocol.CapNameServer : 0),
             MaxPayload = SideProtocol.MaxPayload,
             TxWindow = TxWindowSize,
         };
@@ -399,13 +401,13 @@ internal sealed unsafe class SideLoop
         Publish? publish = null;
         if (port == 0)
         {
-            if (!_policy.Outbound) { _log($"{what} refused (EACCES): an ephemeral host port needs -Net outbound"); return (int)Errno.EACCES; }
-            host = address.ToArray();
+            if (socket.IsStream && !_policy.Outbound) { _log($"{what} refused (EACCES): an ephemeral host port needs -Net outbound"); return (int)Errno.EACCES; }
+            host = socket.IsStream || _policy.Outbound ? address.ToArray() : LoopbackFor(socket.Family, address);
         }
         else
         {
-            publish = _policy.For(port);
-            if (publish is null) { _log($"{what} refused (EACCES): not published (run -Publish HOSTPORT:{port})"); return (int)Errno.EACCES; }
+            publish = _policy.For(port, udp: !socket.IsStream);
+            if (publish is null) { _log($"{what} refused (EACCES): not published (run -Publish HOSTPORT:{port}{(socket.IsStream ? "" : "/udp")})"); return (int)Errno.EACCES; }
             bool v6Only = socket.Family == Linux.AF_INET6 && Linux.GetInt(socket.Fd, Linux.IPPROTO_IPV6, Linux.IPV6_V6ONLY, out int only) == 0 && only != 0;
             int refused = SidePolicy.HostAddress(publish, socket.Family, v6Only, out host);
             if (refused != 0) { _log($"{what} refused ({Errno.Name(refused)}): published on {publish}, which a {(v6Only ? "V6ONLY " : "")}{(socket.Family == Linux.AF_INET ? "IPv4" : "IPv6")} socket cannot take"); return refused; }
@@ -417,10 +419,35 @@ internal sealed unsafe class SideLoop
         if (errno != 0) { _log($"{what} failed on the host: {Errno.Name(errno)}{(publish is null ? "" : $" ({publish})")}"); return errno; }
         socket.State = HostSocketState.Bound;
         socket.Published = publish;
+        socket.HostName = Linux.Name(socket.Fd, peer: false);
         // The guest sees the address it asked for (its own view, as in a container); port 0 gets the real one.
-        result = port == 0 ? Linux.Name(socket.Fd, peer: false) : address.ToArray();
+        result = address.ToArray();
+        if (port == 0) SideAddress.SetPort(result, SideAddress.Port(socket.HostName));
         socket.GuestAddress = result;
         return 0;
+    }
+
+    // Without -Net outbound a UDP socket's ephemeral port is bound on the host's loopback only: it
+    // can reach nothing but the guest's own sockets, so nothing else should reach it. An IPv6
+    // socket gets ::1, unless it asked for an IPv4(-mapped) address or is dual-stack and asked for
+    // any, which .NET's dual-mode sockets do to talk to 127.0.0.1.
+    private static byte[] LoopbackFor(int family, ReadOnlySpan<byte> requested)
+    {
+        var buffer = new byte[SideProtocol.SockaddrIn6Size];
+        if (family == Linux.AF_INET) return buffer[..SideAddress.WriteIPv4(buffer, 127, 0, 0, 1, 0)];
+        bool v4 = SideAddress.IsV4Mapped(requested) || SideAddress.IsAny(requested);
+        byte[] address = v4 ? [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1] : [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        SideAddress.WriteIPv6(buffer, address, 0);
+        return buffer;
+    }
+
+    // A UDP socket sending before any bind: bound as Bind would bind port 0 (the guest binds
+    // implicitly first; this keeps a frame that did not from opening an any-address host port).
+    private void BindEphemeral(HostSocket socket)
+    {
+        var any = new byte[socket.Family == Linux.AF_INET ? SideProtocol.SockaddrInSize : SideProtocol.SockaddrIn6Size];
+        any[0] = (byte)socket.Family;
+        Bind(socket, any, out _);
     }
 
     private int OnListen(HostSocket socket, in SideHeader header, ReadOnlySpan<byte> payload)
@@ -451,7 +478,7 @@ internal sealed unsafe class SideLoop
     private int OnConnect(HostSocket socket, ReadOnlySpan<byte> payload)
     {
         if (SideCodec.DecodeAddress(payload, out var address) != 0) return -(int)Errno.EPROTO;
-        if (SideAddress.Family(address) == SideProtocol.AF_UNSPEC) return Abort(socket);
+        if (SideAddress.Family(address) == SideProtocol.AF_UNSPEC) return socket.IsStream ? Abort(socket) : Disconnect(socket);
         if (socket.IsStream && socket.State is HostSocketState.Connecting or HostSocketState.Connected or HostSocketState.Listening or HostSocketState.Failed)
         {
             LogOnce("connect-state", $"dropped CONNECT for socket {socket.Id}, which is {socket.State}");
@@ -470,13 +497,20 @@ internal sealed unsafe class SideLoop
     }
 
     // Where a guest's connect or sendto really goes. The guest's own loopback always works: a
-    // loopback destination whose port a guest socket serves (a published listener, or a published
-    // UDP socket) is that socket's host address. Anything else needs -Net outbound.
+    // loopback destination whose port a guest socket serves (a published listener, a published
+    // UDP socket, or any bound UDP socket by its port) is that socket's host address. The guest's
+    // name server (127.0.0.11:53) is the host's, with outbound. Anything else needs -Net outbound.
     private int Destination(HostSocket socket, ReadOnlySpan<byte> destination, out byte[] target)
     {
         target = [];
+        if (SideAddress.IsNameServer(destination) && _policy.NameServer is { } nameServer)
+        {
+            socket.UsesNameServer = true;
+            target = Sockaddr(nameServer, socket.Family);
+            return 0;
+        }
         if (SideAddress.IsLoopback(destination) && GuestServer(socket, destination, out target)) return 0;
-        if (_policy.Outbound) { target = destination.ToArray(); return 0; }
+        if (_policy.Outbound || socket.Heard.Contains(Format(destination))) { target = destination.ToArray(); return 0; }
         _log($"{(socket.IsStream ? "connect" : "sendto")} of socket {socket.Id} to {Format(destination)} refused (ENETUNREACH): " +
             (SideAddress.IsLoopback(destination) ? "no guest socket serves that port and outbound connections need -Net outbound" : "outbound connections need -Net outbound"));
         return (int)Errno.ENETUNREACH;
@@ -489,8 +523,8 @@ internal sealed unsafe class SideLoop
         bool wantsV4 = SideAddress.Family(destination) == SideProtocol.AF_INET || SideAddress.IsV4Mapped(destination);
         foreach (var server in _byId.Values)
         {
-            if (server.Published?.GuestPort != port || server.Type != client.Type) continue;
-            if (server.IsStream ? server.State != HostSocketState.Listening : server.State != HostSocketState.Bound) continue;
+            if (server.Type != client.Type || GuestPort(server) != port) continue;
+            if (server.IsStream ? server.State != HostSocketState.Listening : server.State is not (HostSocketState.Bound or HostSocketState.Connected)) continue;
             byte[] bound = Linux.Name(server.Fd, peer: false);
             if (bound.Length == 0) continue;
             ushort hostPort = SideAddress.Port(bound);
@@ -524,16 +558,50 @@ internal sealed unsafe class SideLoop
         return false;
     }
 
+    // The port a guest socket has in the guest's view: its publish's, else its host port (an
+    // ephemeral UDP port is the same on both sides); 0 for a stream socket without a publish.
+    private static ushort GuestPort(HostSocket socket) =>
+        socket.Published?.GuestPort ?? (socket.IsStream ? (ushort)0 : SideAddress.Port(socket.HostName));
+
+    // An IPv4 endpoint as a sockaddr of `family` (::ffff:a.b.c.d for AF_INET6).
+    private static byte[] Sockaddr(System.Net.IPEndPoint endPoint, int family)
+    {
+        var buffer = new byte[SideProtocol.SockaddrIn6Size];
+        byte[] a = endPoint.Address.GetAddressBytes();
+        if (family == Linux.AF_INET) return buffer[..SideAddress.WriteIPv4(buffer, a[0], a[1], a[2], a[3], (ushort)endPoint.Port)];
+        SideAddress.WriteIPv6(buffer, endPoint.Address.MapToIPv6().GetAddressBytes(), (ushort)endPoint.Port);
+        return buffer;
+    }
+
     private void Connected(HostSocket socket)
     {
         socket.State = HostSocketState.Connected;
         byte[] local = Linux.Name(socket.Fd, peer: false);
+        socket.HostName = local.ToArray();
+        if (socket.Published is { } publish) SideAddress.SetPort(local, publish.GuestPort);
         Emit(SideCodec.Connected(_out.Reserve(ControlRoom), socket.Id, local, socket.GuestAddress));
         TrySend(socket);
     }
 
+    // connect(AF_UNSPEC) on a UDP socket dissolves the association (__udp_disconnect); an
+    // autobound port goes with it, as on Linux.
+    private int Disconnect(HostSocket socket)
+    {
+        byte[] unspec = new byte[16];
+        fixed (byte* u = unspec) Linux.connect(socket.Fd, u, unspec.Length);
+        socket.HostName = Linux.Name(socket.Fd, peer: false);
+        socket.State = SideAddress.Port(socket.HostName) != 0 ? HostSocketState.Bound : HostSocketState.Created;
+        return 0;
+    }
+
     private void ConnectFailed(HostSocket socket, int errno)
     {
+        if (!socket.IsStream)
+        {
+            // A UDP connect that fails leaves the socket as it was.
+            Emit(SideCodec.ErrnoEvent(_out.Reserve(ControlRoom), SideType.ConnectFailed, socket.Id, errno, 0));
+            return;
+        }
         socket.State = HostSocketState.Failed;
         socket.ReadDone = true;
         socket.Queue.Clear();
@@ -556,7 +624,7 @@ internal sealed unsafe class SideLoop
         {
             nint sent;
             fixed (byte* p = bytes) sent = Linux.send(socket.Fd, p, bytes.Length, Linux.MSG_NOSIGNAL | Linux.MSG_DONTWAIT);
-            if (sent < 0) Emit(SideCodec.ErrnoEvent(_out.Reserve(ControlRoom), SideType.Error, socket.Id, Linux.Errno, 0));
+            if (sent < 0) DatagramFailed(socket, Linux.Errno);
             CreditDue(socket, (uint)bytes.Length);
             return 0;
         }
@@ -573,13 +641,25 @@ internal sealed unsafe class SideLoop
         int errno = SideAddress.Family(address) != socket.Family ? (int)Errno.EAFNOSUPPORT : Destination(socket, address, out byte[] target);
         if (errno == 0)
         {
+            if (socket.State == HostSocketState.Created) BindEphemeral(socket);
             fixed (byte* t = target)
             fixed (byte* p = datagram)
                 errno = Linux.sendto(socket.Fd, p, datagram.Length, Linux.MSG_NOSIGNAL | Linux.MSG_DONTWAIT, t, target.Length) >= 0 ? 0 : Linux.Errno;
-            if (socket.State == HostSocketState.Created) socket.State = HostSocketState.Bound;   // sendto bound it: replies can come
         }
-        if (errno != 0) Emit(SideCodec.ErrnoEvent(_out.Reserve(ControlRoom), SideType.Error, socket.Id, errno, 0));
+        if (errno != 0) DatagramFailed(socket, errno);
         return 0;
+    }
+
+    // A datagram the host would not take: with no room (EAGAIN, ENOBUFS) it is lost, as UDP may
+    // lose it; anything else (a refusal, EMSGSIZE, ...) is the socket's pending error.
+    private void DatagramFailed(HostSocket socket, int errno)
+    {
+        if (errno is Linux.EAGAIN or (int)Errno.ENOBUFS)
+        {
+            if (Trace) _log($"trace: a datagram of socket {socket.Id} was dropped: {Errno.Name(errno)}");
+            return;
+        }
+        Emit(SideCodec.ErrnoEvent(_out.Reserve(ControlRoom), SideType.Error, socket.Id, errno, 0));
     }
 
     private int OnCredit(HostSocket socket, ReadOnlySpan<byte> payload)
@@ -748,7 +828,7 @@ internal sealed unsafe class SideLoop
     // _outFull), and the link's output as it is this moment (so one iteration never overfills it).
     private bool WantsToRead(HostSocket socket) =>
         !socket.ReadDone && !socket.Closing && _guestFd >= 0 &&
-        (socket.IsStream ? socket.Rx.Available > 0 : socket.Rx.Available >= MaxDatagram);
+        (socket.IsStream ? socket.Rx.Available > 0 : socket.Rx.Available >= SideDatagrams.Cost(MaxDatagram));
 
     private bool CanRead(HostSocket socket) => WantsToRead(socket) && _out.Count < OutHighWater;
 
@@ -777,6 +857,9 @@ internal sealed unsafe class SideLoop
         if (errno != Linux.EAGAIN && errno != Linux.EINTR) Fail(socket, errno);
     }
 
+    // One datagram into a DGRAM frame, its source as the guest sees it (GuestSource). It costs its
+    // SideDatagrams.Cost in the guest's credit. One that a frame cannot hold with its address (an
+    // IPv6 datagram over 65506 bytes) is cut to fit.
     private void ReadDatagram(HostSocket socket)
     {
         Span<byte> from = stackalloc byte[SideProtocol.SockaddrStorageSize];
@@ -784,15 +867,51 @@ internal sealed unsafe class SideLoop
         nint received;
         fixed (byte* p = _datagram)
         fixed (byte* f = from)
-            received = Linux.recvfrom(socket.Fd, p, MaxDatagram, Linux.MSG_DONTWAIT, f, &fromLength);
+            received = Linux.recvfrom(socket.Fd, p, _datagram.Length, Linux.MSG_DONTWAIT | Linux.MSG_TRUNC, f, &fromLength);
         if (received < 0)
         {
             int errno = Linux.Errno;
             if (errno != Linux.EAGAIN && errno != Linux.EINTR) Emit(SideCodec.ErrnoEvent(_out.Reserve(ControlRoom), SideType.Error, socket.Id, errno, 0));
             return;
         }
-        socket.Rx.Consume((uint)received);
-        Emit(SideCodec.Dgram(_out.Reserve(SideProtocol.MaxFrame), socket.Id, from.Slice(0, Math.Min(fromLength, from.Length)), _datagram.AsSpan(0, (int)received)));
+        byte[] source = from.Slice(0, Math.Min(fromLength, from.Length)).ToArray();
+        if (!GuestSource(socket, source))
+        {
+            LogOnce("dgram-from:" + socket.Id, $"dropped a datagram for socket {socket.Id} from {Format(source)}: its port is not published and only the guest's own sockets may reach it without -Net outbound");
+            return;
+        }
+        int length = (int)Math.Min(received, SideProtocol.MaxPayload - 2 - source.Length);
+        if (length < received) LogOnce("dgram-cut:" + socket.Id, $"a {received}-byte datagram for socket {socket.Id} was cut to {length} bytes to fit one frame");
+        socket.Rx.Consume(SideDatagrams.Cost(length));
+        Emit(SideCodec.Dgram(_out.Reserve(SideProtocol.MaxFrame), socket.Id, source, _datagram.AsSpan(0, length)));
+    }
+
+    // Rewrites a datagram's source into the guest's view and says whether the guest may have it:
+    // replies of the host's name server come from the guest's (127.0.0.11:53); a guest socket's
+    // host address is its guest port. Without -Net outbound an unpublished socket hears only the
+    // guest's own sockets, and a published one remembers its host correspondents to answer them.
+    private bool GuestSource(HostSocket socket, byte[] source)
+    {
+        if (socket.UsesNameServer && _policy.NameServer is { } nameServer && SideAddress.SameEndpoint(source, Sockaddr(nameServer, socket.Family)))
+        {
+            SideAddress.SetPort(source, SideProtocol.NameServerPort);
+            int at = SideAddress.Family(source) == SideProtocol.AF_INET ? 4 : 20;
+            (source[at], source[at + 1], source[at + 2], source[at + 3]) = ((byte)127, (byte)0, (byte)0, SideProtocol.NameServerLastOctet);
+            return true;
+        }
+        if (SideAddress.IsLoopback(source))
+            foreach (var sender in _byId.Values)
+                if (!sender.IsStream && sender.HostName.Length > 0 && SideAddress.SameEndpoint(source, sender.HostName))
+                {
+                    SideAddress.SetPort(source, GuestPort(sender));
+                    return true;
+                }
+        if (_policy.Outbound) return true;
+        if (socket.Published is null) return false;
+        // Remembered so that it can be answered; bounded: a flood of sources forgets the oldest ones.
+        if (socket.Heard.Count >= MaxCorrespondents) socket.Heard.Clear();
+        socket.Heard.Add(Format(source));
+        return true;
     }
 
     // Pushes accepted connections while the guest's accept credit lasts; the rest wait in the host's

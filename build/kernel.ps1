@@ -140,10 +140,10 @@ function Install-DiodPrerequisite {
 }
 
 $LibraCommands['run'] = @{
-    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Publish [ADDR:]HOSTPORT:PORT ...] [-Net outbound|none] [-- args]; exits with its status'
+    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Publish [ADDR:]HOSTPORT:PORT[/udp] ...] [-Net outbound|none] [-Dns ADDR[:PORT]] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
         App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value'
-        Publish = 'list'; Net = 'value' }
+        Publish = 'list'; Net = 'value'; Dns = 'value' }
     Run = {
         param($o)
         if ($null -ne $o.FileServer -and $o.FileServer -notin @('qemu', 'diod')) { Fail "run: -FileServer is qemu (QEMU's own 9P server, the default) or diod" }
@@ -153,7 +153,7 @@ $LibraCommands['run'] = @{
         if ($o.FileServer -eq 'diod') { Install-DiodPrerequisite }
         $arguments = @($QemuTool, 'run', '--kernel', $KernelImage)
         foreach ($pair in @(@('Memory', '--memory'), @('Machine', '--machine'), @('Cpus', '--cpus'), @('Append', '--append'), @('Initrd', '--initrd'), @('InterruptLog', '--interrupt-log'),
-                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'), @('Net', '--net'))) {
+                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'), @('Net', '--net'), @('Dns', '--dns'))) {
             if ($null -ne $o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
         }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }

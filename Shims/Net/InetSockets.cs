@@ -10,7 +10,8 @@ namespace Libra.Shims.Net
     // state as the Side's frames feed it (SideSocket: rx queue, accept queue, tx window, so_error),
     // so that readiness is local and a keep-alive request costs no blocking round trip
     // (reference/sockets.md §3). Accepted connections exist from their ACCEPTED frame on (their DATA
-    // may follow at once) and get a descriptor at accept().
+    // may follow at once) and get a descriptor at accept(). A UDP socket is one too, its datagrams
+    // in Datagrams (InetDatagrams.cs).
     internal unsafe struct InetSocket
     {
         internal uint Id;
@@ -20,6 +21,7 @@ namespace Libra.Shims.Net
         internal int Family;
         internal PollQueue Queue;
         internal InetSocket* NextInBucket;
+        internal SideDatagrams* Datagrams;  // UDP: the pushed datagrams (InetDatagrams.cs); null for TCP
         internal int LocalLength, PeerLength;
         internal fixed byte Local[SocketCalls.AddressCapacity];
         internal fixed byte Peer[SocketCalls.AddressCapacity];
@@ -66,10 +68,10 @@ namespace Libra.Shims.Net
             return inet;
         }
 
-        // socket(AF_INET/AF_INET6, SOCK_STREAM): SOCKET one-way once the link is up.
-        private static long Attach(Socket* socket)
+        // socket(AF_INET/AF_INET6, SOCK_STREAM or SOCK_DGRAM): SOCKET one-way once the link is up.
+        internal static long Attach(Socket* socket)
         {
-            if (socket->Protocol != 0 && socket->Protocol != SocketCalls.IPPROTO_TCP) return -Errno.EPROTONOSUPPORT;
+            if (socket->Protocol != 0 && socket->Protocol != (socket->IsStream ? SocketCalls.IPPROTO_TCP : SocketCalls.IPPROTO_UDP)) return -Errno.EPROTONOSUPPORT;
             long error = NetworkLink.WaitReady();
             if (error != 0) return error;
             uint capability = socket->Domain == SocketCalls.AF_INET6 ? SideProtocol.CapIPv6 : SideProtocol.CapIPv4;
@@ -77,6 +79,7 @@ namespace Libra.Shims.Net
             InetSocket* inet = NewState(NetworkLink.NewId(), socket->Domain);
             inet->Socket = socket;
             socket->Family = inet;
+            if (!socket->IsStream) InetDatagrams.Prepare(inet);
             byte* frame = NetworkLink.TakeBuffer();
             var request = new SideSocketRequest { Family = socket->Domain, Type = socket->Type, Protocol = 0 };
             return NetworkLink.SendFrame(frame, SideCodec.Socket(Span(frame), inet->Id, in request));
@@ -94,7 +97,8 @@ namespace Libra.Shims.Net
         internal static void OnFrame(InetSocket* inet, in SideHeader header, ReadOnlySpan<byte> payload)
         {
             int bits;
-            switch (header.Type)
+            if (inet->Datagrams != null) bits = InetDatagrams.OnFrame(inet, in header, payload);
+            else switch (header.Type)
             {
                 case SideType.Data:
                     bits = inet->State.OnData(payload);
@@ -144,7 +148,7 @@ namespace Libra.Shims.Net
             Notify(inet, bits);
         }
 
-        private static void Remember(InetSocket* inet, ReadOnlySpan<byte> peer, ReadOnlySpan<byte> local)
+        internal static void Remember(InetSocket* inet, ReadOnlySpan<byte> peer, ReadOnlySpan<byte> local)
         {
             inet->PeerLength = peer.Length < SocketCalls.AddressCapacity ? peer.Length : SocketCalls.AddressCapacity;
             for (int i = 0; i < inet->PeerLength; i++) inet->Peer[i] = peer[i];
@@ -152,7 +156,7 @@ namespace Libra.Shims.Net
             for (int i = 0; i < inet->LocalLength; i++) inet->Local[i] = local[i];
         }
 
-        private static long CheckAddress(Socket* socket, byte* address, int length)
+        internal static long CheckAddress(Socket* socket, byte* address, int length)
         {
             var span = new ReadOnlySpan<byte>(address, length);
             if (SideAddress.Validate(span) != 0) return -Errno.EINVAL;
@@ -261,7 +265,6 @@ namespace Libra.Shims.Net
         private static long Send(Socket* socket, byte* data, ulong length, int flags, byte* address, int addressLength, bool nonBlocking)
         {
             InetSocket* inet = Of(socket);
-            if (!socket->IsStream) return -Errno.EOPNOTSUPP;       // UDP through the Side: not yet
             if ((flags & SocketCalls.MSG_OOB) != 0) return -Errno.EOPNOTSUPP;
             if (address != null && inet->State.State != SideSocketState.Connected) return -Errno.EOPNOTSUPP;
             ulong deadline = SocketCalls.DeadlineAfter(socket->SendTimeout);
@@ -293,7 +296,6 @@ namespace Libra.Shims.Net
         private static long Receive(Socket* socket, byte* buffer, ulong length, int flags, byte* address, int* addressLength, bool nonBlocking, int* messageFlags)
         {
             InetSocket* inet = Of(socket);
-            if (!socket->IsStream) return -Errno.EOPNOTSUPP;
             if ((flags & SocketCalls.MSG_OOB) != 0) return -Errno.EINVAL;
             if (socket->Listening) return -Errno.ENOTCONN;
             bool peek = (flags & SocketCalls.MSG_PEEK) != 0;
@@ -354,6 +356,11 @@ namespace Libra.Shims.Net
                 Native.MemMove(address, inet->Peer, (nuint)inet->PeerLength);
                 return inet->PeerLength;
             }
+            return LocalName(socket, inet, address);
+        }
+
+        internal static long LocalName(Socket* socket, InetSocket* inet, byte* address)
+        {
             if (inet->LocalLength > 0)
             {
                 Native.MemMove(address, inet->Local, (nuint)inet->LocalLength);
@@ -375,7 +382,7 @@ namespace Libra.Shims.Net
         private static int TakeError(Socket* socket) => Of(socket)->State.TakeError();
 
         // The options the Side applies to the host socket go there one-way (docs/side-protocol.md).
-        private static long SetOption(Socket* socket, int level, int name, byte* value, int length)
+        internal static long SetOption(Socket* socket, int level, int name, byte* value, int length)
         {
             bool forwarded = level switch
             {
@@ -408,7 +415,7 @@ namespace Libra.Shims.Net
             Close(inet);
         }
 
-        private static void Close(InetSocket* inet)
+        internal static void Close(InetSocket* inet)
         {
             NetworkLink.Remove(inet);
             if (NetworkLink.Ready)
@@ -419,6 +426,7 @@ namespace Libra.Shims.Net
             inet->Queue.Notify(PollEvents.Any);
             inet->State.ReleaseBuffers();
             if (inet->Accepts != null) KernelHeap.Free(inet->Accepts);
+            if (inet->Datagrams != null) { KernelHeap.Free(inet->Datagrams->Ring); KernelHeap.Free(inet->Datagrams); }
             KernelHeap.Free(inet);
         }
     }

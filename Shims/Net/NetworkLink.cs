@@ -236,7 +236,10 @@ namespace Libra.Shims.Net
             s_frames.Close();
             for (int b = 0; b < Buckets; b++)
                 for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket)
-                    InetSockets.Notify(s, s->State.OnError((int)Errno.ECONNRESET, SideProtocol.ErrorReset | SideProtocol.ErrorHangup));
+                {
+                    if (s->Datagrams != null) InetDatagrams.OnLinkDown(s);
+                    else InetSockets.Notify(s, s->State.OnError((int)Errno.ECONNRESET, SideProtocol.ErrorReset | SideProtocol.ErrorHangup));
+                }
             s_waiters.Notify(PollEvents.Any);
         }
 

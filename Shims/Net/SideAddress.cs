@@ -67,6 +67,32 @@ namespace Libra.Shims.Net
             return address[18] == 0xff && address[19] == 0xff;
         }
 
+        // 127.0.0.11:53 (or ::ffff:127.0.0.11:53): the guest's name server (SideProtocol.NameServerText).
+        internal static bool IsNameServer(ReadOnlySpan<byte> address)
+        {
+            if (Port(address) != SideProtocol.NameServerPort) return false;
+            int at = Family(address) == SideProtocol.AF_INET && address.Length >= 8 ? 4 : IsV4Mapped(address) ? 20 : -1;
+            return at >= 0 && address[at] == 127 && address[at + 1] == 0 && address[at + 2] == 0 && address[at + 3] == SideProtocol.NameServerLastOctet;
+        }
+
+        // The same address and port, an IPv4 one and its ::ffff: mapping alike (flow info and scope ignored).
+        internal static bool SameEndpoint(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+        {
+            if (Port(a) != Port(b) || !IsInet(a) || !IsInet(b)) return false;
+            for (int i = 0; i < 16; i++) if (Canonical(a, i) != Canonical(b, i)) return false;
+            return true;
+        }
+
+        private static bool IsInet(ReadOnlySpan<byte> address) =>
+            (Family(address) == SideProtocol.AF_INET && address.Length >= 8) || (Family(address) == SideProtocol.AF_INET6 && address.Length >= 24);
+
+        // Byte i of the 16-byte IPv6 form of an IPv4 (::ffff:a.b.c.d) or IPv6 address.
+        private static byte Canonical(ReadOnlySpan<byte> address, int i)
+        {
+            if (Family(address) == SideProtocol.AF_INET6) return address[8 + i];
+            return i < 10 ? (byte)0 : i < 12 ? (byte)0xff : address[4 + i - 12];
+        }
+
         // Writes sockaddr_in for a.b.c.d:port (the rest zero); returns its length.
         internal static int WriteIPv4(Span<byte> destination, byte a, byte b, byte c, byte d, ushort port)
         {

@@ -41,7 +41,13 @@ namespace Libra.Shims.Net
 
         // Capabilities in HELLO's reply: what the host can do, so that socket(AF_INET6) and the IPv6
         // probe answer EAFNOSUPPORT in the guest without a round trip.
-        internal const uint CapIPv4 = 1, CapIPv6 = 2, CapUdp = 4, CapOutbound = 8;
+        internal const uint CapIPv4 = 1, CapIPv6 = 2, CapUdp = 4, CapOutbound = 8, CapNameServer = 16;
+
+        // The guest's name server (CapNameServer): its /etc/resolv.conf names 127.0.0.11 (docker's
+        // embedded DNS address), and the Side sends what goes to port 53 there to the host's one.
+        internal const byte NameServerLastOctet = 11;
+        internal const ushort NameServerPort = 53;
+        internal const string NameServerText = "127.0.0.11";
 
         // Linux values the codec checks (include/linux/socket.h, net.h).
         internal const ushort AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;

@@ -7,7 +7,7 @@ namespace Libra.Shims.Net
     // Linux poll bits (include/uapi/linux/eventpoll.h, asm-generic/poll.h).
     internal static class PollBits
     {
-        internal const uint In = 0x001, Out = 0x004, Err = 0x008, Hup = 0x010, RdNorm = 0x040, WrNorm = 0x100, RdHup = 0x2000;
+        internal const uint In = 0x001, Out = 0x004, Err = 0x008, Hup = 0x010, RdNorm = 0x040, WrNorm = 0x100, WrBand = 0x200, RdHup = 0x2000;
 
         // reference/sockets.md §3.6 R3: what epoll_wait reports for an item asking for `requested`
         // (ERR and HUP always); 0 means the item leaves the ready list.
@@ -214,30 +214,13 @@ namespace Libra.Shims.Net
         }
 
         // getsockopt(SO_ERROR): the pending error, cleared.
-        internal int TakeError()
-        {
-            int error = SoError;
-            SoError = 0;
-            return error;
-        }
+        internal int TakeError() => SideCalls.TakeError(ref SoError);
 
         private int TakeErrorOr(int otherwise) => SoError != 0 ? -TakeError() : otherwise;
 
-        internal void Shutdown(int how)
-        {
-            if (how != SideProtocol.SHUT_WR) ReadShut = true;
-            if (how != SideProtocol.SHUT_RD) WriteShut = true;
-        }
+        internal void Shutdown(int how) => SideCalls.Shutdown(how, ref ReadShut, ref WriteShut);
 
-        // The CREDIT (or ACCEPT_CREDIT) to send now: everything consumed once it reaches `threshold`
-        // (a quarter of the window keeps frames few and the Side reading), else 0.
-        internal uint TakeCredit(uint threshold)
-        {
-            if (RxUncredited == 0 || RxUncredited < threshold) return 0;
-            uint credit = RxUncredited;
-            RxUncredited = 0;
-            return credit;
-        }
+        internal uint TakeCredit(uint threshold) => SideCalls.TakeCredit(ref RxUncredited, threshold);
 
         internal uint TakeAcceptCredit()
         {

@@ -35,16 +35,17 @@ namespace Libra.Shims.Net
             s_fileOps->Ioctl = &FileIoctl;
             UnixSockets.Initialize();
             InetSockets.Initialize();
+            InetDatagrams.Initialize();
         }
 
-        private static SocketOperations* FamilyOf(int domain) =>
-            domain == AF_UNIX ? UnixSockets.Ops : domain == AF_INET || domain == AF_INET6 ? InetSockets.Ops : null;
+        private static SocketOperations* FamilyOf(int domain, int type) =>
+            domain == AF_UNIX ? UnixSockets.Ops : domain == AF_INET || domain == AF_INET6 ? (type == SOCK_DGRAM ? InetDatagrams.Ops : InetSockets.Ops) : null;
 
         // A new socket of `domain` and `type`, not yet in the descriptor table.
         internal static Socket* NewSocket(int domain, int type, int protocol, bool nonBlocking, out OpenFile* file)
         {
             var socket = (Socket*)KernelHeap.AllocateZeroed((ulong)sizeof(Socket));
-            socket->Ops = FamilyOf(domain);
+            socket->Ops = FamilyOf(domain, type);
             socket->Domain = domain;
             socket->Type = type;
             socket->Protocol = protocol;
@@ -69,7 +70,7 @@ namespace Libra.Shims.Net
         {
             int domain = a->Int0, type = a->Int1 & SOCK_TYPE_MASK, flags = a->Int1 & ~SOCK_TYPE_MASK;
             if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return -Errno.EINVAL;
-            if (FamilyOf(domain) == null) return -Errno.EAFNOSUPPORT;
+            if (FamilyOf(domain, type) == null) return -Errno.EAFNOSUPPORT;
             long error = CheckType(domain, type, a->Int2);
             if (error != 0) return error;
             Socket* socket = NewSocket(domain, type, a->Int2, (flags & SOCK_NONBLOCK) != 0, out OpenFile* file);
@@ -270,14 +271,32 @@ namespace Libra.Shims.Net
             return 0;
         }
 
-        internal static long SendMessage(SyscallArgs* a)
+        internal static long SendMessage(SyscallArgs* a) => SendMessage(a->Int0, a->A1, a->Int2);
+
+        // sendmmsg(fd, mmsghdr[vlen], vlen, flags): sendmsg for each (struct mmsghdr: msghdr, then
+        // u32 msg_len, 64 bytes), stopping at the first failure; the count sent, or the first error.
+        // glibc's resolver sends its A and AAAA queries with it.
+        internal static long SendMessages(SyscallArgs* a)
         {
-            Socket* socket = Lookup(a->Int0, out long error);
+            ulong vector = a->A1;
+            uint count = a->A2 > 1024 ? 1024u : (uint)a->A2;
+            for (uint i = 0; i < count; i++)
+            {
+                long n = SendMessage(a->Int0, vector + i * 64, a->Int3);
+                if (n < 0) return i > 0 ? i : n;
+                uint sent = (uint)n;
+                if (!UserMemory.CopyToUser(vector + i * 64 + 56, &sent, 4)) return i > 0 ? i : -Errno.EFAULT;
+            }
+            return count;
+        }
+
+        private static long SendMessage(int fd, ulong message, int flags)
+        {
+            Socket* socket = Lookup(fd, out long error);
             if (socket == null) return error;
             byte* header = stackalloc byte[56];
-            error = ReadMessageHeader(a->A1, header, receiving: false, out ulong iov, out ulong count, out ulong total);
+            error = ReadMessageHeader(message, header, receiving: false, out ulong iov, out ulong count, out ulong total);
             if (error != 0) return error;
-            int flags = a->Int2;
             byte* address = stackalloc byte[AddressCapacity];
             long addressLength = 0;
             ulong name = *(ulong*)header;
@@ -455,8 +474,8 @@ namespace Libra.Shims.Net
                 SO_OOBINLINE or SO_LINGER or SO_REUSEPORT or SO_PASSCRED or SO_PEERCRED or SO_RCVLOWAT or SO_SNDLOWAT or SO_RCVTIMEO or
                 SO_SNDTIMEO or SO_ACCEPTCONN or SO_PROTOCOL or SO_DOMAIN,
             IPPROTO_TCP => name is 1 or 2 or 3 or 4 or 5 or 6 or 9 or 12 or 18 or 23,   // NODELAY MAXSEG CORK KEEPIDLE KEEPINTVL KEEPCNT DEFER_ACCEPT QUICKACK USER_TIMEOUT FASTOPEN
-            IPPROTO_IP => name is 1 or 2 or 3,                                            // IP_TOS IP_TTL IP_HDRINCL
-            IPPROTO_IPV6 => name is 16 or 26,                                             // IPV6_UNICAST_HOPS IPV6_V6ONLY
+            IPPROTO_IP => name is 1 or 2 or 3 or 11,                                      // IP_TOS IP_TTL IP_HDRINCL IP_RECVERR
+            IPPROTO_IPV6 => name is 16 or 25 or 26,                                       // IPV6_UNICAST_HOPS IPV6_RECVERR IPV6_V6ONLY
             _ => false,
         };
 

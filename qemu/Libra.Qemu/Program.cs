@@ -13,7 +13,7 @@ using Libra.Qemu;
 static int Usage(string problem)
 {
     Console.Error.WriteLine($"libra-qemu: {problem}");
-    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
         "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]");
     return 2;
 }
@@ -27,7 +27,7 @@ bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = fa
 var environment = new List<string>();
 var appArguments = new List<string>();
 var publish = new List<string>();
-string? net = null;
+string? net = null, dns = null;
 for (int i = 1; i < args.Length; i++)
 {
     string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
@@ -56,6 +56,7 @@ for (int i = 1; i < args.Length; i++)
                 net = Value();
                 if (net is not ("outbound" or "none")) throw new ArgumentException($"--net expects outbound or none, not '{net}'");
                 break;
+            case "--dns": dns = Value(); break;
             case "--memory": memory = Value(); break;
             case "--machine": machineName = Value(); break;
             case "--cpus": cpus = int.Parse(Value()); break;
@@ -86,7 +87,7 @@ var machine = new QemuMachine
     KernelImage = kernel, Memory = memory, Machine = machineName, Cpus = cpus, CommandLine = commandLine,
     InitialRamDisk = app ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
     InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly, FileServer = fileServer,
-    Network = publish.Count > 0 || net is not null ? new NetworkOptions(publish, net == "outbound") : null,
+    Network = publish.Count > 0 || net is not null ? new NetworkOptions(publish, net == "outbound", dns) : null,
 };
 DiodProcess? diod;
 try { diod = FileServerProcess.Start(machine); }

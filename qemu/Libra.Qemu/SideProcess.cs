@@ -3,10 +3,11 @@ using System.Text;
 
 namespace Libra.Qemu;
 
-// The guest's network, as `run -Publish SPEC... -Net outbound|none` asks for it: which guest ports
-// the host serves (docker -p syntax: PORT, HOSTPORT:PORT, ADDR:HOSTPORT:PORT; 127.0.0.1 unless an
-// address is given), and whether the guest may connect out of the machine.
-public sealed record NetworkOptions(IReadOnlyList<string> Publish, bool Outbound)
+// The guest's network, as `run -Publish SPEC... -Net outbound|none -Dns ADDR[:PORT]` asks for it:
+// which guest ports the host serves (docker -p syntax: PORT, HOSTPORT:PORT, ADDR:HOSTPORT:PORT, then
+// /udp for UDP; 127.0.0.1 unless an address is given), whether the guest may connect out of the
+// machine, and (with outbound) the name server its DNS queries go to (default: the host's).
+public sealed record NetworkOptions(IReadOnlyList<string> Publish, bool Outbound, string? NameServer = null)
 {
     public static NetworkOptions LoopbackOnly { get; } = new([], false);
 }
@@ -36,6 +37,7 @@ public sealed class SideProcess : IDisposable
         var (program, prefix) = Locate();
         var args = new List<string>(prefix) { "--socket", socketPath, "--net", options.Outbound ? "outbound" : "none" };
         foreach (var spec in options.Publish) args.AddRange(["--publish", spec]);
+        if (options.NameServer is not null) args.AddRange(["--dns", options.NameServer]);
         CommandLine = program + " " + string.Join(' ', args);
         var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);

@@ -6,11 +6,13 @@ using Libra.Probes;
 // TCP over loopback as a .NET service and its clients see it: a listener on 127.0.0.1:PORT (argv[1],
 // default 5640), clients connecting to it, data both ways, 4 MiB each way with a checksum, many
 // connections at once, half-close, an abortive close (RST), a refused connect, socket options and
-// names. On Libra the listener is a host socket the Side daemon owns (run -Publish HOST:PORT) and the
-// clients reach it through the Side's guest loopback; natively it is all the host's. Same output.
-// Options scale the heavy parts: --transfer MIB (each way at once, default 4), --concurrent N
-// (connections open at once, default 50), --cycles N (connect/close, default 200). Throughput and
-// rates go to stderr as "figure:" lines, never to stdout.
+// names; then UDP (Udp.cs). On Libra the listener is a host socket the Side daemon owns (run -Publish
+// HOST:PORT and HOST:PORT/udp) and the clients reach it through the Side's guest loopback; natively
+// it is all the host's. Same output. Options scale the heavy parts: --transfer MIB (each way at once,
+// default 4), --concurrent N (connections open at once, default 50), --cycles N (connect/close,
+// default 200). Throughput and rates go to stderr as "figure:" lines, never to stdout.
+if (args is ["--resolve", var resolved]) return ResolveName.Run(resolved);
+if (args is ["--udp-echo", var echoPort]) return UdpChecks.Echo(int.Parse(echoPort));
 int port = args.Length > 0 ? int.Parse(args[0]) : 5640;
 if (args.Contains("--until-reset")) return Faults.UntilReset(port);
 if (args.Contains("--connect-once")) return Faults.ConnectOnce(port);
@@ -187,6 +189,9 @@ Probe.Check("connecting to a port nobody listens on is refused", refused == Sock
 listener.Dispose();
 Probe.Check("closing the listener frees its descriptor", Descriptors.Open() == descriptorsBefore - 1,
     $"{descriptorsBefore} with the listener, {Descriptors.Open()} after");
+
+// UDP on the same port number (Udp.cs).
+UdpChecks.Run(port);
 return Probe.Finish("network");
 
 static void Figure(string text) => Console.Error.WriteLine("figure: " + text);

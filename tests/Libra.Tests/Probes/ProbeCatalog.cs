@@ -30,8 +30,8 @@ public sealed record ProbeCase(
     // Which 9P server exports that directory on Libra: QEMU's own (virtio-9p) or diod (over a
     // virtio-serial port). Natively it makes no difference.
     FileServer FileServer = FileServer.Qemu,
-    // The TCP port the probe listens on (its first argument): on Libra the machine gets a network
-    // (the Side daemon) publishing it and allowing outbound connects.
+    // The port the probe listens on (its first argument), TCP and UDP: on Libra the machine gets a
+    // network (the Side daemon) publishing it both ways and allowing outbound connects.
     int? GuestPort = null)
 {
     public IReadOnlyList<string> Requirements => Needs ?? [];
@@ -81,7 +81,8 @@ public static class ProbeCatalog
         // half-close, linger-0 reset, 256 MiB each way at once, 1,000 concurrent connections, 2,000
         // connect/close cycles with the descriptor count back where it was, a peer that never reads
         // (EAGAIN), a refused connect (1 GiB and 10,000 cycles by hand: docs/design.md; each cycle
-        // leaves host sockets in TIME_WAIT, and the native run shares the host's ports). Its
+        // leaves host sockets in TIME_WAIT, and the native run shares the host's ports); UDP on the
+        // same port: unbound and connected clients, EAGAIN, MSG_PEEK, MSG_TRUNC, FIONREAD, poll. Its
         // "figure:" lines on stderr give MB/s and connections/s.
         new("network", "network", ["5640", "--transfer", "256", "--concurrent", "1000", "--cycles", "2000"], NoEnvironment, 0, [], "network", GuestPort: 5640),
         // A static Go program (no libc; Go's own runtime, clone flags and netpoller) working on files

@@ -66,9 +66,10 @@ public static class ProbeOnLibra
             SharedDirectory = hostRoot ? "/" : shared?.Path,
             SharedReadOnly = hostRoot,
             FileServer = probe.FileServer,
-            // A probe that listens on guest port P: the Side serves P on a free host port (natively
-            // the probe binds P itself), and outbound connects reach the host's loopback.
-            Network = probe.GuestPort is int port ? new NetworkOptions([$"{Side.SideGuest.FreePort()}:{port}"], Outbound: true) : null,
+            // A probe that listens on guest port P (TCP and UDP): the Side serves P on free host ports
+            // (natively the probe binds P itself), and outbound connects reach the host's loopback.
+            Network = probe.GuestPort is int port
+                ? new NetworkOptions([$"{Side.SideGuest.FreePort()}:{port}", $"{Side.SideGuest.FreeUdpPort()}:{port}/udp"], Outbound: true) : null,
             CommandLine = AppCommandLine.Build(kernelOptions, binary, environment, args, traceSyscalls),
         };
         try { return await BootRun.RunAsync(machine, Timeout); }

@@ -1,3 +1,4 @@
+using System.Net;
 using Libra.Qemu;
 using Libra.Tests.Boot;
 using Libra.Tests.Probes;
@@ -52,5 +53,47 @@ public class SideBootTests
             Assert.Equal("", result.NetworkLog.Trim());
         }
         finally { shared.Delete(); }
+    }
+
+    // UDP off the guest: with outbound a datagram reaches a host echo on 127.0.0.1 and the echo
+    // comes back, from the address the guest sent to.
+    [Fact]
+    public async Task With_outbound_a_datagram_reaches_a_host_UDP_echo_and_its_echo_comes_back()
+    {
+        using var echo = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        var echoing = Task.Run(async () =>
+        {
+            var received = await echo.ReceiveAsync();
+            await echo.SendAsync(received.Buffer, received.RemoteEndPoint);
+        });
+        BootResult result = await RunNetworkProbe(new NetworkOptions([], Outbound: true), "--udp-echo", port.ToString());
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr + "\n" + result.NetworkLog);
+        Assert.Equal($"echo me from 127.0.0.1:{port}\n", result.Stdout);
+        Assert.True(echoing.IsCompletedSuccessfully);
+    }
+
+    private static Task<BootResult> RunNetworkProbe(NetworkOptions network, params string[] args)
+    {
+        string binary = ProbeArtifacts.PathOf(ProbeCatalog.Get("network"));
+        var machine = new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = binary, Network = network,
+            CommandLine = AppCommandLine.Build("", binary, [], args, false),
+        };
+        return BootRun.RunAsync(machine, ProbeOnLibra.Timeout);
+    }
+
+    // DNS over UDP through the Side: the guest's /etc/resolv.conf names 127.0.0.11, which the Side
+    // forwards to the name server given (here a responder this test runs on 127.0.0.1).
+    [Fact]
+    public async Task With_outbound_a_name_resolves_through_the_Sides_name_server()
+    {
+        using var responder = new TestNameServer(IPAddress.Parse("192.0.2.7"));
+        BootResult result = await RunNetworkProbe(new NetworkOptions([], Outbound: true, NameServer: $"127.0.0.1:{responder.Port}"),
+            "--resolve", "probe.libra.test");
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr + "\n" + result.NetworkLog);
+        Assert.Equal("192.0.2.7\n", result.Stdout);
+        Assert.Contains("probe.libra.test", responder.Questions);
     }
 }

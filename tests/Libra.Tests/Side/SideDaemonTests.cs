@@ -440,6 +440,7 @@ public class SideDaemonTests
     [Theory]
     [InlineData("nonsense", "-Publish 'nonsense'")]
     [InlineData("70000:80", "not a port")]
+    [InlineData("5353/sctp", "not a port")]
     public void A_bad_publish_stops_the_daemon_with_one_line_that_says_why(string spec, string says)
     {
         string path = Path.Combine(Path.GetTempPath(), "libra-side-bad-" + Guid.NewGuid().ToString("N")[..8] + ".sock");

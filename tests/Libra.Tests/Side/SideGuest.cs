@@ -269,6 +269,12 @@ internal sealed class SideGuest : IDisposable
     }
 
     // A host port nothing listens on right now (the kernel's choice for port 0, released at once).
+    internal static ushort FreeUdpPort()
+    {
+        using var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        return (ushort)((IPEndPoint)probe.Client.LocalEndPoint!).Port;
+    }
+
     internal static ushort FreePort()
     {
         var probe = new TcpListener(IPAddress.Loopback, 0);

@@ -162,6 +162,20 @@ public class SideCodecTests
     }
 
     [Fact]
+    public void A_datagram_and_its_address_fit_one_frame_or_do_not_encode()
+    {
+        var buffer = new byte[SideProtocol.MaxFrame + 100];
+        var v6 = new byte[SideProtocol.SockaddrIn6Size];
+        SideAddress.WriteIPv6(v6, new byte[16], 53);
+        // An IPv4 UDP datagram's largest (65507 bytes) fits with its address; an IPv6 one is cut to 65506.
+        Assert.True(SideCodec.Dgram(buffer, 3, V4(53), new byte[65507]) > 0);
+        Assert.Equal(SideProtocol.MaxFrame, SideCodec.Dgram(buffer, 3, v6, new byte[SideProtocol.MaxPayload - 2 - v6.Length]));
+        Assert.Equal(EMSGSIZE, SideCodec.Dgram(buffer, 3, v6, new byte[SideProtocol.MaxPayload - 1 - v6.Length]));
+        Assert.Equal(EMSGSIZE, SideCodec.SendTo(buffer, 3, v6, new byte[SideProtocol.MaxPayload - 1 - v6.Length]));
+        Assert.True(SideCodec.SendTo(buffer, 3, v6, ReadOnlySpan<byte>.Empty) > 0);
+    }
+
+    [Fact]
     public void Unknown_types_and_types_sent_the_wrong_way_are_refused()
     {
         foreach (ushort type in new ushort[] { 0, 16, 0x7f, 0x80, 0x8a, 0xffff })
