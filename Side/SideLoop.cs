@@ -14,6 +14,7 @@ internal sealed unsafe class SideLoop
     private const int OutHighWater = 1 << 20;           // stop reading host sockets past this much unsent output
     private const int InputLimit = 8 << 20;             // stop reading the guest past this much (its replies pile up)
     private const uint TxWindowSize = 256 * 1024;       // bytes the guest may have queued here per socket
+    private const uint TxCreditBatch = TxWindowSize / 4; // TX_CREDIT once this much is due (Flush)
     private const int MaxDatagram = 65507;              // the largest UDP payload over IPv4
     private const int ControlRoom = 512;                // room for any frame but DATA and DGRAM
     private const int AcceptsPerEvent = 64;
@@ -181,17 +182,24 @@ internal sealed unsafe class SideLoop
     }
 
     // Credits due, then the gathered output in one send; then the interest sets follow the
-    // output's fill (host reads stop while the guest is not taking what it has).
+    // output's fill (host reads stop while the guest is not taking what it has). A TX_CREDIT waits
+    // until a quarter of the window is due, as the guest's CREDIT does: the guest keeps at least
+    // three quarters of its window, more than the quarter its OUT needs (SideSocket.TxLowWater), so
+    // no send waits on the held credit, and a keep-alive response costs no frame back.
     private void Flush()
     {
-        foreach (var socket in _creditDue)
+        int held = 0;
+        for (int i = 0; i < _creditDue.Count; i++)
         {
+            HostSocket socket = _creditDue[i];
             uint due = socket.TxCreditDue;
+            if (socket.Closing || socket.Released) { socket.TxCreditDue = 0; continue; }
+            if (due < TxCreditBatch) { _creditDue[held++] = socket; continue; }
             socket.TxCreditDue = 0;
-            if (socket.Closing || socket.Released || !socket.Tx.Return(due)) continue;
+            if (!socket.Tx.Return(due)) continue;
             Emit(SideCodec.Count(_out.Reserve(ControlRoom), SideType.TxCredit, socket.Id, due));
         }
-        _creditDue.Clear();
+        _creditDue.RemoveRange(held, _creditDue.Count - held);
         if (_guestFd < 0) return;
         while (_out.Count > 0)
         {

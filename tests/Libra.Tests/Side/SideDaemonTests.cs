@@ -73,7 +73,7 @@ public class SideDaemonTests
     }
 
     [Fact]
-    public void Data_flows_both_ways_and_TX_CREDIT_returns_what_left()
+    public void Data_flows_both_ways_and_TX_CREDIT_returns_what_left_once_a_quarter_of_the_window_is_due()
     {
         var (guest, _, id, client) = Served();
         using (guest)
@@ -83,9 +83,14 @@ public class SideDaemonTests
             Assert.Equal("hello", Encoding.ASCII.GetString(guest.Receive(id, 5)));
             guest.Data(id, "world"u8);
             Assert.Equal("world", Encoding.ASCII.GetString(ReadExactly(client, 5)));
+            // A small response is credited later, with what follows: no frame back per response.
+            guest.Quiet(TimeSpan.FromMilliseconds(300), f => f.Type == SideType.TxCredit && f.Socket == id);
+            var block = new byte[SideProtocol.MaxPayload];      // a quarter of the 256 KiB window
+            guest.Data(id, block);
+            Assert.Equal(block.Length, ReadExactly(client, block.Length).Length);
             var credit = guest.Expect(SideType.TxCredit, id);
             Assert.Equal(0, SideCodec.DecodeCount(credit.Payload, out uint returned));
-            Assert.Equal(5u, returned);
+            Assert.Equal(5u + (uint)block.Length, returned);
         }
     }
 
