@@ -5,7 +5,7 @@ namespace Libra.Shims
 {
     // Which kind an open file is, for the few calls that belong to one kind only (a 9P fid's
     // attributes, a mapping's contents); everything else goes through OpenFile.Ops.
-    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll, Socket }
+    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll, Socket, Memory }
 
     // An open file description (shared by dup'ed descriptors).
     internal unsafe struct OpenFile
@@ -25,6 +25,7 @@ namespace Libra.Shims
         internal byte* Path;            // a directory's normalized path (for *at calls), or null
         internal int PathLength;
         internal EpollItem* Watchers;   // the epoll items watching this description
+        internal FileSystem* FileSystem; // the mount it was opened in (fstatfs), or null
 
         internal bool IsNonBlocking => (StatusFlags & FileTable.O_NONBLOCK) != 0;
         internal bool CanRead => (StatusFlags & FileTable.O_ACCMODE) != FileTable.O_WRONLY;
@@ -97,6 +98,7 @@ namespace Libra.Shims
         // Releases a description that no descriptor ever held.
         internal static void ReleaseUnused(OpenFile* file)
         {
+            if (file->References > 0) return;     // a description other descriptors hold (/proc/self/fd/N)
             file->References = 1;
             Put(file);
         }
@@ -117,6 +119,7 @@ namespace Libra.Shims
             OpenFile* file = Get(fd);
             if (file == null) return -Errno.EBADF;
             s_table.Files[fd] = 0;
+            RecordLocks.ClosedByProcess(file);
             Put(file);
             return 0;
         }
@@ -130,6 +133,7 @@ namespace Libra.Shims
         {
             if (--file->References > 0) return;
             Epoll.Forget(file);
+            RecordLocks.ReleaseDescription(file);
             if (file->Ops != null && file->Ops->Release != null) file->Ops->Release(file);
             if (file->OwnsData) KernelHeap.Free(file->Data);
             if (file->Path != null) KernelHeap.Free(file->Path);

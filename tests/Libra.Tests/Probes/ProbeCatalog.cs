@@ -87,6 +87,12 @@ public static class ProbeCatalog
         // A static C program (gcc -static): futex and pipe ping-pongs complete (beside a spinning
         // thread too), spinning threads share the CPU, sleeps and timeouts are never early.
         new("osbench-check", "osbench", ["--check"], NoEnvironment, 0, [], "osbench-check"),
+        // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
+        // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
+        // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,
+        // /proc/cpuinfo, and fcntl record and OFD locks. The table itself differs from the host's;
+        // the probe prints what a program sees of it, not the table.
+        new("vfs", "vfs", [], NoEnvironment, 0, [], "vfs"),
     ];
 
     public static ProbeCase Get(string name) => All.Single(c => c.Name == name);

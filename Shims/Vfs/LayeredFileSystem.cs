@@ -1,0 +1,154 @@
+namespace Libra.Shims
+{
+    // The share over the image: `-Share DIR` mounted at "/" above the read-only image root. A name
+    // the share has is the share's; one it lacks falls through to the image (a lookup there is a
+    // walk in memory). Changes go to the share only: changing a name only the image has is EROFS,
+    // making one the image has is EEXIST. A directory lists the layer it was opened in, not the
+    // union of both.
+    internal static unsafe class LayeredFileSystem
+    {
+        internal struct Layers { internal FileSystem* Upper, Lower; }
+
+        private static FileSystemOperations* s_ops;
+
+        internal static FileSystemOperations* Operations
+        {
+            get
+            {
+                if (s_ops != null) return s_ops;
+                s_ops = FileSystemOperations.New();
+                s_ops->Open = &Open;
+                s_ops->Stat = &Stat;
+                s_ops->Lookup = &Lookup;
+                s_ops->ReadLink = &ReadLink;
+                s_ops->MakeDirectory = &MakeDirectory;
+                s_ops->Symlink = &Symlink;
+                s_ops->Unlink = &Unlink;
+                s_ops->Rename = &Rename;
+                s_ops->Link = &Link;
+                s_ops->SetAttributes = &SetAttributes;
+                s_ops->StatFs = &StatFs;
+                return s_ops;
+            }
+        }
+
+        private static FileSystem* Upper(FileSystem* fs) => ((Layers*)fs->State)->Upper;
+
+        private static FileSystem* Lower(FileSystem* fs) => ((Layers*)fs->State)->Lower;
+
+        // Whether the image has the name itself (links not followed): 0, -ENOENT, or a redirect.
+        private static long InLower(FileSystem* fs, PathWalk* walk, bool follow)
+        {
+            FileSystem* lower = Lower(fs);
+            PathWalk probe = *walk;
+            probe.Follow = follow;
+            uint mode = 0;
+            long found = lower->Ops->Lookup(lower, &probe, &mode);
+            if (found == Vfs.Redirected) *walk = probe;
+            return found;
+        }
+
+        private static long Open(FileSystem* fs, PathWalk* walk, int flags, uint mode, OpenFile** file)
+        {
+            FileSystem* upper = Upper(fs), lower = Lower(fs);
+            long result = upper->Ops->Open(upper, walk, flags & ~FileTable.O_CREAT, mode, file);
+            if (result == 0 && (flags & FileTable.O_CREAT) != 0 && (flags & FileTable.O_EXCL) != 0)
+            {
+                FileTable.ReleaseUnused(*file);
+                return -Errno.EEXIST;
+            }
+            if (result != -Errno.ENOENT) return result;
+            long below = InLower(fs, walk, follow: true);
+            if (below == Vfs.Redirected) return below;
+            if (below != 0) return (flags & FileTable.O_CREAT) != 0 ? upper->Ops->Open(upper, walk, flags, mode, file) : result;
+            if ((flags & FileTable.O_CREAT) != 0 && (flags & FileTable.O_EXCL) != 0) return -Errno.EEXIST;
+            if ((flags & (FileTable.O_ACCMODE | FileTable.O_TRUNC)) != 0) return -Errno.EROFS;
+            return lower->Ops->Open(lower, walk, flags & ~FileTable.O_CREAT, mode, file);
+        }
+
+        private static long Stat(FileSystem* fs, PathWalk* walk, StatRecord* record)
+        {
+            FileSystem* upper = Upper(fs), lower = Lower(fs);
+            long result = upper->Ops->Stat(upper, walk, record);
+            if (result != -Errno.ENOENT) return result;
+            result = lower->Ops->Stat(lower, walk, record);
+            if (result == 0) record->Device = lower->Device;
+            return result;
+        }
+
+        private static long Lookup(FileSystem* fs, PathWalk* walk, uint* mode)
+        {
+            FileSystem* upper = Upper(fs), lower = Lower(fs);
+            long result = upper->Ops->Lookup(upper, walk, mode);
+            return result != -Errno.ENOENT ? result : lower->Ops->Lookup(lower, walk, mode);
+        }
+
+        private static long ReadLink(FileSystem* fs, PathWalk* walk, byte* target, int capacity)
+        {
+            FileSystem* upper = Upper(fs), lower = Lower(fs);
+            long result = upper->Ops->ReadLink(upper, walk, target, capacity);
+            return result != -Errno.ENOENT ? result : lower->Ops->ReadLink(lower, walk, target, capacity);
+        }
+
+        // mkdir and symlink: a name the image has exists already.
+        private static long MakeDirectory(FileSystem* fs, PathWalk* walk, uint mode)
+        {
+            long below = InLower(fs, walk, follow: false);
+            if (below == 0) return -Errno.EEXIST;
+            if (below == Vfs.Redirected) return below;
+            FileSystem* upper = Upper(fs);
+            return upper->Ops->MakeDirectory(upper, walk, mode);
+        }
+
+        private static long Symlink(FileSystem* fs, byte* target, int targetLength, PathWalk* walk)
+        {
+            long below = InLower(fs, walk, follow: false);
+            if (below == 0) return -Errno.EEXIST;
+            if (below == Vfs.Redirected) return below;
+            FileSystem* upper = Upper(fs);
+            return upper->Ops->Symlink(upper, target, targetLength, walk);
+        }
+
+        // A change the share refuses for lack of the name is EROFS when only the image has it.
+        private static long OnlyInImage(FileSystem* fs, PathWalk* walk, long result, bool follow)
+        {
+            if (result != -Errno.ENOENT) return result;
+            long below = InLower(fs, walk, follow);
+            return below == 0 ? -Errno.EROFS : below == Vfs.Redirected ? below : result;
+        }
+
+        private static long Unlink(FileSystem* fs, PathWalk* walk, bool directory)
+        {
+            FileSystem* upper = Upper(fs);
+            return OnlyInImage(fs, walk, upper->Ops->Unlink(upper, walk, directory), follow: false);
+        }
+
+        private static long Rename(FileSystem* fs, PathWalk* from, PathWalk* to, uint flags)
+        {
+            FileSystem* upper = Upper(fs);
+            return OnlyInImage(fs, from, upper->Ops->Rename(upper, from, to, flags), follow: false);
+        }
+
+        private static long Link(FileSystem* fs, PathWalk* from, PathWalk* to)
+        {
+            FileSystem* upper = Upper(fs);
+            long result = upper->Ops->Link != null ? upper->Ops->Link(upper, from, to) : -Errno.EPERM;
+            return OnlyInImage(fs, from, result, from->Follow);
+        }
+
+        private static long SetAttributes(FileSystem* fs, PathWalk* walk, NineP.NinePSetAttr* attributes)
+        {
+            FileSystem* upper = Upper(fs);
+            return OnlyInImage(fs, walk, upper->Ops->SetAttributes(upper, walk, attributes), walk->Follow);
+        }
+
+        private static long StatFs(FileSystem* fs, PathWalk* walk, ulong address)
+        {
+            FileSystem* upper = Upper(fs);
+            long result = upper->Ops->StatFs(upper, walk, address);
+            if (result != -Errno.ENOENT) return result;
+            long below = InLower(fs, walk, follow: true);
+            return below != 0 ? below : Vfs.WriteStatFs(Lower(fs), address);
+        }
+    }
+}

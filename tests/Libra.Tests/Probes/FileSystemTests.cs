@@ -1,0 +1,81 @@
+using Libra.Qemu;
+using Libra.Tests.Boot;
+using Xunit;
+
+namespace Libra.Tests.Probes;
+
+// What only Libra's mount table has, through the vfs probe's other modes: the image root is
+// read-only, tmpfs stops at its size, and a share layered over the image shadows its files.
+[Collection("qemu")]
+public class FileSystemTests
+{
+    static ProbeCase Mode(string mode) => ProbeCatalog.Get("vfs") with { Args = [mode] };
+
+    static async Task<string> RunAsync(ProbeCase probe, string kernelOptions = "", WorkDirectory? share = null)
+    {
+        BootResult result = share is null
+            ? await ProbeOnLibra.RunAsync(probe, kernelOptions: kernelOptions)
+            : await ProbeOnLibra.RunAsync(probe with { WorksInDirectory = true }, kernelOptions: kernelOptions, directory: share);
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
+        Assert.DoesNotContain("PANIC", result.Output);
+        return result.Stdout;
+    }
+
+    [Fact]
+    public async Task The_root_without_a_share_is_read_only_after_the_lookup_Linux_does_first()
+    {
+        string stdout = await RunAsync(Mode("--read-only"));
+        Assert.Equal("""
+            create /new: EROFS
+            mkdir /etc: EEXIST
+            mkdir /newdir: EROFS
+            unlink /etc/hosts: EROFS
+            unlink /nothing: ENOENT
+            open /etc/hosts for writing: EROFS
+            open /etc/hosts O_CREAT read-only: ok
+            rmdir /tmp: EBUSY
+            rename /etc/hosts -> /etc/h: EROFS
+            statfs / read-only: 1
+
+            """.Replace("\r", ""), stdout);
+    }
+
+    [Fact]
+    public async Task Tmpfs_full_gives_ENOSPC_and_keeps_every_byte_written_before()
+    {
+        string stdout = await RunAsync(Mode("--fill"), kernelOptions: "libra.tmp_size=1M");
+        Assert.Equal("""
+            filled: ENOSPC after more than 900 KiB and at most 1 MiB: 1
+            size matches what was written: 1
+            create another file: ok
+            write to it: ENOSPC
+            the other file: kept
+            unlink big: ok
+            write after freeing: ok
+
+            """.Replace("\r", ""), stdout);
+    }
+
+    [Fact]
+    public async Task A_share_over_the_root_shadows_its_files_and_the_rest_stays_read_only()
+    {
+        WorkDirectory share = WorkDirectory.Create();
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(share.Path, "etc"));
+            File.WriteAllText(Path.Combine(share.Path, "etc/hostname"), "shared\n");
+            // With a share the probe's first argument is "/" (the directory it works in); the mode comes last.
+            string stdout = await RunAsync(Mode("--layers"), share: share);
+            Assert.Equal("""
+                /etc/hostname: shared
+                /etc/hosts from the image: 1
+                unlink /etc/hosts (the image's): EROFS
+                write /etc/hosts (the image's): EROFS
+                create /etc/new in the share: ok
+
+                """.Replace("\r", ""), stdout);
+            Assert.True(File.Exists(Path.Combine(share.Path, "etc/new")));
+        }
+        finally { share.Delete(); }
+    }
+}
