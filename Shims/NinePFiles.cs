@@ -136,6 +136,7 @@ namespace Libra.Shims
             Operations->Symlink = &SymlinkIn;
             Operations->Unlink = &UnlinkIn;
             Operations->Rename = &RenameIn;
+            Operations->Link = &LinkIn;
             Operations->SetAttributes = &SetAttributesIn;
             Operations->StatFs = &StatFsIn;
         }
@@ -188,6 +189,23 @@ namespace Libra.Shims
                 return -Errno.EEXIST;
             }
             return Rename(from->Path, from->Length, to->Path, to->Length);
+        }
+
+        // link(2): Tlink of the old name's fid into the new name's directory (links in the old name
+        // followed when walk->Follow, linkat's AT_SYMLINK_FOLLOW).
+        private static long LinkIn(FileSystem* fs, PathWalk* from, PathWalk* to)
+        {
+            int error = Resolve(from->Path, from->Length, from->Follow, out uint fid, out NinePQid qid);
+            if (error != 0) return error;
+            if (qid.IsDirectory) { NinePClient.Clunk(fid); return -Errno.EPERM; }
+            error = Parent(to->Path, to->Length, out uint directory, out ReadOnlySpan<byte> name);
+            if (error == 0)
+            {
+                error = NinePClient.Link(directory, fid, name);
+                NinePClient.Clunk(directory);
+            }
+            NinePClient.Clunk(fid);
+            return error == -(int)Errno.EBUSY ? -Errno.EEXIST : error;
         }
 
         private static long SetAttributesIn(FileSystem* fs, PathWalk* walk, NinePSetAttr* attributes)

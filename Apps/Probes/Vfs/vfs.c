@@ -343,6 +343,12 @@ static void layers(void)
     report("unlink /etc/hosts (the image's)", unlink("/etc/hosts"));
     report("write /etc/hosts (the image's)", open("/etc/hosts", O_WRONLY));
     report("create /etc/new in the share", open("/etc/new", O_WRONLY | O_CREAT, 0644));
+    report("link /etc/new -> /etc/new2 in the share", link("/etc/new", "/etc/new2"));
+    struct stat st;
+    stat("/etc/new2", &st);
+    printf("nlink of a file linked in the share: %ld\n", (long)st.st_nlink);
+    report("link /etc/hosts (the image's) -> /etc/h", link("/etc/hosts", "/etc/h"));
+    report("rename /etc/new2 -> /tmp/new2", rename("/etc/new2", "/tmp/new2"));
 }
 
 int main(int argc, char **argv)

@@ -72,9 +72,13 @@ public class FileSystemTests
                 unlink /etc/hosts (the image's): EROFS
                 write /etc/hosts (the image's): EROFS
                 create /etc/new in the share: ok
+                link /etc/new -> /etc/new2 in the share: ok
+                nlink of a file linked in the share: 2
+                link /etc/hosts (the image's) -> /etc/h: EROFS
+                rename /etc/new2 -> /tmp/new2: EXDEV
 
                 """.Replace("\r", ""), stdout);
-            Assert.True(File.Exists(Path.Combine(share.Path, "etc/new")));
+            Assert.True(File.Exists(Path.Combine(share.Path, "etc/new2")));
         }
         finally { share.Delete(); }
     }
