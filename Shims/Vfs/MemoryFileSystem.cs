@@ -118,16 +118,8 @@ namespace Libra.Shims
         {
             MemoryNode* directory = volume->Root;
             int i = 0;
-            while (true)
+            while (NextName(path, ref i, out ReadOnlySpan<byte> name, out bool last))
             {
-                while (i < path.Length && path[i] == (byte)'/') i++;
-                int start = i;
-                while (i < path.Length && path[i] != (byte)'/') i++;
-                if (i == start) return directory;       // "" or "/": the root itself
-                ReadOnlySpan<byte> name = path.Slice(start, i - start);
-                while (i < path.Length && path[i] == (byte)'/') i++;
-                bool last = i == path.Length;
-                if (name.Length == 1 && name[0] == (byte)'.') { if (last) return directory; continue; }
                 MemoryEntry* entry = Find(directory, name);
                 if (entry != null)
                 {
@@ -141,9 +133,10 @@ namespace Libra.Shims
                 MemoryNode* node = NewNode(volume, last ? mode : FileTable.S_IFDIR | 0x1ed);
                 if (last && !node->IsDirectory) { node->Borrowed = data; node->Size = size; }
                 Insert(directory, name, node);
-                if (!last || node->IsDirectory) directory = node;
                 if (last) return node;
+                directory = node;
             }
+            return directory;       // "", "/" or ".": the root itself, or a path ending in "."
         }
 
         // Whether the volume has a name (links not followed).
@@ -152,20 +145,33 @@ namespace Libra.Shims
         // The node a path names (links not followed), or null.
         internal static MemoryNode* Named(MemoryVolume* volume, ReadOnlySpan<byte> path)
         {
-            MemoryNode* directory = volume->Root;
+            MemoryNode* node = volume->Root;
             int i = 0;
+            while (NextName(path, ref i, out ReadOnlySpan<byte> name, out _))
+            {
+                if (!node->IsDirectory) return null;
+                MemoryEntry* entry = Find(node, name);
+                if (entry == null) return null;
+                node = entry->Node;
+            }
+            return node;
+        }
+
+        // The next name of a boot-time path at `i` (repeated slashes and "." skipped), and whether it
+        // is the last; false when no name is left.
+        private static bool NextName(ReadOnlySpan<byte> path, ref int i, out ReadOnlySpan<byte> name, out bool last)
+        {
             while (true)
             {
                 while (i < path.Length && path[i] == (byte)'/') i++;
                 int start = i;
                 while (i < path.Length && path[i] != (byte)'/') i++;
-                if (i == start) return directory;
-                MemoryEntry* entry = Find(directory, path.Slice(start, i - start));
-                if (entry == null) return null;
+                name = path.Slice(start, i - start);
                 while (i < path.Length && path[i] == (byte)'/') i++;
-                if (i >= path.Length) return entry->Node;
-                if (!entry->Node->IsDirectory) return null;
-                directory = entry->Node;
+                last = i == path.Length;
+                if (name.Length == 0) return false;
+                if (name.Length != 1 || name[0] != (byte)'.') return true;
+                if (last) return false;
             }
         }
 
