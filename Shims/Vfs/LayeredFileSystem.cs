@@ -36,16 +36,14 @@ namespace Libra.Shims
 
         private static FileSystem* Lower(FileSystem* fs) => ((Layers*)fs->State)->Lower;
 
-        // Whether the image has the name itself (links not followed): 0, -ENOENT, or a redirect.
+        // Whether the image has the name (its last link followed when `follow`): 0, -ENOENT, or a redirect.
         private static long InLower(FileSystem* fs, PathWalk* walk, bool follow)
         {
             FileSystem* lower = Lower(fs);
             PathWalk probe = *walk;
             probe.Follow = follow;
             uint mode = 0;
-            long found = lower->Ops->Lookup(lower, &probe, &mode);
-            if (found == Vfs.Redirected) *walk = probe;
-            return found;
+            return lower->Ops->Lookup(lower, &probe, &mode);     // a redirect is in walk->Redirect, the buffer both share
         }
 
         private static long Open(FileSystem* fs, PathWalk* walk, int flags, uint mode, OpenFile** file)
@@ -60,7 +58,7 @@ namespace Libra.Shims
             if (result != -Errno.ENOENT) return result;
             long below = InLower(fs, walk, follow: true);
             if (below == Vfs.Redirected) return below;
-            if (below != 0) return (flags & FileTable.O_CREAT) != 0 ? upper->Ops->Open(upper, walk, flags, mode, file) : result;
+            if (below != 0) return (flags & FileTable.O_CREAT) != 0 ? ReadOnlyParent(fs, walk, upper->Ops->Open(upper, walk, flags, mode, file)) : result;
             if ((flags & FileTable.O_CREAT) != 0 && (flags & FileTable.O_EXCL) != 0) return -Errno.EEXIST;
             if ((flags & (FileTable.O_ACCMODE | FileTable.O_TRUNC)) != 0) return -Errno.EROFS;
             return lower->Ops->Open(lower, walk, flags & ~FileTable.O_CREAT, mode, file);
@@ -97,7 +95,7 @@ namespace Libra.Shims
             if (below == 0) return -Errno.EEXIST;
             if (below == Vfs.Redirected) return below;
             FileSystem* upper = Upper(fs);
-            return upper->Ops->MakeDirectory(upper, walk, mode);
+            return ReadOnlyParent(fs, walk, upper->Ops->MakeDirectory(upper, walk, mode));
         }
 
         private static long Symlink(FileSystem* fs, byte* target, int targetLength, PathWalk* walk)
@@ -106,7 +104,23 @@ namespace Libra.Shims
             if (below == 0) return -Errno.EEXIST;
             if (below == Vfs.Redirected) return below;
             FileSystem* upper = Upper(fs);
-            return upper->Ops->Symlink(upper, target, targetLength, walk);
+            return ReadOnlyParent(fs, walk, upper->Ops->Symlink(upper, target, targetLength, walk));
+        }
+
+        // A name the share cannot make for lack of its directory, in a directory only the image has:
+        // EROFS (the share's directories are not made to order).
+        private static long ReadOnlyParent(FileSystem* fs, PathWalk* walk, long result)
+        {
+            if (result != -Errno.ENOENT || walk->Length <= 1) return result;
+            PathName.SplitLast(walk->Path, walk->Length, out int parentLength, out _);
+            byte* parent = stackalloc byte[PathName.Max];
+            for (int i = 0; i < parentLength; i++) parent[i] = walk->Path[i];
+            parent[parentLength] = 0;
+            PathWalk probe = *walk;
+            probe.Path = parent;
+            probe.Length = parentLength;
+            // A parent that is a link in the image (a redirect) is left as the share answered.
+            return InLower(fs, &probe, follow: true) == 0 ? -Errno.EROFS : result;
         }
 
         // A change the share refuses for lack of the name is EROFS when only the image has it.

@@ -702,7 +702,7 @@ namespace Libra.Shims
             ulong total = volume->Limit != 0 ? volume->Limit : volume->Used;
             statfs[0] = fs->Magic; statfs[1] = 4096;
             statfs[2] = (long)(total / 4096); statfs[3] = statfs[4] = (long)((total - volume->Used) / 4096);
-            statfs[5] = (long)(total / 4096); statfs[6] = statfs[5] - (long)volume->NextInode;
+            statfs[5] = (long)(total / 4096); statfs[6] = statfs[5] > (long)volume->NextInode ? statfs[5] - (long)volume->NextInode : 0;
             statfs[8] = 255; statfs[9] = 4096;
             if (fs->ReadOnly) statfs[10] = 1;   // ST_RDONLY
             return UserMemory.CopyToUser(address, statfs, 120) ? 0 : -Errno.EFAULT;

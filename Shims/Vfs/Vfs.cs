@@ -32,7 +32,7 @@ namespace Libra.Shims
             Arguments a = default;
             a.Flags = flags;
             a.Mode = mode;
-            long result = Run(Operation.Open, path, length, follow: true, &a);
+            long result = Run(Operation.Open, path, length, follow: (flags & FileTable.O_NOFOLLOW) == 0, &a);
             file = result == 0 ? a.File : null;
             return result;
         }

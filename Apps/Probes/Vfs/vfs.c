@@ -36,6 +36,7 @@ static const char *errname(int e)
         case EACCES: return "EACCES";
         case EPERM: return "EPERM";
         case EINVAL: return "EINVAL";
+        case ELOOP: return "ELOOP";
         case ENXIO: return "ENXIO";
         default: return "other";
     }
@@ -292,6 +293,7 @@ static void read_only(void)
     report("unlink /nothing", unlink("/nothing"));
     report("open /etc/hosts for writing", open("/etc/hosts", O_WRONLY));
     report("open /etc/hosts O_CREAT read-only", open("/etc/hosts", O_RDONLY | O_CREAT, 0644));
+    report("open /etc/mtab O_NOFOLLOW (a link)", open("/etc/mtab", O_RDONLY | O_NOFOLLOW));
     report("rmdir /tmp", rmdir("/tmp"));
     report("rename /etc/hosts -> /etc/h", rename("/etc/hosts", "/etc/h"));
     struct statfs fs;
@@ -349,6 +351,8 @@ static void layers(void)
     printf("nlink of a file linked in the share: %ld\n", (long)st.st_nlink);
     report("link /etc/hosts (the image's) -> /etc/h", link("/etc/hosts", "/etc/h"));
     report("rename /etc/new2 -> /tmp/new2", rename("/etc/new2", "/tmp/new2"));
+    report("create /app/new (a directory only the image has)", open("/app/new", O_WRONLY | O_CREAT, 0644));
+    report("mkdir in it", mkdir("/app/dir", 0755));
 }
 
 int main(int argc, char **argv)

@@ -11,12 +11,14 @@ namespace Libra.Tests.Boot;
 public class ImageBootTests
 {
     // An image made with Debian's cpio from a directory: the hello probe at app/hello and the files given.
-    static string MakeImage(string cmdline, params (string Path, string Text)[] files)
+    static string MakeImage(string cmdline, params (string Path, string Text)[] files) => MakeImage("hello", cmdline, files);
+
+    static string MakeImage(string probe, string cmdline, params (string Path, string Text)[] files)
     {
         string root = Path.Combine(Path.GetTempPath(), "libra-image-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.Combine(root, "app"));
         Directory.CreateDirectory(Path.Combine(root, ".libra"));
-        File.Copy(ProbeArtifacts.PathOf(ProbeCatalog.Get("hello")), Path.Combine(root, "app/hello"));
+        File.Copy(ProbeArtifacts.PathOf(ProbeCatalog.Get(probe)), Path.Combine(root, "app", probe));
         File.WriteAllText(Path.Combine(root, ".libra/cmdline"), cmdline);
         foreach (var (path, text) in files)
         {
@@ -30,9 +32,12 @@ public class ImageBootTests
         return image;
     }
 
-    static async Task<BootResult> BootAsync(string image, string commandLine)
+    static async Task<BootResult> BootAsync(string image, string commandLine, string? share = null)
     {
-        var machine = new QemuMachine { KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = image, CommandLine = commandLine };
+        var machine = new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage, Memory = "1G", InitialRamDisk = image, CommandLine = commandLine, SharedDirectory = share,
+        };
         try { return await BootRun.RunAsync(machine, ProbeOnLibra.Timeout); }
         finally { File.Delete(image); }
     }
@@ -75,5 +80,34 @@ public class ImageBootTests
         Assert.Equal(126, result.GuestStatus);
         Assert.Contains("cannot read the image: the archive ends inside a member (truncated?)", result.Output);
         Assert.DoesNotContain("PANIC", result.Output);
+    }
+
+    [Fact]
+    public async Task A_share_layers_over_the_image_and_the_images_own_directories_stay_read_only()
+    {
+        string image = MakeImage("vfs", "libra.app=/app/vfs -- --layers\n", ("etc/hostname", "image\n"));
+        WorkDirectory share = WorkDirectory.Create();
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(share.Path, "etc"));
+            File.WriteAllText(Path.Combine(share.Path, "etc/hostname"), "shared\n");
+            BootResult result = await BootAsync(image, "", share.Path);
+            Assert.True(result.GuestStatus == 0, result.Output + result.Stderr);
+            Assert.Equal("""
+                /etc/hostname: shared
+                /etc/hosts from the image: 1
+                unlink /etc/hosts (the image's): EROFS
+                write /etc/hosts (the image's): EROFS
+                create /etc/new in the share: ok
+                link /etc/new -> /etc/new2 in the share: ok
+                nlink of a file linked in the share: 2
+                link /etc/hosts (the image's) -> /etc/h: EROFS
+                rename /etc/new2 -> /tmp/new2: EXDEV
+                create /app/new (a directory only the image has): EROFS
+                mkdir in it: EROFS
+
+                """.Replace("\r", ""), result.Stdout);
+        }
+        finally { share.Delete(); }
     }
 }
