@@ -189,7 +189,10 @@ namespace Libra.Shims
             if (directory)
             {
                 if (writing) return -Errno.EISDIR;
-                *file = DeviceFiles.NewDirectory(flags);
+                byte* names = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
+                var listing = new TextBuilder(names, SnapshotCapacity);
+                WriteListing(ref listing, fs, walk->Path, node);
+                *file = DeviceFiles.NewDirectory(flags, names, listing.Length);
                 return 0;
             }
             if (node == Node.Null) { *file = DeviceFiles.NewNull(flags); return 0; }
@@ -212,6 +215,54 @@ namespace Libra.Shims
             }
             *file = DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x124, buffer, text.Length, owned: true);
             return 0;
+        }
+
+        // What a directory lists, as DeviceFiles.ListDirectory reads it: per entry its DT_* type
+        // byte, its name and a NUL, "." and ".." first.
+        private static void WriteListing(ref TextBuilder text, FileSystem* fs, byte* path, Node node)
+        {
+            const byte Directory = 4, Character = 2, Regular = 8, Link = 10;
+            Entry(ref text, Directory, "."); Entry(ref text, Directory, "..");
+            Tree tree = (Tree)(ulong)fs->State;
+            if (node == Node.DescriptorDirectory)
+            {
+                for (int fd = 0; fd < FileTable.MaxFiles; fd++)
+                {
+                    if (FileTable.Get(fd) == null) continue;
+                    text.Append(Link); text.Decimal((ulong)fd); text.Append((byte)0);
+                }
+            }
+            else if (tree == Tree.Dev)
+            {
+                Entry(ref text, Character, "null"); Entry(ref text, Character, "zero"); Entry(ref text, Character, "random");
+                Entry(ref text, Character, "urandom"); Entry(ref text, Character, "tty"); Entry(ref text, Link, "stdin");
+                Entry(ref text, Link, "stdout"); Entry(ref text, Link, "stderr"); Entry(ref text, Link, "fd");
+            }
+            else if (tree == Tree.Sys)
+            {
+                if (Is(path, "/")) Entry(ref text, Directory, "devices");
+                else if (Is(path, "/devices")) Entry(ref text, Directory, "system");
+                else if (Is(path, "/devices/system")) Entry(ref text, Directory, "cpu");
+                else { Entry(ref text, Regular, "online"); Entry(ref text, Regular, "possible"); Entry(ref text, Regular, "present"); }
+            }
+            else if (Is(path, "/"))
+            {
+                Entry(ref text, Directory, "1"); Entry(ref text, Directory, "self"); Entry(ref text, Directory, "thread-self");
+                Entry(ref text, Regular, "cpuinfo"); Entry(ref text, Regular, "meminfo"); Entry(ref text, Regular, "mounts");
+            }
+            else
+            {
+                Entry(ref text, Regular, "cgroup"); Entry(ref text, Link, "exe"); Entry(ref text, Directory, "fd");
+                Entry(ref text, Regular, "maps"); Entry(ref text, Regular, "mountinfo"); Entry(ref text, Regular, "mounts");
+                Entry(ref text, Regular, "stat"); Entry(ref text, Regular, "status");
+            }
+        }
+
+        private static void Entry(ref TextBuilder text, byte type, string name)
+        {
+            text.Append(type);
+            text.Append(name);
+            text.Append((byte)0);
         }
 
         // /proc/cpuinfo (arch/x86/kernel/cpu/proc.c show_cpuinfo) for the one CPU, from CPUID: the

@@ -523,6 +523,7 @@ namespace Libra.Shims
         {
             var node = (MemoryNode*)file->Object;
             if (!node->IsDirectory) return -Errno.ENOTDIR;
+            if (node->Links == 0) return 0;     // removed while open: Linux lists nothing, not even "." and ".."
             ulong written = 0, index = 0;
             MemoryEntry* entry = node->Entries;
             for (; ; index++)

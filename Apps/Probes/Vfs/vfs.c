@@ -299,6 +299,10 @@ static void read_only(void)
     struct statfs fs;
     statfs("/", &fs);
     printf("statfs / read-only: %d\n", (fs.f_flags & ST_RDONLY) != 0);
+    list("/");
+    list("/dev");
+    list("/proc");
+    list("/proc/self/fd");
 }
 
 // Libra only, with libra.tmp_size=1M: filling /tmp ends in ENOSPC with nothing lost.

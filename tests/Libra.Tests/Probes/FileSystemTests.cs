@@ -21,6 +21,7 @@ public class FileSystemTests
         return result.Stdout;
     }
 
+    // And the kernel's root, /dev, /proc and /proc/self/fd list what they hold.
     [Fact]
     public async Task The_root_without_a_share_is_read_only_after_the_lookup_Linux_does_first()
     {
@@ -37,6 +38,10 @@ public class FileSystemTests
             rmdir /tmp: EBUSY
             rename /etc/hosts -> /etc/h: EROFS
             statfs / read-only: 1
+            listing: . .. dev etc proc sys tmp vfs
+            listing: . .. fd null random stderr stdin stdout tty urandom zero
+            listing: . .. 1 cpuinfo meminfo mounts self thread-self
+            listing: . .. 0 1 2 3
 
             """.Replace("\r", ""), stdout);
     }
