@@ -98,25 +98,31 @@ namespace Libra.Shims
             return Run(Operation.StatFs, path, length, follow: true, &a);
         }
 
+        // The caller's path is read in place; only a redirect (a link into another mount, rare) needs
+        // a buffer of its own, from the heap, so a plain call zeroes one stack buffer, not two.
         private static long Run(Operation operation, byte* path, int length, bool follow, Arguments* a)
         {
-            byte* current = stackalloc byte[PathName.Max];
             byte* redirect = stackalloc byte[PathName.Max];
-            Native.MemMove(current, path, (nuint)(length + 1));
+            byte* current = path, followed = null;
+            long result = -Errno.ELOOP;
             for (int hops = 0; hops <= MaxRedirects; hops++)
             {
                 FileSystem* fs = MountTable.Find(current, length, out byte* inner, out int innerLength);
-                if (fs == null) return -Errno.ENOENT;
+                if (fs == null) { result = -Errno.ENOENT; break; }
                 PathWalk walk;
                 walk.Path = inner;
                 walk.Length = innerLength;
                 walk.Follow = follow;
                 walk.Redirect = redirect;
-                long result = Dispatch(operation, fs, &walk, a);
-                if (result != Redirected) return result;
-                length = Restart(redirect, current);
+                result = Dispatch(operation, fs, &walk, a);
+                if (result != Redirected) break;
+                result = -Errno.ELOOP;
+                if (followed == null) followed = (byte*)KernelHeap.AllocateZeroed(PathName.Max);
+                length = Restart(redirect, followed);
+                current = followed;
             }
-            return -Errno.ELOOP;
+            if (followed != null) KernelHeap.Free(followed);
+            return result;
         }
 
         // The redirected guest path becomes the current one.
