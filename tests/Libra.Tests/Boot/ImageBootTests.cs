@@ -13,13 +13,21 @@ public class ImageBootTests
     // An image made with Debian's cpio from a directory: the hello probe at app/hello and the files given.
     static string MakeImage(string cmdline, params (string Path, string Text)[] files) => MakeImage("hello", cmdline, files);
 
-    static string MakeImage(string probe, string cmdline, params (string Path, string Text)[] files)
+    static string MakeImage(string probe, string cmdline, params (string Path, string Text)[] files) => MakeImage(probe, cmdline, null, files);
+
+    // `hardLink`: a second name, made with ln, for the probe's executable.
+    static string MakeImage(string probe, string cmdline, string? hardLink, params (string Path, string Text)[] files)
     {
         string root = Path.Combine(Path.GetTempPath(), "libra-image-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.Combine(root, "app"));
         Directory.CreateDirectory(Path.Combine(root, ".libra"));
         File.Copy(ProbeArtifacts.PathOf(ProbeCatalog.Get(probe)), Path.Combine(root, "app", probe));
         File.WriteAllText(Path.Combine(root, ".libra/cmdline"), cmdline);
+        if (hardLink is not null)
+        {
+            using var ln = Process.Start("ln", [Path.Combine(root, "app", probe), Path.Combine(root, hardLink)])!;
+            ln.WaitForExit();
+        }
         foreach (var (path, text) in files)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(root, path))!);
@@ -59,6 +67,17 @@ public class ImageBootTests
         Assert.Contains("arg 0: three", overridden.Stdout);
         Assert.Contains("PROBE_GREETING=real", overridden.Stdout);
         Assert.DoesNotContain("baked", overridden.Stdout);
+    }
+
+    // GNU cpio stores a hard-linked file's data with its last name only; both names run.
+    [Theory]
+    [InlineData("/app/hello")]
+    [InlineData("/app/again")]
+    public async Task Either_name_of_a_hard_linked_application_runs(string name)
+    {
+        BootResult result = await BootAsync(MakeImage("hello", $"libra.app={name} -- linked\n", "app/again"), "");
+        Assert.True(result.GuestStatus == 0, result.Output + result.Stderr);
+        Assert.Contains("arg 0: linked", result.Stdout);
     }
 
     [Fact]
