@@ -127,18 +127,8 @@ namespace Libra.Shims
             s_ops->GetDents = &ListDirectory;
             s_ops->SetAttributes = &SetOpenAttributes;
 
-            Operations = FileSystemOperations.New();
-            Operations->Open = &OpenIn;
-            Operations->Stat = &StatIn;
-            Operations->Lookup = &LookupIn;
-            Operations->ReadLink = &ReadLinkIn;
-            Operations->MakeDirectory = &MakeDirectoryIn;
-            Operations->Symlink = &SymlinkIn;
-            Operations->Unlink = &UnlinkIn;
-            Operations->Rename = &RenameIn;
-            Operations->Link = &LinkIn;
-            Operations->SetAttributes = &SetAttributesIn;
-            Operations->StatFs = &StatFsIn;
+            Operations = FileSystemOperations.New(&OpenIn, &StatIn, &LookupIn, &ReadLinkIn, makeDirectory: &MakeDirectoryIn, symlink: &SymlinkIn,
+                unlink: &UnlinkIn, rename: &RenameIn, link: &LinkIn, setAttributes: &SetAttributesIn, statFs: &StatFsIn);
         }
 
         // The share as a file system (Vfs): each operation on the path inside the export. Links in

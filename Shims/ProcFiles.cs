@@ -28,11 +28,7 @@ namespace Libra.Shims
             get
             {
                 if (s_ops != null) return s_ops;
-                s_ops = FileSystemOperations.New();
-                s_ops->Open = &Open;
-                s_ops->Stat = &Stat;
-                s_ops->Lookup = &Lookup;
-                s_ops->ReadLink = &ReadLink;
+                s_ops = FileSystemOperations.New(&Open, &Stat, &Lookup, &ReadLink);
                 return s_ops;
             }
         }

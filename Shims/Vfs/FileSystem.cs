@@ -38,7 +38,26 @@ namespace Libra.Shims
         // struct statfs into user memory. Null: the magic number and nothing else.
         internal delegate*<FileSystem*, PathWalk*, ulong, long> StatFs;
 
-        internal static FileSystemOperations* New() => (FileSystemOperations*)KernelHeap.AllocateZeroed((ulong)sizeof(FileSystemOperations));
+        // A file system's table, each operation named (the ones left out are null).
+        internal static FileSystemOperations* New(
+            delegate*<FileSystem*, PathWalk*, int, uint, OpenFile**, long> open,
+            delegate*<FileSystem*, PathWalk*, StatRecord*, long> stat,
+            delegate*<FileSystem*, PathWalk*, uint*, long> lookup,
+            delegate*<FileSystem*, PathWalk*, byte*, int, long> readLink,
+            delegate*<FileSystem*, PathWalk*, uint, long> makeDirectory = null,
+            delegate*<FileSystem*, byte*, int, PathWalk*, long> symlink = null,
+            delegate*<FileSystem*, PathWalk*, bool, long> unlink = null,
+            delegate*<FileSystem*, PathWalk*, PathWalk*, uint, long> rename = null,
+            delegate*<FileSystem*, PathWalk*, PathWalk*, long> link = null,
+            delegate*<FileSystem*, PathWalk*, NineP.NinePSetAttr*, long> setAttributes = null,
+            delegate*<FileSystem*, PathWalk*, ulong, long> statFs = null)
+        {
+            var ops = (FileSystemOperations*)KernelHeap.AllocateZeroed((ulong)sizeof(FileSystemOperations));
+            ops->Open = open; ops->Stat = stat; ops->Lookup = lookup; ops->ReadLink = readLink;
+            ops->MakeDirectory = makeDirectory; ops->Symlink = symlink; ops->Unlink = unlink; ops->Rename = rename;
+            ops->Link = link; ops->SetAttributes = setAttributes; ops->StatFs = statFs;
+            return ops;
+        }
     }
 
     // One mounted file system: its operations and state, where it is mounted, and what

@@ -16,18 +16,8 @@ namespace Libra.Shims
             get
             {
                 if (s_ops != null) return s_ops;
-                s_ops = FileSystemOperations.New();
-                s_ops->Open = &Open;
-                s_ops->Stat = &Stat;
-                s_ops->Lookup = &Lookup;
-                s_ops->ReadLink = &ReadLink;
-                s_ops->MakeDirectory = &MakeDirectory;
-                s_ops->Symlink = &Symlink;
-                s_ops->Unlink = &Unlink;
-                s_ops->Rename = &Rename;
-                s_ops->Link = &Link;
-                s_ops->SetAttributes = &SetAttributes;
-                s_ops->StatFs = &StatFs;
+                s_ops = FileSystemOperations.New(&Open, &Stat, &Lookup, &ReadLink, makeDirectory: &MakeDirectory, symlink: &Symlink,
+                    unlink: &Unlink, rename: &Rename, link: &Link, setAttributes: &SetAttributes, statFs: &StatFs);
                 return s_ops;
             }
         }
