@@ -128,9 +128,32 @@ namespace Libra
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             MountSharedDirectory();
             Shims.Net.NetworkLink.Start();
+            byte* module = Layout.PhysicalToVirtual(boot->ModulePhysical[0]);
+            ulong moduleSize = boot->ModuleSize[0];
+            ulong tmpSize = s_options.TmpSize != 0 ? s_options.TmpSize : PhysicalMemory.FreeBytes / 2;
             fixed (AppArguments* app = &s_app)
             {
-                if (!AppLoader.Load(Layout.PhysicalToVirtual(boot->ModulePhysical[0]), boot->ModuleSize[0], app))
+                var exePath = new ReadOnlySpan<byte>(app->ExePath.Bytes, app->ExePathLength);
+                if (BootImage.IsImage(module, moduleSize))
+                {
+                    // An image: its files are the root, and the application is one of them.
+                    MemoryVolume* image = BootImage.Unpack(module, moduleSize);
+                    if (image == null) Exit(CannotExecuteExitStatus);
+                    ApplyImageCommandLine(boot, module, moduleSize);
+                    exePath = new ReadOnlySpan<byte>(app->ExePath.Bytes, app->ExePathLength);
+                    MemoryNode* exe = MemoryFileSystem.Named(image, exePath);
+                    if (exe == null || (exe->Mode & 0xf000) != FileTable.S_IFREG)
+                    {
+                        KernelLog.Begin(); KernelLog.Write("cannot run the application: "); KernelLog.WriteAscii(app->ExePath.Bytes, app->ExePathLength);
+                        KernelLog.Write(exe == null ? " is not in the image (libra.app= names it)" : " in the image is not a regular file"); KernelLog.End();
+                        Exit(CannotExecuteExitStatus);
+                    }
+                    BootMounts.Mount(image, exePath, null, 0, Shims.NineP.NinePClient.Mounted, tmpSize);
+                    module = exe->Borrowed;
+                    moduleSize = exe->Size;
+                }
+                else BootMounts.Mount(null, exePath, module, moduleSize, Shims.NineP.NinePClient.Mounted, tmpSize);
+                if (!AppLoader.Load(module, moduleSize, app))
                     Exit(CannotExecuteExitStatus);
             }
             if (!EntropySource.IsHardware) KernelLog.Line("warning: no RDRAND; getrandom uses a TSC-seeded generator");
@@ -211,15 +234,26 @@ namespace Libra
         private static void ApplyCommandLine(ulong physical)
         {
             if (physical == 0) { s_app.SetName("app"); s_app.AddArgumentZero(); return; }
-            byte* raw = Layout.PhysicalToVirtual(physical);
             Span<char> text = stackalloc char[MaxCommandLine];
-            int length = 0;
-            while (length < MaxCommandLine && raw[length] != 0) { text[length] = (char)raw[length]; length++; }
-            ReadOnlySpan<char> line = text.Slice(0, length);
-            if (length > 0) { KernelLog.Begin(); KernelLog.Write("command line: "); KernelLog.Write(line); KernelLog.End(); }
+            ReadOnlySpan<char> line = ReadCommandLine(physical, text);
+            if (line.Length > 0) { KernelLog.Begin(); KernelLog.Write("command line: "); KernelLog.Write(line); KernelLog.End(); }
+            Parse(line, kernelOptions: true);
+        }
 
-            // Words after a lone "--" are the application's arguments.
-            int separator = FindSeparator(line);
+        private static ReadOnlySpan<char> ReadCommandLine(ulong physical, Span<char> text)
+        {
+            if (physical == 0) return default;
+            byte* raw = Layout.PhysicalToVirtual(physical);
+            int length = 0;
+            while (length < text.Length && raw[length] != 0) { text[length] = (char)raw[length]; length++; }
+            return text.Slice(0, length);
+        }
+
+        // The application's words (libra.app=, libra.env=, the arguments after "--") and, when
+        // `kernelOptions`, the kernel's own options with a warning for each unknown or malformed one.
+        private static void Parse(ReadOnlySpan<char> line, bool kernelOptions)
+        {
+            int separator = ImageCommandLine.FindSeparator(line);
             ReadOnlySpan<char> options = separator >= 0 ? line.Slice(0, separator) : line;
             int position = 0;
             bool named = false;
@@ -229,6 +263,7 @@ namespace Libra
                 ReadOnlySpan<char> value = valueLength >= 0 ? options.Slice(valueStart, valueLength) : default;
                 if (KernelOptions.Is(key, "libra.app") && valueLength >= 0) { s_app.SetName(value); named = s_appRequested = true; continue; }
                 if (KernelOptions.Is(key, "libra.env") && valueLength >= 0) { s_app.AddEnvironment(value); continue; }
+                if (!kernelOptions) continue;
                 if (KernelOptions.Is(key, "libra.9p.timeout_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong timeout))
                 {
                     Shims.NineP.NinePStreamTransport.TimeoutNanoseconds = timeout * 1_000_000;
@@ -266,13 +301,21 @@ namespace Libra
             }
         }
 
-        // The index of a "--" word, or -1.
-        private static int FindSeparator(ReadOnlySpan<char> line)
+        // With an image, the application's words again: the image's .libra/cmdline first, the real
+        // command line's after them (ImageCommandLine). The kernel's own options were taken at boot.
+        private static void ApplyImageCommandLine(BootInfo* boot, byte* module, ulong moduleSize)
         {
-            for (int i = 0; i + 1 < line.Length; i++)
-                if (line[i] == '-' && line[i + 1] == '-' && (i == 0 || line[i - 1] == ' ') && (i + 2 == line.Length || line[i + 2] == ' '))
-                    return i;
-            return -1;
+            Span<char> baked = stackalloc char[MaxCommandLine];
+            int bakedLength = BootImage.DefaultCommandLine(module, moduleSize, baked);
+            if (bakedLength == 0) return;
+            Span<char> text = stackalloc char[MaxCommandLine];
+            ReadOnlySpan<char> real = ReadCommandLine(boot->CommandLinePhysical, text);
+            Span<char> merged = stackalloc char[MaxCommandLine * 2];
+            int length = ImageCommandLine.Merge(baked.Slice(0, bakedLength), real, merged);
+            if (length < 0) { KernelLog.Line("warning: the image's .libra/cmdline and the command line are too long together; the image's ignored"); return; }
+            KernelLog.Begin(); KernelLog.Write("image command line: "); KernelLog.Write(merged.Slice(0, length)); KernelLog.End();
+            s_app = default;
+            Parse(merged.Slice(0, length), kernelOptions: false);
         }
 
         private static void SetUpInterruptStacks()

@@ -20,6 +20,7 @@ namespace Libra.Shims
         {
             byte* current = stackalloc byte[PathName.Max];
             byte* scratch = stackalloc byte[PathName.Max];
+            byte* target = stackalloc byte[PathName.Max];
             Native.MemMove(current, path, (nuint)(length + 1));
             for (int hops = 0; hops <= MaxSymlinks; hops++)
             {
@@ -27,20 +28,14 @@ namespace Libra.Shims
                 // is replaced by its target and the walk starts again.
                 int error = WalkChecked(current, length, followLast, out fid, out qid, out int linkEnd);
                 if (error != 0 || linkEnd < 0) return error;
-                byte* target = stackalloc byte[PathName.Max];
                 int targetLength = NinePClient.ReadLink(fid, target, PathName.Max - 1);
                 NinePClient.Clunk(fid);
                 if (targetLength < 0) return targetLength;
                 // The link's directory is its parent; the rest of the path follows the target.
                 PathName.SplitLast(current, linkEnd, out int parentLength, out _);
-                byte* combined = scratch;
-                int n = 0;
-                bool absolute = targetLength > 0 && target[0] == (byte)'/';
-                if (!absolute) { for (int i = 0; i < parentLength; i++) combined[n++] = current[i]; combined[n++] = (byte)'/'; }
-                if (n + targetLength + (length - linkEnd) + 2 > PathName.Max) return -(int)Errno.ENAMETOOLONG;
-                for (int i = 0; i < targetLength; i++) combined[n++] = target[i];
-                for (int i = linkEnd; i < length; i++) combined[n++] = current[i];
-                length = PathName.Normalize(new ReadOnlySpan<byte>(current, 1), new ReadOnlySpan<byte>(combined, n), current);
+                Native.MemMove(scratch, current, (nuint)(length + 1));
+                length = PathName.Splice(new ReadOnlySpan<byte>(scratch, parentLength), new ReadOnlySpan<byte>(target, targetLength),
+                    new ReadOnlySpan<byte>(scratch + linkEnd, length - linkEnd), current);
                 if (length < 0) { fid = 0; qid = default; return length; }
             }
             fid = 0;
@@ -130,6 +125,96 @@ namespace Libra.Shims
             s_ops->Release = &Release;
             s_ops->SeekEnd = &SizeOf;
             s_ops->GetDents = &ListDirectory;
+            s_ops->SetAttributes = &SetOpenAttributes;
+
+            Operations = FileSystemOperations.New(&OpenIn, &StatIn, &LookupIn, &ReadLinkIn, makeDirectory: &MakeDirectoryIn, symlink: &SymlinkIn,
+                unlink: &UnlinkIn, rename: &RenameIn, link: &LinkIn, setAttributes: &SetAttributesIn, statFs: &StatFsIn);
+        }
+
+        // The share as a file system (Vfs): each operation on the path inside the export. Links in
+        // the share resolve inside it (Resolve), as QEMU's server stores them.
+        internal static FileSystemOperations* Operations;
+
+        private static long OpenIn(FileSystem* fs, PathWalk* walk, int flags, uint mode, OpenFile** file)
+        {
+            const int O_TMPFILE = 0x400000;
+            if ((flags & O_TMPFILE) != 0) return -Errno.EOPNOTSUPP;
+            int error = Open(walk->Path, walk->Length, flags, mode, out OpenFile* opened);
+            *file = opened;
+            return error;
+        }
+
+        private static long StatIn(FileSystem* fs, PathWalk* walk, StatRecord* record) => StatPath(walk->Path, walk->Length, walk->Follow, record);
+
+        private static long LookupIn(FileSystem* fs, PathWalk* walk, uint* mode)
+        {
+            int error = Resolve(walk->Path, walk->Length, walk->Follow, out uint fid, out NinePQid qid);
+            if (error != 0) return error;
+            NinePClient.Clunk(fid);
+            *mode = qid.IsDirectory ? FileTable.S_IFDIR : qid.IsSymlink ? FileTable.S_IFLNK : FileTable.S_IFREG;
+            return 0;
+        }
+
+        private static long ReadLinkIn(FileSystem* fs, PathWalk* walk, byte* target, int capacity)
+        {
+            int error = Resolve(walk->Path, walk->Length, followLast: false, out uint fid, out NinePQid qid);
+            if (error != 0) return error;
+            int n = qid.IsSymlink ? NinePClient.ReadLink(fid, target, capacity) : (int)-Errno.EINVAL;
+            NinePClient.Clunk(fid);
+            return n;
+        }
+
+        private static long MakeDirectoryIn(FileSystem* fs, PathWalk* walk, uint mode) => MakeDirectory(walk->Path, walk->Length, mode);
+
+        private static long SymlinkIn(FileSystem* fs, byte* target, int targetLength, PathWalk* walk) => Symlink(target, targetLength, walk->Path, walk->Length);
+
+        private static long UnlinkIn(FileSystem* fs, PathWalk* walk, bool directory) => Unlink(walk->Path, walk->Length, directory);
+
+        private static long RenameIn(FileSystem* fs, PathWalk* from, PathWalk* to, uint flags)
+        {
+            const uint RENAME_NOREPLACE = 1;
+            if ((flags & RENAME_NOREPLACE) != 0 && Resolve(to->Path, to->Length, false, out uint existing, out _) == 0)
+            {
+                NinePClient.Clunk(existing);
+                return -Errno.EEXIST;
+            }
+            return Rename(from->Path, from->Length, to->Path, to->Length);
+        }
+
+        // link(2): Tlink of the old name's fid into the new name's directory (links in the old name
+        // followed when walk->Follow, linkat's AT_SYMLINK_FOLLOW).
+        private static long LinkIn(FileSystem* fs, PathWalk* from, PathWalk* to)
+        {
+            int error = Resolve(from->Path, from->Length, from->Follow, out uint fid, out NinePQid qid);
+            if (error != 0) return error;
+            if (qid.IsDirectory) { NinePClient.Clunk(fid); return -Errno.EPERM; }
+            error = Parent(to->Path, to->Length, out uint directory, out ReadOnlySpan<byte> name);
+            if (error == 0)
+            {
+                error = NinePClient.Link(directory, fid, name);
+                NinePClient.Clunk(directory);
+            }
+            NinePClient.Clunk(fid);
+            return error == -(int)Errno.EBUSY ? -Errno.EEXIST : error;
+        }
+
+        private static long SetAttributesIn(FileSystem* fs, PathWalk* walk, NinePSetAttr* attributes)
+        {
+            int error = Resolve(walk->Path, walk->Length, walk->Follow, out uint fid, out NinePQid qid);
+            if (error != 0) return error;
+            if ((attributes->Valid & NinePProtocol.SetattrSize) != 0 && qid.IsDirectory) error = (int)-Errno.EISDIR;
+            else error = NinePClient.SetAttr(fid, in *attributes);
+            NinePClient.Clunk(fid);
+            return error;
+        }
+
+        private static long StatFsIn(FileSystem* fs, PathWalk* walk, ulong address)
+        {
+            int error = Resolve(walk->Path, walk->Length, followLast: true, out uint fid, out _);
+            if (error != 0) return error;
+            long result = StatFs(fid, address);
+            NinePClient.Clunk(fid);
+            return result;
         }
 
         private static long ReadAtPosition(OpenFile* file, byte* buffer, ulong length, ulong offset)
@@ -156,7 +241,9 @@ namespace Libra.Shims
             return n;
         }
 
-        private static long StatOpen(OpenFile* file, ulong address) => Stat(file->Fid, address);
+        private static long StatOpen(OpenFile* file, StatRecord* record) => Describe(file->Fid, record);
+
+        private static long SetOpenAttributes(OpenFile* file, NinePSetAttr* attributes) => NinePClient.SetAttr(file->Fid, in *attributes);
 
         private static void Release(OpenFile* file) => NinePClient.Clunk(file->Fid);
 
@@ -208,40 +295,41 @@ namespace Libra.Shims
             return error;
         }
 
-        // struct stat from Rgetattr (x86-64 layout as StatCalls.WriteStat).
-        internal static long Stat(uint fid, ulong address)
+        // What stat says, from Rgetattr (with the birth time when the server has it).
+        internal static long Describe(uint fid, StatRecord* r)
         {
-            int error = NinePClient.GetAttr(fid, NinePProtocol.GetattrBasic, out NinePAttr a);
+            int error = NinePClient.GetAttr(fid, NinePProtocol.GetattrBasic | NinePProtocol.GetattrBtime, out NinePAttr a);
             if (error != 0) return error;
-            byte* stat = stackalloc byte[144];
-            Native.MemSet(stat, 0, 144);
-            *(ulong*)(stat + 0) = Device;
-            *(ulong*)(stat + 8) = a.Qid.Path;
-            *(ulong*)(stat + 16) = a.Nlink;
-            *(uint*)(stat + 24) = a.Mode;
-            *(uint*)(stat + 28) = a.Uid;
-            *(uint*)(stat + 32) = a.Gid;
-            *(ulong*)(stat + 40) = a.Rdev;
-            *(ulong*)(stat + 48) = a.Size;
-            *(ulong*)(stat + 56) = a.BlockSize;
-            *(ulong*)(stat + 64) = a.Blocks;
-            *(ulong*)(stat + 72) = a.AtimeSec; *(ulong*)(stat + 80) = a.AtimeNsec;
-            *(ulong*)(stat + 88) = a.MtimeSec; *(ulong*)(stat + 96) = a.MtimeNsec;
-            *(ulong*)(stat + 104) = a.CtimeSec; *(ulong*)(stat + 112) = a.CtimeNsec;
-            return UserMemory.CopyToUser(address, stat, 144) ? 0 : -Errno.EFAULT;
+            *r = default;
+            r->Device = Device;
+            r->Inode = a.Qid.Path;
+            r->Links = a.Nlink;
+            r->Mode = a.Mode;
+            r->Uid = a.Uid;
+            r->Gid = a.Gid;
+            r->Rdev = a.Rdev;
+            r->Size = a.Size;
+            r->BlockSize = a.BlockSize;
+            r->Blocks = a.Blocks;
+            r->AtimeSec = a.AtimeSec; r->AtimeNsec = a.AtimeNsec;
+            r->MtimeSec = a.MtimeSec; r->MtimeNsec = a.MtimeNsec;
+            r->CtimeSec = a.CtimeSec; r->CtimeNsec = a.CtimeNsec;
+            r->HasBirthTime = (a.Valid & NinePProtocol.GetattrBtime) != 0;
+            r->BtimeSec = a.BtimeSec; r->BtimeNsec = a.BtimeNsec;
+            return 0;
         }
 
         // stat of a path: a cached fid first (PathCache), else a walk whose fid is then cached.
-        internal static long StatPath(byte* path, int length, bool follow, ulong address)
+        internal static long StatPath(byte* path, int length, bool follow, StatRecord* record)
         {
             if (PathCache.TryGet(path, length, follow, out uint cached))
             {
-                if (Stat(cached, address) == 0) return 0;
+                if (Describe(cached, record) == 0) return 0;
                 PathCache.Drop(path, length, follow);
             }
             int error = Resolve(path, length, follow, out uint fid, out _);
             if (error != 0) return error;
-            long result = Stat(fid, address);
+            long result = Describe(fid, record);
             if (result == 0) PathCache.Put(path, length, follow, fid);
             else NinePClient.Clunk(fid);
             return result;
@@ -307,32 +395,6 @@ namespace Libra.Shims
             return error;
         }
 
-        // struct statx (include/uapi/linux/stat.h, 256 bytes) from Rgetattr.
-        internal static long Statx(uint fid, ulong address)
-        {
-            int error = NinePClient.GetAttr(fid, NinePProtocol.GetattrBasic | NinePProtocol.GetattrBtime, out NinePAttr a);
-            if (error != 0) return error;
-            byte* x = stackalloc byte[256];
-            Native.MemSet(x, 0, 256);
-            const uint STATX_BASIC_STATS = 0x7ff, STATX_BTIME = 0x800;
-            *(uint*)(x + 0) = STATX_BASIC_STATS | ((a.Valid & NinePProtocol.GetattrBtime) != 0 ? STATX_BTIME : 0);
-            *(uint*)(x + 4) = (uint)a.BlockSize;
-            *(uint*)(x + 16) = (uint)a.Nlink;
-            *(uint*)(x + 20) = a.Uid;
-            *(uint*)(x + 24) = a.Gid;
-            *(ushort*)(x + 28) = (ushort)a.Mode;
-            *(ulong*)(x + 32) = a.Qid.Path;
-            *(ulong*)(x + 40) = a.Size;
-            *(ulong*)(x + 48) = a.Blocks;
-            *(ulong*)(x + 64) = a.AtimeSec; *(uint*)(x + 72) = (uint)a.AtimeNsec;
-            *(ulong*)(x + 80) = a.BtimeSec; *(uint*)(x + 88) = (uint)a.BtimeNsec;
-            *(ulong*)(x + 96) = a.CtimeSec; *(uint*)(x + 104) = (uint)a.CtimeNsec;
-            *(ulong*)(x + 112) = a.MtimeSec; *(uint*)(x + 120) = (uint)a.MtimeNsec;
-            *(uint*)(x + 128) = (uint)(a.Rdev >> 8) & 0xfff; *(uint*)(x + 132) = (uint)(a.Rdev & 0xff);
-            *(uint*)(x + 136) = (uint)(Device >> 8); *(uint*)(x + 140) = (uint)(Device & 0xff);
-            return UserMemory.CopyToUser(address, x, 256) ? 0 : -Errno.EFAULT;
-        }
-
         internal static long Unlink(byte* path, int length, bool directoryWanted)
         {
             int error = Parent(path, length, out uint directory, out ReadOnlySpan<byte> name);
@@ -353,27 +415,6 @@ namespace Libra.Shims
             NinePClient.Clunk(fromDirectory);
             NinePClient.Clunk(toDirectory);
             return error;
-        }
-
-        internal static long Truncate(uint fid, ulong size)
-        {
-            NinePSetAttr attr = default;
-            attr.Valid = NinePProtocol.SetattrSize;
-            attr.Size = size;
-            return NinePClient.SetAttr(fid, in attr);
-        }
-
-        internal static long ReadLink(byte* path, int length, ulong buffer, ulong capacity)
-        {
-            int error = Resolve(path, length, followLast: false, out uint fid, out NinePQid qid);
-            if (error != 0) return error;
-            if (!qid.IsSymlink) { NinePClient.Clunk(fid); return -Errno.EINVAL; }
-            byte* target = stackalloc byte[PathName.Max];
-            int n = NinePClient.ReadLink(fid, target, PathName.Max);
-            NinePClient.Clunk(fid);
-            if (n < 0) return n;
-            ulong count = (ulong)n < capacity ? (ulong)n : capacity;
-            return UserMemory.CopyToUser(buffer, target, count) ? (long)count : -Errno.EFAULT;
         }
 
         internal static long StatFs(uint fid, ulong address)

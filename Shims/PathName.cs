@@ -55,6 +55,23 @@ namespace Libra.Shims
             return 0;
         }
 
+        // Where a symbolic link leads: `target` read in the directory `parent` (a normalized path; unused
+        // when the target is absolute), then `rest`, the names after the link ("" or "/..."), all
+        // normalized into `output`; its length, or -ENAMETOOLONG.
+        internal static int Splice(ReadOnlySpan<byte> parent, ReadOnlySpan<byte> target, ReadOnlySpan<byte> rest, byte* output)
+        {
+            byte* combined = stackalloc byte[Max];
+            int n = 0;
+            bool absolute = target.Length > 0 && target[0] == (byte)'/';
+            if (!absolute && parent.Length + 1 > Max) return -(int)Errno.ENAMETOOLONG;
+            if (!absolute) { for (int i = 0; i < parent.Length; i++) combined[n++] = parent[i]; combined[n++] = (byte)'/'; }
+            if (n + target.Length + rest.Length + 2 > Max) return -(int)Errno.ENAMETOOLONG;
+            for (int i = 0; i < target.Length; i++) combined[n++] = target[i];
+            for (int i = 0; i < rest.Length; i++) combined[n++] = rest[i];
+            byte root = (byte)'/';
+            return Normalize(new ReadOnlySpan<byte>(&root, 1), new ReadOnlySpan<byte>(combined, n), output);
+        }
+
         // FNV-1a over the path's bytes: the path cache's key, and the inode number of synthetic files.
         internal static ulong Hash(byte* path, int length)
         {

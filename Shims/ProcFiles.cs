@@ -5,20 +5,59 @@ using Libra.Threads;
 
 namespace Libra.Shims
 {
-    // Synthetic /proc, /sys and /dev files made from the kernel's real state, each a snapshot taken
-    // at open (as Linux's seq_file presents them to a single read loop). A path that is not here
-    // answers ENOENT, as on Linux.
+    // The kernel's own file systems, /proc, /sys and /dev, made from its real state: each file a
+    // snapshot taken at open (as Linux's seq_file presents them to a single read loop). A name that
+    // is not here answers ENOENT, as on Linux. Links (/proc/self/exe, /dev/stdout) go back to Vfs as
+    // guest paths; /proc/self/fd/N opens the description behind descriptor N.
     internal static unsafe class ProcFiles
     {
         private const ulong SnapshotCapacity = 64 * 1024;
 
-        private enum Node { None, Maps, Status, Cgroup, MountInfo, MemInfo, CpuList, Exe, Image, Null, Zero, Random, Directory, Tty, Stat, Hosts, ResolvConf, NsSwitch, HostName }
+        internal enum Tree { Proc = 1, Sys = 2, Dev = 3 }
 
-        private static Node Classify(byte* path)
+        private enum Node
         {
+            None, Maps, Status, Cgroup, MountInfo, Mounts, MemInfo, CpuInfo, CpuList, Exe, Descriptor, Null, Zero, Random,
+            Directory, Tty, Stat, Stdin, Stdout, Stderr, DescriptorDirectory, DescriptorLinks,
+        }
+
+        private static FileSystemOperations* s_ops;
+
+        internal static FileSystemOperations* Operations
+        {
+            get
+            {
+                if (s_ops != null) return s_ops;
+                s_ops = FileSystemOperations.New(&Open, &Stat, &Lookup, &ReadLink);
+                return s_ops;
+            }
+        }
+
+        // A path inside one tree: what it is, and for /proc/self/fd/N the descriptor.
+        private static Node Classify(FileSystem* fs, byte* path, out int descriptor)
+        {
+            descriptor = -1;
+            Tree tree = (Tree)(ulong)fs->State;
+            if (tree == Tree.Dev)
+            {
+                if (Is(path, "/null")) return Node.Null;
+                if (Is(path, "/zero")) return Node.Zero;
+                if (Is(path, "/urandom") || Is(path, "/random")) return Node.Random;
+                if (Is(path, "/tty")) return Node.Tty;
+                if (Is(path, "/stdin")) return Node.Stdin;
+                if (Is(path, "/stdout")) return Node.Stdout;
+                if (Is(path, "/stderr")) return Node.Stderr;
+                if (Is(path, "/fd")) return Node.DescriptorLinks;
+                return Is(path, "/") ? Node.Directory : Node.None;
+            }
+            if (tree == Tree.Sys)
+            {
+                if (Is(path, "/devices/system/cpu/online") || Is(path, "/devices/system/cpu/possible") ||
+                    Is(path, "/devices/system/cpu/present")) return Node.CpuList;
+                return Is(path, "/") || Is(path, "/devices") || Is(path, "/devices/system") || Is(path, "/devices/system/cpu") ? Node.Directory : Node.None;
+            }
             // /proc/<our pid>/ and /proc/thread-self/ are /proc/self/ (one process, files alike for every thread).
-            byte* self = Starts(path, "/proc/self/") ? path + 11 : Starts(path, "/proc/1/") ? path + 8 :
-                Starts(path, "/proc/thread-self/") ? path + 18 : null;
+            byte* self = Starts(path, "/self/") ? path + 6 : Starts(path, "/1/") ? path + 3 : Starts(path, "/thread-self/") ? path + 13 : null;
             if (self != null)
             {
                 if (Is(self, "maps")) return Node.Maps;
@@ -26,48 +65,136 @@ namespace Libra.Shims
                 if (Is(self, "stat")) return Node.Stat;
                 if (Is(self, "cgroup")) return Node.Cgroup;
                 if (Is(self, "mountinfo")) return Node.MountInfo;
+                if (Is(self, "mounts")) return Node.Mounts;
                 if (Is(self, "exe")) return Node.Exe;
+                if (Is(self, "fd")) return Node.DescriptorDirectory;
+                if (Starts(self, "fd/") && ParseDescriptor(self + 3, out descriptor)) return Node.Descriptor;
                 return Node.None;
             }
-            if (Is(path, "/proc/meminfo")) return Node.MemInfo;
-            if (AppLoader.IsExePath(path)) return Node.Image;
-            // Name resolution when no directory is shared (with one, /etc is the share's): localhost and
-            // the guest's own name (uname's "libra") resolve from /etc/hosts as on a Debian system.
-            if (Is(path, "/etc/hosts")) return Node.Hosts;
-            if (Is(path, "/etc/resolv.conf")) return Node.ResolvConf;
-            if (Is(path, "/etc/nsswitch.conf")) return Node.NsSwitch;
-            if (Is(path, "/etc/hostname")) return Node.HostName;
-            if (Is(path, "/sys/devices/system/cpu/online") || Is(path, "/sys/devices/system/cpu/possible") ||
-                Is(path, "/sys/devices/system/cpu/present")) return Node.CpuList;
-            if (Is(path, "/dev/null")) return Node.Null;
-            if (Is(path, "/dev/zero")) return Node.Zero;
-            if (Is(path, "/dev/urandom") || Is(path, "/dev/random")) return Node.Random;
-            if (Is(path, "/dev/tty")) return Node.Tty;
-            if (Is(path, "/") || Is(path, "/proc") || Is(path, "/proc/self") || Is(path, "/proc/1") || Is(path, "/sys") ||
-                Is(path, "/dev") || Is(path, "/sys/devices/system/cpu") || Is(path, "/tmp") || Is(path, "/etc")) return Node.Directory;
-            return Node.None;
+            if (Is(path, "/meminfo")) return Node.MemInfo;
+            if (Is(path, "/cpuinfo")) return Node.CpuInfo;
+            if (Is(path, "/mounts")) return Node.Mounts;
+            return Is(path, "/") || Is(path, "/self") || Is(path, "/1") || Is(path, "/thread-self") ? Node.Directory : Node.None;
         }
 
-        // Opens a synthetic file; the OpenFile, or null with the errno.
-        internal static OpenFile* Open(byte* path, int flags, out long error)
+        // The description behind /proc/self/fd/N, when the path in a proc mount is one; else null.
+        internal static OpenFile* DescriptorFile(FileSystem* fs, byte* path)
         {
-            error = 0;
-            Node node = Classify(path);
-            if (node == Node.None) { error = (flags & FileTable.O_CREAT) != 0 ? -Errno.EROFS : -Errno.ENOENT; return null; }
-            if (node == Node.Tty) { error = -Errno.ENXIO; return null; }
-            bool writing = (flags & FileTable.O_ACCMODE) != FileTable.O_RDONLY;
-            if ((flags & FileTable.O_DIRECTORY) != 0 && node != Node.Directory) { error = -Errno.ENOTDIR; return null; }
-            if (node == Node.Directory)
+            if (fs->Ops != s_ops || (Tree)(ulong)fs->State != Tree.Proc) return null;
+            return Classify(fs, path, out int descriptor) == Node.Descriptor ? FileTable.Get(descriptor) : null;
+        }
+
+        private static bool ParseDescriptor(byte* text, out int descriptor)
+        {
+            descriptor = 0;
+            int i = 0;
+            for (; text[i] >= (byte)'0' && text[i] <= (byte)'9' && i < 5; i++) descriptor = descriptor * 10 + (text[i] - '0');
+            return i > 0 && (text[i] == 0 || (text[i] == (byte)'/' && text[i + 1] == 0)) && FileTable.Get(descriptor) != null;
+        }
+
+        private static bool IsLink(Node node) => node is Node.Exe or Node.Descriptor or Node.Stdin or Node.Stdout or Node.Stderr or Node.DescriptorLinks;
+
+        // A link's target as a guest path (what readlink says).
+        private static int Target(FileSystem* fs, byte* path, Node node, int descriptor, byte* target, int capacity)
+        {
+            var text = new TextBuilder(target, (ulong)capacity);
+            switch (node)
             {
-                if (writing) { error = -Errno.EISDIR; return null; }
-                return DeviceFiles.NewDirectory(flags);
+                case Node.Exe: text.AppendAscii(AppLoader.ExePath, AppLoader.ExePathLength); break;
+                case Node.DescriptorLinks: text.Append("/proc/self/fd"); break;
+                case Node.Stdin: text.Append("/proc/self/fd/0"); break;
+                case Node.Stdout: text.Append("/proc/self/fd/1"); break;
+                case Node.Stderr: text.Append("/proc/self/fd/2"); break;
+                case Node.Descriptor:
+                    OpenFile* file = FileTable.Get(descriptor);
+                    if (file->Path != null) text.AppendAscii(file->Path, file->PathLength);
+                    else if (file->Kind == FileKind.Console) text.Append("/dev/console");
+                    else if (file->Kind == FileKind.Pipe) { text.Append("pipe:["); text.Decimal((ulong)file->Object & 0xffffff); text.Append("]"); }
+                    else { text.Append("anon_inode:["); text.Decimal(file->Inode); text.Append("]"); }
+                    break;
             }
-            if (node == Node.Null) return DeviceFiles.NewNull(flags);
-            if (node == Node.Zero) return DeviceFiles.NewZero(flags);
-            if (node == Node.Random) return DeviceFiles.NewRandom(flags);
-            if (writing) { error = -Errno.EACCES; return null; }
-            if (node == Node.Exe || node == Node.Image)
-                return DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x1ed, AppLoader.ImageData, AppLoader.ImageSize, owned: false);
+            return (int)text.Length;
+        }
+
+        // Following a link: its target as a guest path for Vfs (a descriptor's file is opened here instead).
+        private static long Follow(FileSystem* fs, PathWalk* walk, Node node, int descriptor)
+        {
+            int n = Target(fs, walk->Path, node, descriptor, walk->Redirect, PathName.Max - 1);
+            walk->Redirect[n] = 0;
+            return Vfs.Redirected;
+        }
+
+        private static long Lookup(FileSystem* fs, PathWalk* walk, uint* mode)
+        {
+            Node node = Classify(fs, walk->Path, out int descriptor);
+            if (node == Node.None) return -Errno.ENOENT;
+            if (walk->Follow && IsLink(node) && node != Node.Descriptor) return Follow(fs, walk, node, descriptor);
+            *mode = ModeOf(node, descriptor, walk->Follow);
+            return 0;
+        }
+
+        private static uint ModeOf(Node node, int descriptor, bool follow)
+        {
+            if (IsLink(node) && !(follow && node == Node.Descriptor)) return FileTable.S_IFLNK | 0x1ff;
+            return node switch
+            {
+                Node.Directory or Node.DescriptorDirectory => FileTable.S_IFDIR | 0x16d,
+                Node.Null or Node.Zero or Node.Random or Node.Tty => FileTable.S_IFCHR | 0x1b6,
+                Node.Descriptor => FileTable.Get(descriptor)->Mode,
+                _ => FileTable.S_IFREG | 0x124,
+            };
+        }
+
+        private static long Stat(FileSystem* fs, PathWalk* walk, StatRecord* record)
+        {
+            Node node = Classify(fs, walk->Path, out int descriptor);
+            if (node == Node.None) return -Errno.ENOENT;
+            if (walk->Follow && IsLink(node))
+            {
+                if (node != Node.Descriptor) return Follow(fs, walk, node, descriptor);
+                return StatCalls.Describe(FileTable.Get(descriptor), record);
+            }
+            *record = StatRecord.Plain(fs->Device, ModeOf(node, descriptor, walk->Follow), PathName.Hash(walk->Path, walk->Length) & 0xffffffff, 0);
+            return 0;
+        }
+
+        private static long ReadLink(FileSystem* fs, PathWalk* walk, byte* target, int capacity)
+        {
+            Node node = Classify(fs, walk->Path, out int descriptor);
+            if (node == Node.None) return -Errno.ENOENT;
+            return IsLink(node) ? Target(fs, walk->Path, node, descriptor, target, capacity) : -Errno.EINVAL;
+        }
+
+        // Opens a file of the tree (a link followed first).
+        private static long Open(FileSystem* fs, PathWalk* walk, int flags, uint mode, OpenFile** file)
+        {
+            Node node = Classify(fs, walk->Path, out int descriptor);
+            if (node == Node.None) return -Errno.ENOENT;
+            if (node == Node.Descriptor)
+            {
+                // Linux reopens the file; one description shared with descriptor N serves a
+                // console, a pipe or a socket alike.
+                *file = FileTable.Get(descriptor);
+                return 0;
+            }
+            if (IsLink(node)) return Follow(fs, walk, node, descriptor);
+            if (node == Node.Tty) return -Errno.ENXIO;
+            bool writing = (flags & FileTable.O_ACCMODE) != FileTable.O_RDONLY;
+            bool directory = node == Node.Directory || node == Node.DescriptorDirectory;
+            if ((flags & FileTable.O_DIRECTORY) != 0 && !directory) return -Errno.ENOTDIR;
+            if (directory)
+            {
+                if (writing) return -Errno.EISDIR;
+                byte* names = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
+                var listing = new TextBuilder(names, SnapshotCapacity);
+                WriteListing(ref listing, fs, walk->Path, node);
+                *file = DeviceFiles.NewDirectory(flags, names, listing.Length);
+                return 0;
+            }
+            if (node == Node.Null) { *file = DeviceFiles.NewNull(flags); return 0; }
+            if (node == Node.Zero) { *file = DeviceFiles.NewZero(flags); return 0; }
+            if (node == Node.Random) { *file = DeviceFiles.NewRandom(flags); return 0; }
+            if (writing) return -Errno.EACCES;
             byte* buffer = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
             var text = new TextBuilder(buffer, SnapshotCapacity);
             switch (node)
@@ -76,50 +203,104 @@ namespace Libra.Shims
                 case Node.Status: WriteStatus(ref text); break;
                 case Node.Stat: WriteStat(ref text); break;
                 case Node.Cgroup: text.Append("0::/\n"); break;
-                case Node.MountInfo: text.Append("1 1 0:1 / / rw - rootfs rootfs rw\n"); break;
+                case Node.MountInfo: MountTable.WriteInfo(ref text); break;
+                case Node.Mounts: MountTable.Write(ref text); break;
                 case Node.MemInfo: WriteMemInfo(ref text); break;
+                case Node.CpuInfo: WriteCpuInfo(ref text); break;
                 case Node.CpuList: text.Append("0\n"); break;
-                case Node.Hosts: text.Append("127.0.0.1\tlocalhost\n127.0.1.1\tlibra\n::1\tlocalhost ip6-localhost ip6-loopback\n"); break;
-                case Node.ResolvConf: WriteResolvConf(ref text); break;
-                case Node.NsSwitch: text.Append("hosts: files dns\nnetworks: files\n"); break;
-                case Node.HostName: text.Append("libra\n"); break;
             }
-            return DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x124, buffer, text.Length, owned: true);
+            *file = DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x124, buffer, text.Length, owned: true);
+            return 0;
         }
 
-        internal static bool Exists(byte* path, out uint mode)
+        // What a directory lists, as DeviceFiles.ListDirectory reads it: per entry its DT_* type
+        // byte, its name and a NUL, "." and ".." first.
+        private static void WriteListing(ref TextBuilder text, FileSystem* fs, byte* path, Node node)
         {
-            Node node = Classify(path);
-            mode = node switch
+            const byte Directory = 4, Character = 2, Regular = 8, Link = 10;
+            Entry(ref text, Directory, "."); Entry(ref text, Directory, "..");
+            Tree tree = (Tree)(ulong)fs->State;
+            if (node == Node.DescriptorDirectory)
             {
-                Node.None => 0,
-                Node.Directory => FileTable.S_IFDIR | 0x16d,
-                Node.Null or Node.Zero or Node.Random or Node.Tty => FileTable.S_IFCHR | 0x1b6,
-                Node.Exe or Node.Image => FileTable.S_IFREG | 0x1ed,
-                _ => FileTable.S_IFREG | 0x124,
-            };
-            return node != Node.None;
-        }
-
-        // readlink: /proc/self/exe names the application; anything else is not a link.
-        internal static int ReadLink(byte* path, out byte* target)
-        {
-            target = null;
-            Node node = Classify(path);
-            if (node == Node.None) return (int)-Errno.ENOENT;
-            if (node != Node.Exe) return (int)-Errno.EINVAL;
-            target = AppLoader.ExePath;
-            return AppLoader.ExePathLength;
-        }
-
-        // The guest's name server is the Side's when it forwards one (run -Net outbound: docs/side-protocol.md).
-        private static void WriteResolvConf(ref TextBuilder text)
-        {
-            if (Net.NetworkLink.WaitReady() == 0 && (Net.NetworkLink.Terms.Capabilities & Net.SideProtocol.CapNameServer) != 0)
-            {
-                text.Append("nameserver "); text.Append(Net.SideProtocol.NameServerText); text.Append("\n");
+                for (int fd = 0; fd < FileTable.MaxFiles; fd++)
+                {
+                    if (FileTable.Get(fd) == null) continue;
+                    text.Append(Link); text.Decimal((ulong)fd); text.Append((byte)0);
+                }
             }
-            else text.Append("# no name server: the guest resolves only what /etc/hosts names\n");
+            else if (tree == Tree.Dev)
+            {
+                Entry(ref text, Character, "null"); Entry(ref text, Character, "zero"); Entry(ref text, Character, "random");
+                Entry(ref text, Character, "urandom"); Entry(ref text, Character, "tty"); Entry(ref text, Link, "stdin");
+                Entry(ref text, Link, "stdout"); Entry(ref text, Link, "stderr"); Entry(ref text, Link, "fd");
+            }
+            else if (tree == Tree.Sys)
+            {
+                if (Is(path, "/")) Entry(ref text, Directory, "devices");
+                else if (Is(path, "/devices")) Entry(ref text, Directory, "system");
+                else if (Is(path, "/devices/system")) Entry(ref text, Directory, "cpu");
+                else { Entry(ref text, Regular, "online"); Entry(ref text, Regular, "possible"); Entry(ref text, Regular, "present"); }
+            }
+            else if (Is(path, "/"))
+            {
+                Entry(ref text, Directory, "1"); Entry(ref text, Directory, "self"); Entry(ref text, Directory, "thread-self");
+                Entry(ref text, Regular, "cpuinfo"); Entry(ref text, Regular, "meminfo"); Entry(ref text, Regular, "mounts");
+            }
+            else
+            {
+                Entry(ref text, Regular, "cgroup"); Entry(ref text, Link, "exe"); Entry(ref text, Directory, "fd");
+                Entry(ref text, Regular, "maps"); Entry(ref text, Regular, "mountinfo"); Entry(ref text, Regular, "mounts");
+                Entry(ref text, Regular, "stat"); Entry(ref text, Regular, "status");
+            }
+        }
+
+        private static void Entry(ref TextBuilder text, byte type, string name)
+        {
+            text.Append(type);
+            text.Append(name);
+            text.Append((byte)0);
+        }
+
+        // /proc/cpuinfo (arch/x86/kernel/cpu/proc.c show_cpuinfo) for the one CPU, from CPUID: the
+        // fields programs parse (vendor, family, model, flags, MHz).
+        private static void WriteCpuInfo(ref TextBuilder text)
+        {
+            uint* r = stackalloc uint[4];
+            Native.CpuId(0, 0, r);
+            byte* vendor = stackalloc byte[12];
+            *(uint*)vendor = r[1]; *(uint*)(vendor + 4) = r[3]; *(uint*)(vendor + 8) = r[2];
+            Native.CpuId(1, 0, r);
+            uint family = (r[0] >> 8) & 0xf, model = (r[0] >> 4) & 0xf, stepping = r[0] & 0xf;
+            if (family == 0xf) family += (r[0] >> 20) & 0xff;
+            if (family >= 6) model |= ((r[0] >> 16) & 0xf) << 4;
+            text.Append("processor\t: 0\nvendor_id\t: "); text.AppendAscii(vendor, 12);
+            text.Append("\ncpu family\t: "); text.Decimal(family);
+            text.Append("\nmodel\t\t: "); text.Decimal(model);
+            text.Append("\nmodel name\t: "); text.AppendAscii(Cpu.Brand, 48);
+            text.Append("\nstepping\t: "); text.Decimal(stepping);
+            text.Append("\ncpu MHz\t\t: "); text.Decimal(Time.Clock.TscHz / 1_000_000); text.Append(".000");
+            text.Append("\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\nfpu\t\t: yes\ncpuid level\t: ");
+            Native.CpuId(0, 0, r); text.Decimal(r[0]);
+            text.Append("\nflags\t\t:");
+            Flag(ref text, Cpu.Features1Edx, 0, " fpu"); Flag(ref text, Cpu.Features1Edx, 4, " tsc"); Flag(ref text, Cpu.Features1Edx, 9, " apic");
+            Flag(ref text, Cpu.Features1Edx, 15, " cmov"); Flag(ref text, Cpu.Features1Edx, 23, " mmx"); Flag(ref text, Cpu.Features1Edx, 24, " fxsr");
+            Flag(ref text, Cpu.Features1Edx, 25, " sse"); Flag(ref text, Cpu.Features1Edx, 26, " sse2"); Flag(ref text, Cpu.ExtendedEdx, 20, " nx");
+            Flag(ref text, Cpu.ExtendedEdx, 26, " pdpe1gb"); Flag(ref text, Cpu.ExtendedEdx, 29, " lm"); Flag(ref text, Cpu.Features1Ecx, 0, " pni");
+            Flag(ref text, Cpu.Features1Ecx, 1, " pclmulqdq"); Flag(ref text, Cpu.Features1Ecx, 9, " ssse3"); Flag(ref text, Cpu.Features1Ecx, 12, " fma");
+            Flag(ref text, Cpu.Features1Ecx, 13, " cx16"); Flag(ref text, Cpu.Features1Ecx, 19, " sse4_1"); Flag(ref text, Cpu.Features1Ecx, 20, " sse4_2");
+            Flag(ref text, Cpu.Features1Ecx, 21, " x2apic"); Flag(ref text, Cpu.Features1Ecx, 22, " movbe"); Flag(ref text, Cpu.Features1Ecx, 23, " popcnt");
+            Flag(ref text, Cpu.Features1Ecx, 25, " aes"); Flag(ref text, Cpu.Features1Ecx, 26, " xsave"); Flag(ref text, Cpu.Features1Ecx, 28, " avx");
+            Flag(ref text, Cpu.Features1Ecx, 29, " f16c"); Flag(ref text, Cpu.Features1Ecx, 30, " rdrand"); Flag(ref text, Cpu.Features7Ebx, 0, " fsgsbase");
+            Flag(ref text, Cpu.Features7Ebx, 3, " bmi1"); Flag(ref text, Cpu.Features7Ebx, 5, " avx2"); Flag(ref text, Cpu.Features7Ebx, 8, " bmi2");
+            Flag(ref text, Cpu.Features7Ebx, 16, " avx512f"); Flag(ref text, Cpu.Features7Ebx, 18, " rdseed"); Flag(ref text, Cpu.Features7Ebx, 19, " adx");
+            Flag(ref text, Cpu.Features7Ebx, 29, " sha_ni");
+            text.Append("\nbogomips\t: "); text.Decimal(Time.Clock.TscHz / 500_000); text.Append(".00");
+            text.Append("\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 48 bits physical, 48 bits virtual\n\n");
+        }
+
+        private static void Flag(ref TextBuilder text, uint register, int bit, string name)
+        {
+            if ((register & (1u << bit)) != 0) text.Append(name);
         }
 
         // One line per area: "start-end perms offset dev inode path" (fs/proc/task_mmu.c show_map_vma).

@@ -112,7 +112,7 @@ namespace Libra.Shims
                 case 83: entry = new SyscallEntry("mkdir", 2, &NameCalls.Mkdir); return true;
                 case 84: entry = new SyscallEntry("rmdir", 1, &NameCalls.Rmdir); return true;
                 case 85: entry = new SyscallEntry("creat", 2, &OpenCalls.Creat); return true;
-                case 86: entry = new SyscallEntry("link", 6, null); return true;
+                case 86: entry = new SyscallEntry("link", 2, &NameCalls.Link); return true;
                 case 87: entry = new SyscallEntry("unlink", 1, &NameCalls.Unlink); return true;
                 case 88: entry = new SyscallEntry("symlink", 2, &NameCalls.Symlink); return true;
                 case 89: entry = new SyscallEntry("readlink", 3, &NameCalls.Readlink); return true;
@@ -291,7 +291,7 @@ namespace Libra.Shims
                 case 262: entry = new SyscallEntry("newfstatat", 4, &StatCalls.NewFstatAt); return true;
                 case 263: entry = new SyscallEntry("unlinkat", 3, &NameCalls.UnlinkAt); return true;
                 case 264: entry = new SyscallEntry("renameat", 4, &NameCalls.RenameAt); return true;
-                case 265: entry = new SyscallEntry("linkat", 6, null); return true;
+                case 265: entry = new SyscallEntry("linkat", 5, &NameCalls.LinkAt); return true;
                 case 266: entry = new SyscallEntry("symlinkat", 3, &NameCalls.SymlinkAt); return true;
                 case 267: entry = new SyscallEntry("readlinkat", 4, &NameCalls.ReadlinkAt); return true;
                 case 268: entry = new SyscallEntry("fchmodat", 3, &AttributeCalls.FchmodAt); return true;

@@ -177,6 +177,7 @@ $LibraCommands['test'] = @{
         $env:LIBRA_KERNEL_IMAGE = Build-Kernel
         Build-QemuTool
         Install-DiodPrerequisite
+        Install-Prerequisites @{ cpio = 'cpio' }     # the image tests archive with Debian's cpio
         $arguments = @('test', (Join-Path $Root 'Libra.sln'), '-c', 'Release', '-nologo', '--logger', 'console;verbosity=normal')
         if ($o.Filter) { $arguments += @('--filter', $o.Filter) }
         & dotnet @arguments

@@ -39,6 +39,7 @@ namespace Libra.Boot
         internal int TickHz;
         internal bool TraceSyscalls;
         internal bool PollVirtio;
+        internal ulong TmpSize;         // libra.tmp_size: bytes the tmpfs at /tmp may hold (0: half the free memory)
 
         internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
 
@@ -70,6 +71,12 @@ namespace Libra.Boot
                 PollVirtio = true;
                 return OptionResult.Applied;
             }
+            if (Is(key, "libra.tmp_size"))
+            {
+                if (!hasValue || !ParseSize(value, out ulong bytes) || bytes < 4096) return OptionResult.BadValue;
+                TmpSize = bytes;
+                return OptionResult.Applied;
+            }
             if (Is(key, "libra.trace"))
             {
                 if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
@@ -83,7 +90,20 @@ namespace Libra.Boot
 
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
-            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" : "libra.tick_hz=10..1000";
+            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" :
+            Is(key, "libra.tmp_size") ? "libra.tmp_size=BYTES[K|M|G], at least 4K" : "libra.tick_hz=10..1000";
+
+        // A byte count with an optional K, M or G (powers of 1024), as tmpfs's size= option.
+        internal static bool ParseSize(ReadOnlySpan<char> text, out ulong bytes)
+        {
+            bytes = 0;
+            if (text.Length == 0) return false;
+            int shift = text[text.Length - 1] switch { 'K' or 'k' => 10, 'M' or 'm' => 20, 'G' or 'g' => 30, _ => 0 };
+            if (shift != 0) text = text.Slice(0, text.Length - 1);
+            if (!Diagnostics.NumberText.TryParse(text, out ulong number) || number > (ulong.MaxValue >> shift)) return false;
+            bytes = number << shift;
+            return true;
+        }
 
         internal static bool Is(ReadOnlySpan<char> text, string expected)
         {

@@ -3,8 +3,10 @@ using System;
 namespace Libra.Loader
 {
     // The application's argv and environment as the command line carries them: `libra.app=NAME`
-    // (argv[0] and /proc/self/exe become "/NAME"), `libra.env=NAME=VALUE` once per variable, and
-    // every word after a lone `--` one argument. Values are %XX-escaped so spaces and '=' survive.
+    // (argv[0] and /proc/self/exe become "/NAME"; an absolute path, as an image names its
+    // application, stays as it is), `libra.env=NAME=VALUE` once per variable (a later one for the
+    // same NAME replaces the earlier), and every word after a lone `--` one argument. Values are
+    // %XX-escaped so spaces and '=' survive.
     internal unsafe struct AppArguments
     {
         internal const int Capacity = 16 * 1024;
@@ -24,7 +26,8 @@ namespace Libra.Loader
             fixed (byte* path = ExePath.Bytes)
             {
                 path[0] = (byte)'/';
-                int length = Decode(escaped, path + 1, NameCapacity - 2);
+                bool absolute = escaped.Length > 0 && escaped[0] == '/';
+                int length = Decode(absolute ? escaped.Slice(1) : escaped, path + 1, NameCapacity - 2);
                 if (length < 0) { Overflowed = true; length = 0; }
                 ExePathLength = length + 1;
                 path[ExePathLength] = 0;
@@ -40,7 +43,38 @@ namespace Libra.Loader
 
         internal void AddArgument(ReadOnlySpan<char> escaped) => AddEscaped(escaped, ref Arguments, ref ArgumentBytes, ref ArgumentCount);
 
-        internal void AddEnvironment(ReadOnlySpan<char> escaped) => AddEscaped(escaped, ref Environment, ref EnvironmentBytes, ref EnvironmentCount);
+        internal void AddEnvironment(ReadOnlySpan<char> escaped)
+        {
+            byte* decoded = stackalloc byte[1024];
+            int length = Decode(escaped, decoded, 1024);
+            if (length < 0) { Overflowed = true; return; }
+            int equals = 0;
+            while (equals < length && decoded[equals] != (byte)'=') equals++;
+            if (equals > 0 && equals < length) Forget(decoded, equals + 1);
+            Append(ref Environment, ref EnvironmentBytes, ref EnvironmentCount, decoded, length);
+        }
+
+        // Removes the variable that starts with `prefix` ("NAME="), if there is one.
+        private void Forget(byte* prefix, int prefixLength)
+        {
+            fixed (byte* strings = Environment.Bytes)
+            {
+                int at = 0;
+                while (at < EnvironmentBytes)
+                {
+                    int end = at;
+                    while (strings[end] != 0) end++;
+                    bool same = end - at >= prefixLength;
+                    for (int i = 0; same && i < prefixLength; i++) same = strings[at + i] == prefix[i];
+                    if (!same) { at = end + 1; continue; }
+                    int removed = end + 1 - at;
+                    for (int i = at; i + removed < EnvironmentBytes; i++) strings[i] = strings[i + removed];
+                    EnvironmentBytes -= removed;
+                    EnvironmentCount--;
+                    return;
+                }
+            }
+        }
 
         private void AddEscaped(ReadOnlySpan<char> escaped, ref Strings strings, ref int bytes, ref int count)
         {

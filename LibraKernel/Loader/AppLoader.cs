@@ -16,23 +16,12 @@ namespace Libra.Loader
         private const ulong StackStaging = 64 * 1024;
         private const ulong UserRflags = 0x202;     // IF, and the always-one bit
 
-        internal static byte* ImageData;
-        internal static ulong ImageSize;
         internal static byte* ExePath;
         internal static int ExePathLength;
-
-        // Whether a normalized, NUL-terminated path is the executable's own (/proc/self/exe's target).
-        internal static bool IsExePath(byte* path)
-        {
-            for (int i = 0; i < ExePathLength; i++) if (path[i] != ExePath[i]) return false;
-            return path[ExePathLength] == 0;
-        }
 
         // False after one log line naming what is wrong with the file.
         internal static bool Load(byte* file, ulong length, AppArguments* arguments)
         {
-            ImageData = file;
-            ImageSize = length;
             ExePath = arguments->ExePath.Bytes;
             ExePathLength = arguments->ExePathLength;
 

@@ -49,21 +49,17 @@ namespace Libra.Shims
         // Tsetattr on an open descriptor (fd >= 0) or on a path.
         private static long SetAttributes(int dirfd, ulong pathAddress, int fd, bool follow, in NineP.NinePSetAttr attr)
         {
+            NineP.NinePSetAttr copy = attr;
             if (fd >= 0)
             {
                 OpenFile* file = FileTable.Get(fd);
                 if (file == null) return -Errno.EBADF;
-                return file->Kind == FileKind.NineP ? NineP.NinePClient.SetAttr(file->Fid, in attr) : -Errno.EPERM;
+                return file->Ops->SetAttributes != null ? file->Ops->SetAttributes(file, &copy) : -Errno.EPERM;
             }
             byte* path = stackalloc byte[PathMax];
             long length = ReadPath(dirfd, pathAddress, path);
             if (length < 0) return length;
-            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EPERM : -Errno.ENOENT;
-            int error = NinePFiles.Resolve(path, (int)length, follow, out uint fid, out _);
-            if (error != 0) return error;
-            error = NineP.NinePClient.SetAttr(fid, in attr);
-            NineP.NinePClient.Clunk(fid);
-            return error;
+            return Vfs.SetAttributes(path, (int)length, follow, &copy);
         }
 
         internal static long Ftruncate(SyscallArgs* a)
@@ -71,24 +67,20 @@ namespace Libra.Shims
             OpenFile* file = FileTable.Get(a->Int0);
             if (file == null) return -Errno.EBADF;
             if ((long)a->A1 < 0) return -Errno.EINVAL;
-            if (file->Kind != FileKind.NineP || (file->StatusFlags & FileTable.O_ACCMODE) == FileTable.O_RDONLY) return -Errno.EINVAL;
-            return NinePFiles.Truncate(file->Fid, a->A1);
+            if (file->Ops->SetAttributes == null || !file->IsRegular || !file->CanWrite) return -Errno.EINVAL;
+            NineP.NinePSetAttr attr = default;
+            attr.Valid = NineP.NinePProtocol.SetattrSize;
+            attr.Size = a->A1;
+            return file->Ops->SetAttributes(file, &attr);
         }
 
         internal static long Truncate(SyscallArgs* a)
         {
             if ((long)a->A1 < 0) return -Errno.EINVAL;
-            byte* path = stackalloc byte[PathMax];
-            long length = ReadPath(AT_FDCWD, a->A0, path);
-            if (length < 0) return length;
-            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EACCES : -Errno.ENOENT;
-            int error = NinePFiles.Resolve(path, (int)length, followLast: true, out uint fid, out NineP.NinePQid qid);
-            if (error != 0) return error;
-            long result = qid.IsDirectory ? -Errno.EISDIR : NinePFiles.Truncate(fid, a->A1);
-            NineP.NinePClient.Clunk(fid);
-            return result;
+            NineP.NinePSetAttr attr = default;
+            attr.Valid = NineP.NinePProtocol.SetattrSize;
+            attr.Size = a->A1;
+            return SetAttributes(AT_FDCWD, a->A0, -1, true, in attr);
         }
-
-
     }
 }

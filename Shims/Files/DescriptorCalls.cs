@@ -2,7 +2,7 @@ using Libra.Memory;
 
 namespace Libra.Shims
 {
-    // Calls on a descriptor as such: close, dup, fcntl, ioctl, flock, fsync.
+    // Calls on a descriptor as such: close, dup, fcntl (its record locks in RecordLocks), ioctl, flock, fsync.
     internal static unsafe class DescriptorCalls
     {
         private const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, FD_CLOEXEC = 1;
@@ -47,7 +47,7 @@ namespace Libra.Shims
                     const int settable = FileTable.O_APPEND | FileTable.O_NONBLOCK;
                     file->StatusFlags = (file->StatusFlags & ~settable) | (a->Int2 & settable);
                     return 0;
-                default: return -Errno.EINVAL;
+                default: return RecordLocks.Handles(a->Int1) ? RecordLocks.Control(file, a->Int1, a->A2) : -Errno.EINVAL;
             }
         }
 

@@ -4,7 +4,8 @@ using Libra.Time;
 namespace Libra.Shims
 {
     // The kernel's own files: /dev/null, /dev/zero, /dev/urandom and /dev/random; the synthetic
-    // /proc and /sys files (a snapshot taken at open, ProcFiles); and the synthetic directories.
+    // /proc and /sys files (a snapshot taken at open, ProcFiles); and the synthetic directories (a
+    // listing taken at open).
     internal static unsafe class DeviceFiles
     {
         private static FileOperations* s_null, s_zero, s_random, s_snapshot, s_directory;
@@ -31,7 +32,7 @@ namespace Libra.Shims
             s_snapshot->SeekEnd = &SnapshotSize;
 
             s_directory = FileOperations.New();
-            s_directory->GetDents = &ListNothing;
+            s_directory->GetDents = &ListDirectory;
             s_directory->SeekEnd = &SizeZero;
         }
 
@@ -41,7 +42,15 @@ namespace Libra.Shims
 
         internal static OpenFile* NewRandom(int flags) => FileTable.New(FileKind.Random, s_random, flags, FileTable.S_IFCHR | 0x1b6);
 
-        internal static OpenFile* NewDirectory(int flags) => FileTable.New(FileKind.Directory, s_directory, flags, FileTable.S_IFDIR | 0x16d);
+        // A synthetic directory listing `names` (records of a DT_* byte, a name and a NUL; owned).
+        internal static OpenFile* NewDirectory(int flags, byte* names, ulong size)
+        {
+            OpenFile* file = FileTable.New(FileKind.Directory, s_directory, flags, FileTable.S_IFDIR | 0x16d);
+            file->Data = names;
+            file->Size = size;
+            file->OwnsData = true;
+            return file;
+        }
 
         // A read-only regular file over `size` bytes at `data` (freed with the file when `owned`).
         internal static OpenFile* NewSnapshot(int flags, uint mode, byte* data, ulong size, bool owned)
@@ -92,7 +101,29 @@ namespace Libra.Shims
             return 0;
         }
 
-        // The synthetic directories list nothing yet.
-        private static long ListNothing(OpenFile* file, ulong buffer, ulong capacity) => 0;
+        // getdents64 over the listing taken at open; the position is the next record's offset.
+        private static long ListDirectory(OpenFile* file, ulong buffer, ulong capacity)
+        {
+            ulong written = 0;
+            while (file->Position < file->Size)
+            {
+                byte* entry = file->Data + file->Position;
+                int nameLength = 0;
+                while (entry[1 + nameLength] != 0) nameLength++;
+                ulong record = (ulong)(19 + nameLength + 1 + 7) & ~7ul;
+                if (written + record > capacity) return written == 0 ? -Errno.EINVAL : (long)written;
+                ulong next = file->Position + (ulong)nameLength + 2;
+                byte* d = (byte*)(buffer + written);
+                Native.MemSet(d, 0, (nuint)record);
+                *(ulong*)d = (PathName.Hash(entry + 1, nameLength) & 0xffffffff) | 1;
+                *(long*)(d + 8) = (long)next;
+                *(ushort*)(d + 16) = (ushort)record;
+                d[18] = entry[0];
+                Native.MemMove(d + 19, entry + 1, (nuint)nameLength);
+                written += record;
+                file->Position = next;
+            }
+            return (long)written;
+        }
     }
 }

@@ -21,8 +21,8 @@ namespace Libra.Shims
         internal delegate*<OpenFile*, PollQueue*> Queue;
         // The last descriptor of the description is gone.
         internal delegate*<OpenFile*, void> Release;
-        // struct stat into user memory. Null: made from Mode, Inode and Size.
-        internal delegate*<OpenFile*, ulong, long> Stat;
+        // What fstat says. Null: made from Mode, Inode and Size.
+        internal delegate*<OpenFile*, StatRecord*, long> Stat;
         // ioctl requests the kind knows (FIONBIO and FIOCLEX/FIONCLEX are answered for every kind
         // before this). Null: ENOTTY.
         internal delegate*<OpenFile*, uint, ulong, long> Ioctl;
@@ -30,6 +30,8 @@ namespace Libra.Shims
         internal delegate*<OpenFile*, ulong*, long> SeekEnd;
         // getdents64 into a checked user buffer. Null: ENOTDIR.
         internal delegate*<OpenFile*, ulong, ulong, long> GetDents;
+        // fchmod, futimens, ftruncate (9P2000.L's Tsetattr record). Null: EPERM (EINVAL for a size).
+        internal delegate*<OpenFile*, NineP.NinePSetAttr*, long> SetAttributes;
 
         internal static FileOperations* New() => (FileOperations*)KernelHeap.AllocateZeroed((ulong)sizeof(FileOperations));
     }

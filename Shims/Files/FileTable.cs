@@ -5,7 +5,7 @@ namespace Libra.Shims
 {
     // Which kind an open file is, for the few calls that belong to one kind only (a 9P fid's
     // attributes, a mapping's contents); everything else goes through OpenFile.Ops.
-    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll, Socket }
+    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll, Socket, Memory }
 
     // An open file description (shared by dup'ed descriptors).
     internal unsafe struct OpenFile
@@ -25,6 +25,7 @@ namespace Libra.Shims
         internal byte* Path;            // a directory's normalized path (for *at calls), or null
         internal int PathLength;
         internal EpollItem* Watchers;   // the epoll items watching this description
+        internal FileSystem* FileSystem; // the mount it was opened in (fstatfs), or null
 
         internal bool IsNonBlocking => (StatusFlags & FileTable.O_NONBLOCK) != 0;
         internal bool CanRead => (StatusFlags & FileTable.O_ACCMODE) != FileTable.O_WRONLY;
@@ -39,7 +40,7 @@ namespace Libra.Shims
     {
         internal const int MaxFiles = 4096;
         internal const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0x40, O_EXCL = 0x80,
-            O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
+            O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
         internal const uint S_IFIFO = 0x1000, S_IFCHR = 0x2000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xa000;
 
         private struct Table { internal fixed ulong Files[MaxFiles]; internal fixed byte CloseOnExec[MaxFiles]; }
@@ -97,6 +98,7 @@ namespace Libra.Shims
         // Releases a description that no descriptor ever held.
         internal static void ReleaseUnused(OpenFile* file)
         {
+            if (file->References > 0) return;     // a description other descriptors hold (/proc/self/fd/N)
             file->References = 1;
             Put(file);
         }
@@ -117,6 +119,7 @@ namespace Libra.Shims
             OpenFile* file = Get(fd);
             if (file == null) return -Errno.EBADF;
             s_table.Files[fd] = 0;
+            RecordLocks.ClosedByProcess(file);
             Put(file);
             return 0;
         }
@@ -130,6 +133,7 @@ namespace Libra.Shims
         {
             if (--file->References > 0) return;
             Epoll.Forget(file);
+            RecordLocks.ReleaseDescription(file);
             if (file->Ops != null && file->Ops->Release != null) file->Ops->Release(file);
             if (file->OwnsData) KernelHeap.Free(file->Data);
             if (file->Path != null) KernelHeap.Free(file->Path);

@@ -16,14 +16,13 @@ namespace Libra.Shims
             long pathLength = ReadPath(dirfd, pathAddress, path);
             if (pathLength < 0) return pathLength;
             if ((long)size <= 0) return -Errno.EINVAL;
-            if (!IsSynthetic(path)) return NinePFiles.ReadLink(path, (int)pathLength, buffer, size);
-            int length = ProcFiles.ReadLink(path, out byte* target);
+            byte* target = stackalloc byte[PathMax];
+            long length = Vfs.ReadLink(path, (int)pathLength, target, PathMax);
             if (length < 0) return length;
             ulong n = (ulong)length < size ? (ulong)length : size;
             return UserMemory.CopyToUser(buffer, target, n) ? (long)n : -Errno.EFAULT;
         }
 
-        // Directories of the synthetic tree list nothing yet.
         internal static long GetDents64(SyscallArgs* a)
         {
             OpenFile* file = FileTable.Get(a->Int0);
@@ -42,8 +41,8 @@ namespace Libra.Shims
             byte* path = stackalloc byte[PathMax];
             long length = ReadPath(dirfd, pathAddress, path);
             if (length < 0) return length;
-            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EEXIST : -Errno.EROFS;
-            return NinePFiles.MakeDirectory(path, (int)length, mode);
+            if (length == 1) return -Errno.EEXIST;
+            return Vfs.MakeDirectory(path, (int)length, mode);
         }
 
         internal static long Symlink(SyscallArgs* a) => MakeSymlink(a->A0, AT_FDCWD, a->A1);
@@ -60,8 +59,8 @@ namespace Libra.Shims
             byte* path = stackalloc byte[PathMax];
             long length = ReadPath(dirfd, pathAddress, path);
             if (length < 0) return length;
-            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EEXIST : -Errno.EROFS;
-            return NinePFiles.Symlink(target, targetLength, path, (int)length);
+            if (length == 1) return -Errno.EEXIST;
+            return Vfs.Symlink(target, targetLength, path, (int)length);
         }
 
         internal static long Unlink(SyscallArgs* a) => Remove(AT_FDCWD, a->A0, 0);
@@ -76,8 +75,8 @@ namespace Libra.Shims
             byte* path = stackalloc byte[PathMax];
             long length = ReadPath(dirfd, pathAddress, path);
             if (length < 0) return length;
-            if (IsSynthetic(path)) return ProcFiles.Exists(path, out _) ? -Errno.EACCES : -Errno.ENOENT;
-            return NinePFiles.Unlink(path, (int)length, (flags & AT_REMOVEDIR) != 0);
+            if (length == 1) return -Errno.EBUSY;
+            return Vfs.Unlink(path, (int)length, (flags & AT_REMOVEDIR) != 0);
         }
 
         internal static long Rename(SyscallArgs* a) => RenamePaths(AT_FDCWD, a->A0, AT_FDCWD, a->A1, 0);
@@ -96,13 +95,32 @@ namespace Libra.Shims
             if (fromLength < 0) return fromLength;
             long toLength = ReadPath(toDirectory, toAddress, to);
             if (toLength < 0) return toLength;
-            if (IsSynthetic(from) || IsSynthetic(to)) return -Errno.EXDEV;
-            if ((flags & RENAME_NOREPLACE) != 0 && NinePFiles.Resolve(to, (int)toLength, false, out uint existing, out _) == 0)
+            return Vfs.Rename(from, (int)fromLength, to, (int)toLength, flags);
+        }
+
+        internal static long Link(SyscallArgs* a) => LinkPaths(AT_FDCWD, a->A0, AT_FDCWD, a->A1, 0);
+
+        // linkat(olddirfd, oldpath, newdirfd, newpath, flags): AT_SYMLINK_FOLLOW follows a link in
+        // the old name; AT_EMPTY_PATH names the open file olddirfd (an O_TMPFILE one too).
+        internal static long LinkAt(SyscallArgs* a) => LinkPaths(a->Int0, a->A1, a->Int2, a->A3, (int)a->A4);
+
+        private static long LinkPaths(int fromDirectory, ulong fromAddress, int toDirectory, ulong toAddress, int flags)
+        {
+            const int AT_SYMLINK_FOLLOW = 0x400;
+            if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
+            byte* to = stackalloc byte[PathMax];
+            long toLength = ReadPath(toDirectory, toAddress, to);
+            if (toLength < 0) return toLength;
+            if ((flags & AT_EMPTY_PATH) != 0 && UserMemory.IsAccessible(fromAddress, 1, write: false) && *(byte*)fromAddress == 0)
             {
-                NineP.NinePClient.Clunk(existing);
-                return -Errno.EEXIST;
+                OpenFile* file = FileTable.Get(fromDirectory);
+                if (file == null) return -Errno.EBADF;
+                return Vfs.LinkOpen(file, to, (int)toLength);
             }
-            return NinePFiles.Rename(from, (int)fromLength, to, (int)toLength);
+            byte* from = stackalloc byte[PathMax];
+            long fromLength = ReadPath(fromDirectory, fromAddress, from);
+            if (fromLength < 0) return fromLength;
+            return Vfs.Link(from, (int)fromLength, to, (int)toLength, (flags & AT_SYMLINK_FOLLOW) != 0);
         }
     }
 }

@@ -2,9 +2,8 @@ using static Libra.Shims.Paths;
 
 namespace Libra.Shims
 {
-    // open, openat, creat and pipe: what makes a new open file description. A path under /proc,
-    // /sys or /dev (or any path while no directory is shared) is the kernel's own; every other one
-    // is a file on the Linux side, over 9P.
+    // open, openat, creat and pipe: what makes a new open file description, in whichever file
+    // system the path is mounted (Vfs).
     internal static unsafe class OpenCalls
     {
         internal static long Open(SyscallArgs* a) => OpenPath(AT_FDCWD, a->A0, a->Int1, (uint)a->A2);
@@ -18,15 +17,9 @@ namespace Libra.Shims
             byte* path = stackalloc byte[PathMax];
             long length = ReadPath(dirfd, pathAddress, path);
             if (length < 0) return length;
-            OpenFile* file;
-            long error;
-            if (IsSynthetic(path)) file = ProcFiles.Open(path, flags, out error);
-            else
-            {
-                error = NinePFiles.Open(path, (int)length, flags, mode, out file);
-                if (file != null && (file->Mode & FileTable.S_IFDIR) != 0) RememberPath(file, path, (int)length);
-            }
-            if (file == null) return error;
+            long error = Vfs.Open(path, (int)length, flags, mode, out OpenFile* file);
+            if (error != 0) return error;
+            if (file->IsDirectory && file->Path == null) RememberPath(file, path, (int)length);
             return FileTable.AllocateNew(file, (flags & FileTable.O_CLOEXEC) != 0);
         }
 

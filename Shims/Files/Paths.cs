@@ -5,8 +5,7 @@ using Libra.Memory;
 namespace Libra.Shims
 {
     // Path names as the file calls take them: made absolute against the working directory (or a
-    // directory descriptor) and normalized; which of them the kernel answers itself (/proc, /sys,
-    // /dev); and the working directory with chdir, fchdir and getcwd.
+    // directory descriptor) and normalized; and the working directory with chdir, fchdir and getcwd.
     internal static unsafe class Paths
     {
         internal const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
@@ -18,32 +17,6 @@ namespace Libra.Shims
             file->Path = (byte*)KernelHeap.AllocateZeroed((ulong)length + 1);
             Native.MemMove(file->Path, path, (nuint)(length + 1));
             file->PathLength = length;
-        }
-
-        // Paths the kernel answers itself; every other one is in the export once 9P is mounted.
-        internal static bool IsSynthetic(byte* path) =>
-            !NineP.NinePClient.Mounted || Under(path, "/proc") || Under(path, "/sys") || Under(path, "/dev") || IsImageOutsideShare(path);
-
-        // The executable's own path (/proc/self/exe's target, argv[0]) names the image the kernel
-        // loaded when the shared directory has nothing there, as it would on Linux: .NET resolves
-        // AppContext.BaseDirectory with realpath(/proc/self/exe), and ASP.NET's content root with it.
-        private static int s_imageInShare;      // 0 not asked yet, 1 the share has the path, 2 it does not
-        private static bool IsImageOutsideShare(byte* path)
-        {
-            if (!Loader.AppLoader.IsExePath(path)) return false;
-            if (s_imageInShare == 0)
-            {
-                bool found = NinePFiles.Resolve(path, Loader.AppLoader.ExePathLength, followLast: false, out uint fid, out _) == 0;
-                if (found) NineP.NinePClient.Clunk(fid);
-                s_imageInShare = found ? 1 : 2;
-            }
-            return s_imageInShare == 2;
-        }
-
-        private static bool Under(byte* path, string prefix)
-        {
-            for (int i = 0; i < prefix.Length; i++) if (path[i] != (byte)prefix[i]) return false;
-            return path[prefix.Length] == 0 || path[prefix.Length] == (byte)'/';
         }
 
         // The working directory, normalized; "/" until chdir.
@@ -106,15 +79,9 @@ namespace Libra.Shims
 
         private static long CheckDirectory(byte* path, int length)
         {
-            if (IsSynthetic(path))
-            {
-                if (!ProcFiles.Exists(path, out uint mode)) return -Errno.ENOENT;
-                return (mode & FileTable.S_IFDIR) != 0 ? 0 : -Errno.ENOTDIR;
-            }
-            int error = NinePFiles.Resolve(path, length, followLast: true, out uint fid, out NineP.NinePQid qid);
+            long error = Vfs.Lookup(path, length, follow: true, out uint mode);
             if (error != 0) return error;
-            NineP.NinePClient.Clunk(fid);
-            return qid.IsDirectory ? 0 : -Errno.ENOTDIR;
+            return (mode & 0xf000) == FileTable.S_IFDIR ? 0 : -Errno.ENOTDIR;
         }
 
         internal static long GetCwd(SyscallArgs* a)

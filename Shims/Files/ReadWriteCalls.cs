@@ -6,7 +6,7 @@ namespace Libra.Shims
     // and lseek: each goes through the open file's operations table.
     internal static unsafe class ReadWriteCalls
     {
-        private const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+        private const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
 
         internal static long Read(SyscallArgs* a) => ReadInto(a->Int0, a->A1, a->A2, ulong.MaxValue);
 
@@ -127,6 +127,15 @@ namespace Libra.Shims
                     if (error != 0) return error;
                     basis = (long)size;
                     break;
+                case SEEK_DATA: case SEEK_HOLE:
+                    // lseek(2): every file here is data from 0 to its size, with the one hole at its end.
+                    if (!file->IsRegular) return -Errno.EINVAL;
+                    ulong end;
+                    long failed = file->Ops->SeekEnd(file, &end);
+                    if (failed != 0) return failed;
+                    if (offset < 0 || (ulong)offset >= end) return -Errno.ENXIO;
+                    file->Position = a->Int2 == SEEK_DATA ? (ulong)offset : end;
+                    return (long)file->Position;
                 default: return -Errno.EINVAL;
             }
             // A 9P directory's position is its readdir cookie: only a rewind makes sense.

@@ -290,6 +290,7 @@ namespace Libra.Shims.Net
                     return;
                 }
                 s_ready = true;
+                if ((s_terms.Capabilities & SideProtocol.CapNameServer) != 0) BootMounts.NameServer(SideProtocol.NameServerText);
                 s_heapAtLink = KernelHeap.BytesInUse;
                 KernelLog.Begin(); KernelLog.Write("side: linked to the Side daemon (tx window "); KernelLog.Decimal(s_terms.TxWindow / 1024);
                 KernelLog.Write(" KiB, capabilities "); KernelLog.Hex(s_terms.Capabilities, 2); KernelLog.Write(")"); KernelLog.End();

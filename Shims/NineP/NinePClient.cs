@@ -73,6 +73,8 @@ namespace Libra.Shims.NineP
         internal static int ReadDirectory(uint fid, ulong offset, byte* buffer, int capacity) =>
             s_session.ReadDirectory(fid, offset, buffer, capacity);
 
+        internal static int Link(uint directoryFid, uint fid, ReadOnlySpan<byte> name) => s_session.Link(directoryFid, fid, name);
+
         internal static int Symlink(uint directoryFid, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target) =>
             s_session.Symlink(directoryFid, name, target, out _);
 

@@ -248,6 +248,15 @@ namespace Libra.Shims.NineP
             return Finish(ref call, received, received < 0 ? received : NinePCodec.Rsymlink(call.ReplySpan(received), _msize, call.Tag, out qid));
         }
 
+        // Tlink: another name, `name` in directoryFid, for fid's file (a hard link).
+        internal int Link(uint directoryFid, uint fid, ReadOnlySpan<byte> name)
+        {
+            Call call = Begin();
+            if (!call.Ok) return -(int)Errno.ENOMEM;
+            int received = Exchange(ref call, NinePCodec.Tlink(call.RequestSpan, call.Tag, directoryFid, fid, name));
+            return Finish(ref call, received, received < 0 ? received : NinePCodec.Rlink(call.ReplySpan(received), _msize, call.Tag));
+        }
+
         // Tmkdir in directoryFid.
         internal int MakeDirectory(uint directoryFid, ReadOnlySpan<byte> name, uint mode, out NinePQid qid)
         {

@@ -148,6 +148,27 @@ public sealed unsafe class DiodSessionTests : IClassFixture<DiodServer>, IDispos
     }
 
     [Fact]
+    public void Tlink_gives_a_file_a_second_name_with_the_same_inode()
+    {
+        File.WriteAllText(Path.Combine(_dir, "first"), "linked");
+        Assert.Equal(0, S->Walk(_dirFid, B("first"), out uint f, out _));
+        Assert.Equal(0, S->Link(_dirFid, f, B("second")));
+        Assert.Equal("linked", File.ReadAllText(Path.Combine(_dir, "second")));
+        Assert.True(S->Link(_dirFid, f, B("second")) < 0);     // the name is taken
+        Assert.Equal(0, S->Clunk(f));
+        Assert.Equal(2ul, LinkCount(Path.Combine(_dir, "first")));
+    }
+
+    // st_nlink through stat(1).
+    private static ulong LinkCount(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%h", path]) { RedirectStandardOutput = true })!;
+        string text = stat.StandardOutput.ReadToEnd();
+        stat.WaitForExit();
+        return ulong.Parse(text.Trim());
+    }
+
+    [Fact]
     public void Symlink_readlink_setattr_and_statfs()
     {
         Assert.Equal(0, S->Symlink(_dirFid, B("ln"), B("some/where"), out var lq));

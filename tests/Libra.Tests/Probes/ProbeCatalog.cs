@@ -97,6 +97,12 @@ public static class ProbeCatalog
         new("posix-sigpipe", "posix", ["sigpipe-pipe"], NoEnvironment, 141, [], "posix-sigpipe"),
         new("posix-sigpipe-ignored", "posix", ["sigpipe-ignored"], NoEnvironment, 0, [], "posix-sigpipe-ignored"),
         new("posix-sigpipe-handled", "posix", ["sigpipe-handled"], NoEnvironment, 0, [], "posix-sigpipe-handled"),
+        // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
+        // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
+        // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,
+        // /proc/cpuinfo, and fcntl record and OFD locks. The table itself differs from the host's;
+        // the probe prints what a program sees of it, not the table.
+        new("vfs", "vfs", [], NoEnvironment, 0, [], "vfs"),
     ];
 
     // Probes a test of their own drives instead of the catalog (an executable in artifacts/probes/

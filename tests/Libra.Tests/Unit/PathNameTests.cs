@@ -47,4 +47,20 @@ public unsafe class PathNameTests
         Assert.Equal(1, name);
         Assert.False(PathName.SplitLast(path, 1, out _, out _));
     }
+
+    static string Splice(string parent, string target, string rest)
+    {
+        byte* output = stackalloc byte[PathName.Max];
+        int n = PathName.Splice(Encoding.UTF8.GetBytes(parent), Encoding.UTF8.GetBytes(target), Encoding.UTF8.GetBytes(rest), output);
+        return n < 0 ? $"error {n}" : Encoding.UTF8.GetString(output, n);
+    }
+
+    [Theory]
+    [InlineData("/etc", "../proc/self/mounts", "", "/proc/self/mounts")]
+    [InlineData("/dev", "/proc/self/fd/1", "", "/proc/self/fd/1")]
+    [InlineData("/a/b", "c", "/d/e", "/a/b/c/d/e")]
+    [InlineData("/", "../../x", "/y", "/x/y")]
+    [InlineData("/tmp", "/", "", "/")]
+    public void A_link_target_is_read_in_the_links_directory_and_the_rest_follows_it(string parent, string target, string rest, string expected) =>
+        Assert.Equal(expected, Splice(parent, target, rest));
 }
