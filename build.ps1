@@ -107,6 +107,13 @@ function Get-ScriptWords([object[]] $Fallback) {
     return , @($Fallback)
 }
 
+# The `libra` wrapper starts PowerShell in the repository (where the local tool lives); relative
+# paths in the options are the caller's.
+if ($env:LIBRA_CALLER_DIR) {
+    Set-Location -LiteralPath $env:LIBRA_CALLER_DIR
+    [Environment]::CurrentDirectory = $env:LIBRA_CALLER_DIR
+}
+
 $words = Get-ScriptWords $args
 $Command = if ($words.Count -gt 0) { [string]$words[0] } else { 'help' }
 if (-not $LibraCommands.Contains($Command)) { Fail "unknown command '$Command'; try: dotnet pwsh build.ps1 help" }

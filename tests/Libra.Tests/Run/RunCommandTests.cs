@@ -82,6 +82,16 @@ public class RunCommandTests(EchoArgsProgram echo) : IClassFixture<EchoArgsProgr
         Assert.Equal("arg 1: 78\nstdin: 0 bytes, end of file\n", result.Stdout);
     }
 
+    [Fact]
+    public void The_libra_wrapper_runs_from_another_directory_with_paths_relative_to_it()
+    {
+        string directory = System.IO.Path.GetDirectoryName(echo.Path)!;
+        var result = CommandRunner.Run(System.IO.Path.Combine(LibraBoot.RepositoryRoot, "libra"), ["run", "-NoBuild", "-App", "./echoargs", "--", "-d:", "*"],
+            "in\n"u8.ToArray(), directory, TimeSpan.FromMinutes(5));
+        Assert.True(result.ExitStatus == 0, result.ToString());
+        Assert.Equal("arg 1: 2d 64 3a\narg 2: 2a\nin\nstdin: 3 bytes, end of file\n", result.Stdout);
+    }
+
     public static TheoryData<string[], int, string> Refusals => new()
     {
         { ["-App", "/tmp"], 2, "application '/tmp' is a directory, not an executable" },
