@@ -13,6 +13,13 @@ function Resolve-AppProject([string] $Project) {
     return $files[0].FullName
 }
 
+# What publishing with ICU and OpenSSL linked in needs (the SDK builds its shims with cmake and gcc),
+# and GNU cpio, which the tests read images back with.
+function Install-ImagePrerequisites {
+    Install-Prerequisites @{ gcc = 'gcc'; cmake = 'cmake'; cpio = 'cpio'
+        '/usr/lib/x86_64-linux-gnu/libicudata.a' = 'libicu-dev'; '/usr/lib/x86_64-linux-gnu/libssl.a' = 'libssl-dev' }
+}
+
 # Publishes a project with Libra's MSBuild integration (build/Libra.App.props and .targets: a
 # static NativeAOT executable, ICU and OpenSSL linked in, or neither with -Small) and returns the
 # executable's path.
@@ -25,7 +32,7 @@ function Publish-AppProject([string] $ProjectFile, [bool] $Small) {
     $arguments = @('publish', $ProjectFile, '-c', 'Release', '-o', $publishDir, '-v', 'q', '-nologo',
         "-p:CustomBeforeMicrosoftCommonProps=$AppProps", "-p:CustomAfterMicrosoftCommonTargets=$AppTargets")
     if ($Small) { $arguments += '-p:LibraSmall=true' }
-    Install-Prerequisites @{ gcc = 'gcc'; cmake = 'cmake'; '/usr/lib/x86_64-linux-gnu/libicudata.a' = 'libicu-dev'; '/usr/lib/x86_64-linux-gnu/libssl.a' = 'libssl-dev' }
+    Install-ImagePrerequisites
     Invoke-Quiet 'dotnet' $arguments
     # The published executable is the one ELF file there without an extension (NAME.dbg holds its symbols).
     $elves = @(Get-ChildItem $publishDir -File | Where-Object { $_.Extension -eq '' } | Where-Object {

@@ -176,6 +176,7 @@ $LibraCommands['test'] = @{
         $env:LIBRA_KERNEL_IMAGE = Build-Kernel
         Build-QemuTool
         Install-DiodPrerequisite
+        Install-ImagePrerequisites
         $arguments = @('test', (Join-Path $Root 'Libra.sln'), '-c', 'Release', '-nologo', '--logger', 'console;verbosity=normal')
         if ($o.Filter) { $arguments += @('--filter', $o.Filter) }
         & dotnet @arguments
