@@ -26,7 +26,7 @@ function Install-ImagePrerequisites {
 function Publish-AppProject([string] $ProjectFile, [bool] $Small) {
     $name = [IO.Path]::GetFileNameWithoutExtension($ProjectFile)
     $publishDir = Join-Path $Root "artifacts/images/$name$(if ($Small) { '-small' })"
-    $what = if ($Small) { 'invariant globalization, no OpenSSL' } else { 'ICU and OpenSSL linked in' }
+    $what = if ($Small) { 'invariant globalization, no OpenSSL' } else { 'ICU, unless the project is invariant, and OpenSSL linked in' }
     Write-Host "image: publishing $ProjectFile as a static executable ($what)"
     Remove-Item -Recurse -Force $publishDir -ErrorAction SilentlyContinue
     $arguments = @('publish', $ProjectFile, '-c', 'Release', '-o', $publishDir, '-v', 'q', '-nologo',
