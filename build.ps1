@@ -20,6 +20,17 @@ function Invoke-Checked([string] $Exe, [string[]] $Arguments) {
     if ($LASTEXITCODE -ne 0) { Fail "'$Exe $($Arguments -join ' ')' failed with exit status $LASTEXITCODE" }
 }
 
+# Runs a native command with exactly these arguments and this process's stdin, stdout and stderr;
+# returns its exit status. `& $Exe @Arguments` would glob words such as `*` on Unix and drop `--%`.
+function Invoke-Exact([string] $Exe, [string[]] $Arguments) {
+    Write-Verbose "$Exe $($Arguments -join ' ')"
+    $info = [Diagnostics.ProcessStartInfo]::new($Exe)
+    foreach ($argument in $Arguments) { $info.ArgumentList.Add($argument) }
+    $process = [Diagnostics.Process]::Start($info)
+    $process.WaitForExit()
+    return $process.ExitCode
+}
+
 # Runs a native command with its output kept back unless it fails.
 function Invoke-Quiet([string] $Exe, [string[]] $Arguments) {
     $output = & $Exe @Arguments 2>&1
@@ -84,11 +95,31 @@ function ConvertTo-CommandOptions([string] $Name, [hashtable] $Spec, [object[]] 
     return $options
 }
 
-$Command = if ($args.Count -gt 0) { [string]$args[0] } else { 'help' }
+# The words after the script's name as the shell passed them: PowerShell's -File binding rewrites
+# some before $args sees them (`-d:` loses its colon, `-x:y` becomes two words), the process's own
+# argv keeps them. $args when the script was not started by its path (dot-sourced, from a session).
+function Get-ScriptWords([object[]] $Fallback) {
+    $argv = [Environment]::GetCommandLineArgs()
+    for ($i = 1; $i -lt $argv.Count; $i++) {
+        try { $path = [IO.Path]::GetFullPath($argv[$i]) } catch { continue }
+        if ($path -eq $PSCommandPath) { return , @($argv | Select-Object -Skip ($i + 1)) }
+    }
+    return , @($Fallback)
+}
+
+# The `libra` wrapper starts PowerShell in the repository (where the local tool lives); relative
+# paths in the options are the caller's.
+if ($env:LIBRA_CALLER_DIR) {
+    Set-Location -LiteralPath $env:LIBRA_CALLER_DIR
+    [Environment]::CurrentDirectory = $env:LIBRA_CALLER_DIR
+}
+
+$words = Get-ScriptWords $args
+$Command = if ($words.Count -gt 0) { [string]$words[0] } else { 'help' }
 if (-not $LibraCommands.Contains($Command)) { Fail "unknown command '$Command'; try: dotnet pwsh build.ps1 help" }
 $entry = $LibraCommands[$Command]
 $spec = if ($entry.Contains('Options')) { $entry.Options } else { @{} }
-$parsed = ConvertTo-CommandOptions $Command $spec @($args | Select-Object -Skip 1)
+$parsed = ConvertTo-CommandOptions $Command $spec @($words | Select-Object -Skip 1)
 $global:LASTEXITCODE = 0
 & $entry.Run $parsed
 exit $LASTEXITCODE

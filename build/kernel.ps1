@@ -140,9 +140,9 @@ function Install-DiodPrerequisite {
 }
 
 $LibraCommands['run'] = @{
-    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Publish [ADDR:]HOSTPORT:PORT[/udp] ...] [-Net outbound|none] [-Dns ADDR[:PORT]] [-- args]; exits with its status'
+    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> or -Image <image> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Publish [ADDR:]HOSTPORT:PORT[/udp] ...] [-Net outbound|none] [-Dns ADDR[:PORT]] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
-        App = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value'
+        App = 'value'; Image = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value'
         Publish = 'list'; Net = 'value'; Dns = 'value' }
     Run = {
         param($o)
@@ -153,7 +153,7 @@ $LibraCommands['run'] = @{
         if ($o.FileServer -eq 'diod') { Install-DiodPrerequisite }
         $arguments = @($QemuTool, 'run', '--kernel', $KernelImage)
         foreach ($pair in @(@('Memory', '--memory'), @('Machine', '--machine'), @('Cpus', '--cpus'), @('Append', '--append'), @('Initrd', '--initrd'), @('InterruptLog', '--interrupt-log'),
-                @('App', '--app'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'), @('Net', '--net'), @('Dns', '--dns'))) {
+                @('App', '--app'), @('Image', '--image'), @('KernelLog', '--kernel-log'), @('Share', '--share'), @('FileServer', '--file-server'), @('Net', '--net'), @('Dns', '--dns'))) {
             if ($null -ne $o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
         }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }
@@ -164,8 +164,7 @@ $LibraCommands['run'] = @{
         if ($o.Verbose) { $arguments += '--verbose' }
         if ($o.ReadOnly) { $arguments += '--read-only' }
         if ($o.Rest.Count -gt 0) { $arguments += '--'; $arguments += $o.Rest }
-        & dotnet @arguments
-        $global:LASTEXITCODE = $LASTEXITCODE
+        $global:LASTEXITCODE = Invoke-Exact 'dotnet' $arguments
     }
 }
 
@@ -177,7 +176,7 @@ $LibraCommands['test'] = @{
         $env:LIBRA_KERNEL_IMAGE = Build-Kernel
         Build-QemuTool
         Install-DiodPrerequisite
-        Install-Prerequisites @{ cpio = 'cpio' }     # the image tests archive with Debian's cpio
+        Install-ImagePrerequisites
         $arguments = @('test', (Join-Path $Root 'Libra.sln'), '-c', 'Release', '-nologo', '--logger', 'console;verbosity=normal')
         if ($o.Filter) { $arguments += @('--filter', $o.Filter) }
         & dotnet @arguments

@@ -17,8 +17,9 @@ public sealed record BootResult(IReadOnlyList<(TimeSpan At, string Text)> Lines,
 public static class BootRun
 {
     // Boots `machine` (its Channels, file server and Side are made here), collects everything until QEMU
-    // exits, and kills QEMU if it outlives `timeout`.
-    public static async Task<BootResult> RunAsync(QemuMachine machine, TimeSpan timeout)
+    // exits, and kills QEMU if it outlives `timeout`. `stdin` is the application's standard input
+    // (null: end of file at once).
+    public static async Task<BootResult> RunAsync(QemuMachine machine, TimeSpan timeout, byte[]? stdin = null)
     {
         using var channels = GuestChannels.Create();
         machine = machine.WithChannels(channels);
@@ -30,7 +31,7 @@ public static class BootRun
         process.StandardInput.Close();
         var lines = new List<(TimeSpan, string)>();
         var errors = new StringBuilder();
-        var stdout = new StringBuilder();
+        var stdout = new MemoryStream();
         var stderr = new MemoryStream();
         int? reported = null;
         using var cancel = new CancellationTokenSource(timeout);
@@ -41,26 +42,25 @@ public static class BootRun
             reported = GuestChannels.ExitStatusIn(line) ?? reported;
         }, cancel.Token);
         var appErrors = channels.PumpStderrAsync(stderr, cancel.Token);
+        var console = channels.PumpConsoleAsync(stdout, stdin is null ? null : new MemoryStream(stdin), cancel.Token);
+        var qemuOutput = process.StandardOutput.ReadToEndAsync(cancel.Token);
         try
         {
-            var buffer = new char[4096];
-            int n;
-            while ((n = await process.StandardOutput.ReadAsync(buffer, cancel.Token)) > 0) stdout.Append(buffer, 0, n);
             await process.WaitForExitAsync(cancel.Token);
-            await Task.WhenAll(Settle(log), Settle(appErrors));
+            await Task.WhenAll(Settle(log), Settle(appErrors), Settle(console), Settle(qemuOutput));
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"QEMU did not exit within {timeout.TotalSeconds:0} s; kernel log so far:\n" +
-                string.Join("\n", lines.Select(l => l.Item2)) + "\nstdout so far:\n" + stdout +
+                string.Join("\n", lines.Select(l => l.Item2)) + "\nstdout so far:\n" + Encoding.UTF8.GetString(stdout.ToArray()) +
                 "\nstderr so far:\n" + Encoding.UTF8.GetString(stderr.ToArray()) +
                 (fileServer is null ? "" : "\nfile server (" + fileServer.CommandLine + ") log:\n" + fileServer.Log) +
                 (side is null ? "" : "\nSide (" + side.CommandLine + ") log:\n" + side.Log));
         }
         await qemuErrors;
         int status = reported ?? QemuMachine.GuestStatus(process.ExitCode);
-        return new BootResult(lines, status, process.ExitCode, errors.ToString(), stdout.ToString(), Encoding.UTF8.GetString(stderr.ToArray()),
+        return new BootResult(lines, status, process.ExitCode, errors.ToString(), Encoding.UTF8.GetString(stdout.ToArray()), Encoding.UTF8.GetString(stderr.ToArray()),
             fileServer?.Log ?? "", side?.Log ?? "");
     }
 

@@ -3,14 +3,16 @@ using System.Text;
 
 namespace Libra.Qemu;
 
-// The guest's output channels apart from COM1 (the application's stdout, on QEMU's own stdout):
-// COM2 carries the application's stderr and the debug console (port 0xE9) the kernel log. Each is
-// a unix socket this process listens on and QEMU connects to at start-up.
+// The guest's console channels: COM1 carries the application's stdout out and its stdin in
+// (ConsoleInput's framing), COM2 the application's stderr, and the debug console (port 0xE9) the
+// kernel log. Each is a unix socket this process listens on and QEMU connects to at start-up.
 public sealed class GuestChannels : IDisposable
 {
     private readonly string _directory;
-    private readonly Socket _stderr, _log;
+    private readonly Socket _console, _stderr, _log;
+    private readonly TaskCompletionSource _kernelLogStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    public string ConsoleSocket { get; }
     public string StderrSocket { get; }
     public string LogSocket { get; }
     // Where a file server outside QEMU (diod) listens, when QemuMachine.FileServer says so.
@@ -22,10 +24,12 @@ public sealed class GuestChannels : IDisposable
     {
         _directory = Path.Combine(Path.GetTempPath(), "libra-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(_directory);
+        ConsoleSocket = Path.Combine(_directory, "console.sock");
         StderrSocket = Path.Combine(_directory, "stderr.sock");
         LogSocket = Path.Combine(_directory, "log.sock");
         FileServerSocket = Path.Combine(_directory, "fileserver.sock");
         NetworkSocket = Path.Combine(_directory, "net.sock");
+        _console = Listen(ConsoleSocket);
         _stderr = Listen(StderrSocket);
         _log = Listen(LogSocket);
     }
@@ -40,11 +44,36 @@ public sealed class GuestChannels : IDisposable
         return socket;
     }
 
+    // Copies the application's stdout to `destination` until QEMU closes the channel, and `input`
+    // (null: none, end of file at once) to the application's stdin. The stdin copy is abandoned when
+    // the guest stops first.
+    public async Task PumpConsoleAsync(Stream destination, Stream? input, CancellationToken cancel)
+    {
+        using var connection = await _console.AcceptAsync(cancel);
+        using var stream = new NetworkStream(connection, ownsSocket: false);
+        _ = ForwardInputAsync(input, stream, cancel);
+        await CopyAsync(stream, destination, cancel);
+    }
+
+    // The kernel resets COM1's FIFOs when it sets the UART up, dropping whatever arrived before, and
+    // logs its first line after that: stdin waits for that line (PumpLogAsync must run).
+    private async Task ForwardInputAsync(Stream? input, Stream stream, CancellationToken cancel)
+    {
+        try { await _kernelLogStarted.Task.WaitAsync(cancel); }
+        catch (OperationCanceledException) { return; }
+        await ConsoleInput.ForwardAsync(input, stream, cancel);
+    }
+
     // Copies the application's stderr to `destination` until QEMU closes the channel.
     public async Task PumpStderrAsync(Stream destination, CancellationToken cancel)
     {
         using var connection = await _stderr.AcceptAsync(cancel);
         using var stream = new NetworkStream(connection, ownsSocket: false);
+        await CopyAsync(stream, destination, cancel);
+    }
+
+    private static async Task CopyAsync(Stream stream, Stream destination, CancellationToken cancel)
+    {
         var buffer = new byte[4096];
         int n;
         while ((n = await stream.ReadAsync(buffer, cancel)) > 0)
@@ -60,7 +89,11 @@ public sealed class GuestChannels : IDisposable
         using var connection = await _log.AcceptAsync(cancel);
         using var stream = new NetworkStream(connection, ownsSocket: false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        while (await reader.ReadLineAsync(cancel) is { } line) onLine(line);
+        while (await reader.ReadLineAsync(cancel) is { } line)
+        {
+            _kernelLogStarted.TrySetResult();
+            onLine(line);
+        }
     }
 
     // The status the kernel reported in its last words ("libra: exit status N"), if any.
@@ -73,6 +106,7 @@ public sealed class GuestChannels : IDisposable
 
     public void Dispose()
     {
+        _console.Dispose();
         _stderr.Dispose();
         _log.Dispose();
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }

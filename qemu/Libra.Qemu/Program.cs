@@ -2,24 +2,42 @@ using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
 
-// libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]]
+// libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]]
 //   [--publish [ADDR:]HOSTPORT:PORT]... [--net outbound|none] [--trace-syscalls] [--verbose]
 //   [--kernel-log FILE] [--memory 512M] [--machine q35] [--cpus N] [--append TEXT] [--initrd FILE]
 //   [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]
-// Boots Libra (with the application, if given): its stdout and stderr on this process's, the
-// kernel log apart (to --kernel-log, and here with --verbose or when it reports a failure), and
-// exits with the application's status. --publish or --net starts the Side daemon (the guest's
-// network) before QEMU; its log lines (a refused bind or connect) go to stderr.
-static int Usage(string problem)
+// Boots Libra (with the application, if given): its stdout and stderr on this process's, this
+// process's stdin as its stdin (end of file when it ends), the kernel log apart (to --kernel-log,
+// and here with --verbose or when it reports a failure), and exits with the application's status.
+// --publish or --net starts the Side daemon (the guest's network) before QEMU; its log lines (a
+// refused bind or connect) go to stderr.
+// libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]
+// Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline.
+const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+    "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
+const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]";
+
+static int Usage(string problem, string usage = RunUsage)
 {
     Console.Error.WriteLine($"libra-qemu: {problem}");
-    Console.Error.WriteLine("usage: libra-qemu run --kernel FILE [--app ELF] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
-        "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]");
+    Console.Error.WriteLine(usage);
     return 2;
 }
 
-if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run'");
-string? kernel = null, initrd = null, interruptLog = null, app = null, kernelLog = null, share = null;
+// A request that is well formed but cannot be carried out (a missing file, a directory where a
+// file belongs): one line, status 2.
+static int Refuse(string problem)
+{
+    Console.Error.WriteLine($"libra-qemu: {problem}");
+    return 2;
+}
+
+static string EnvironmentPair(string pair) =>
+    pair.IndexOf('=') > 0 ? pair : throw new ArgumentException($"--env expects NAME=VALUE, not '{pair}'");
+
+if (args.Length > 0 && args[0] == "image") return WriteImage(args);
+if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run' or 'image'");
+string? kernel = null, initrd = null, interruptLog = null, app = null, image = null, kernelLog = null, share = null;
 string memory = "512M", machineName = "q35", append = "";
 FileServer fileServer = FileServer.Qemu;
 int cpus = 1;
@@ -37,11 +55,8 @@ for (int i = 1; i < args.Length; i++)
         {
             case "--kernel": kernel = Value(); break;
             case "--app": app = Value(); break;
-            case "--env":
-                string pair = Value();
-                if (pair.IndexOf('=') <= 0) throw new ArgumentException($"--env expects NAME=VALUE, not '{pair}'");
-                environment.Add(pair);
-                break;
+            case "--image": image = Value(); break;
+            case "--env": environment.Add(EnvironmentPair(Value())); break;
             case "--trace-syscalls": trace = true; break;
             case "--verbose": verbose = true; break;
             case "--kernel-log": kernelLog = Value(); break;
@@ -73,11 +88,15 @@ for (int i = 1; i < args.Length; i++)
     catch (Exception e) when (e is ArgumentException or FormatException) { return Usage(e.Message); }
 }
 if (kernel is null) return Usage("--kernel is required");
-if (!File.Exists(kernel)) return Usage($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
-if (app is not null && initrd is not null) return Usage("give --app or --initrd, not both");
-if (app is not null && !File.Exists(app)) return Usage($"application '{app}' does not exist");
-if (initrd is not null && !File.Exists(initrd)) return Usage($"initrd '{initrd}' does not exist");
-if (share is not null && !Directory.Exists(share)) return Usage($"shared directory '{share}' does not exist");
+if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
+if (new[] { app, image, initrd }.Count(x => x is not null) > 1) return Usage("give one of --app, --image and --initrd");
+if (app is not null && AppImage.ProblemWithApplication(app) is { } appProblem) return Refuse($"application {appProblem}");
+if (image is not null && Directory.Exists(image)) return Refuse($"image '{image}' is a directory, not an image file");
+if (image is not null && !File.Exists(image)) return Refuse($"image '{image}' does not exist (make one with: dotnet pwsh build.ps1 image)");
+if (initrd is not null && !File.Exists(initrd)) return Refuse($"initrd '{initrd}' does not exist");
+// A boot with nothing to run only makes sense for the kernel's own options (self-tests).
+if (app is null && image is null && initrd is null && append.Length == 0) return Refuse("nothing to run: give --app ELF or --image FILE (or --append with the kernel's own options)");
+if (share is not null && !Directory.Exists(share)) return Refuse(File.Exists(share) ? $"shared directory '{share}' is a file, not a directory" : $"shared directory '{share}' does not exist");
 if (fileServer != FileServer.Qemu && share is null) return Usage($"--file-server {FileServers.Name(fileServer)} needs --share DIR");
 
 string commandLine = AppCommandLine.Build(append, app, environment, appArguments, trace);
@@ -85,7 +104,7 @@ using var channels = GuestChannels.Create();
 var machine = new QemuMachine
 {
     KernelImage = kernel, Memory = memory, Machine = machineName, Cpus = cpus, CommandLine = commandLine,
-    InitialRamDisk = app ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
+    InitialRamDisk = app ?? image ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
     InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly, FileServer = fileServer,
     Network = publish.Count > 0 || net is not null ? new NetworkOptions(publish, net == "outbound", dns) : null,
 };
@@ -117,12 +136,13 @@ using var logFile = kernelLog is null ? null : new StreamWriter(kernelLog, appen
 int? reported = null;
 var stderr = Console.OpenStandardError();
 var pumps = Task.WhenAll(
+    channels.PumpConsoleAsync(Console.OpenStandardOutput(), Console.OpenStandardInput(), CancellationToken.None),
     channels.PumpStderrAsync(stderr, CancellationToken.None),
     channels.PumpLogAsync(line =>
     {
         logFile?.WriteLine(line);
         reported = GuestChannels.ExitStatusIn(line) ?? reported;
-        if (verbose || AppCommandLine.IsAttention(line)) Console.Error.WriteLine(line);
+        if (verbose || AppCommandLine.IsAttention(line) || (trace && AppCommandLine.IsTrace(line))) Console.Error.WriteLine(line);
     }, CancellationToken.None));
 process.WaitForExit();
 await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5)));
@@ -130,3 +150,36 @@ int status = reported ?? QemuMachine.GuestStatus(process.ExitCode);
 if (reported is null && process.ExitCode == 0)
     Console.Error.WriteLine("libra-qemu: the guest stopped without reporting an exit status (a reset or triple fault); rerun with --interrupt-log FILE to see the faults");
 return status;
+
+static int WriteImage(string[] args)
+{
+    string? app = null, output = null, name = null;
+    var environment = new List<string>();
+    var arguments = new List<string>();
+    for (int i = 1; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
+        try
+        {
+            switch (args[i])
+            {
+                case "--app": app = Value(); break;
+                case "--out": output = Value(); break;
+                case "--name": name = Value(); break;
+                case "--env": environment.Add(EnvironmentPair(Value())); break;
+                case "--": arguments.AddRange(args[(i + 1)..]); i = args.Length; break;
+                default: return Usage($"unknown option '{args[i]}'", ImageUsage);
+            }
+        }
+        catch (ArgumentException e) { return Usage(e.Message, ImageUsage); }
+    }
+    if (app is null || output is null) return Usage("image needs --app ELF and --out FILE", ImageUsage);
+    if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
+    if (name is not null && (name.Length == 0 || name.Contains('/'))) return Usage($"--name '{name}' is not a file name", ImageUsage);
+    if (Directory.Exists(output)) return Refuse($"--out '{output}' is a directory");
+    var entries = AppImage.Write(output, app, name, environment, arguments);
+    foreach (var entry in entries) Console.WriteLine($"  {entry.Path,-24} {entry.Size,14:N0} bytes");
+    Console.WriteLine($"  {AppImage.CommandLinePath}: {AppImage.DefaultCommandLine(entries[0].Path, environment, arguments)}");
+    Console.WriteLine($"image: {output} ({new FileInfo(output).Length:N0} bytes)");
+    return 0;
+}

@@ -108,16 +108,16 @@ public sealed class QemuMachine
             "-machine", Machine, "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
             "-m", Memory, "-smp", Cpus.ToString(),
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-            "-serial", "stdio",
             "-device", $"isa-debug-exit,iobase=0x{DebugExitPort:x},iosize=4",
             "-kernel", KernelImage,
         };
         if (Channels is not null)
             args.AddRange([
+                "-chardev", $"socket,id=console,path={Channels.ConsoleSocket}", "-serial", "chardev:console",
                 "-chardev", $"socket,id=stderr,path={Channels.StderrSocket}", "-serial", "chardev:stderr",
                 "-chardev", $"socket,id=log,path={Channels.LogSocket}", "-device", "isa-debugcon,iobase=0xe9,chardev=log",
             ]);
-        else args.AddRange(["-serial", "null"]);
+        else args.AddRange(["-serial", "stdio", "-serial", "null"]);
         if (SharedDirectory is not null && FileServer == FileServer.Qemu)
             args.AddRange([
                 "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
