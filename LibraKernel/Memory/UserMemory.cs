@@ -15,6 +15,10 @@ namespace Libra.Memory
         private const int MaxRanges = 16384;
         // A software bit of a not-present entry: the address field still holds the page's frame.
         private const ulong KeptFrame = 1ul << 9;
+        // A software bit of a present entry: the frame is the kernel's (the vDSO data page), shown to
+        // the application read-only (mprotect never makes it writable, nor unreadable) and never
+        // freed with its mapping.
+        private const ulong KernelFrame = 1ul << 10;
         // Beyond this many pages changed at once, reloading CR3 beats invlpg per page.
         private const ulong FlushAllThreshold = 64;
 
@@ -78,7 +82,8 @@ namespace Libra.Memory
             while ((leaf = tables->NextLeaf(ref address, end)) != null)
             {
                 ulong frame = *leaf & PageTable.AddressMask;
-                *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
+                if ((*leaf & KernelFrame) != 0) *leaf = frame | KernelFrame | EntryFlags(prot & ~ProtWrite);
+                else *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
                 if (++changed <= FlushAllThreshold) Native.InvalidatePage(address);
                 address += Layout.PageSize;
             }
@@ -179,6 +184,18 @@ namespace Libra.Memory
             return true;
         }
 
+        // Shows the kernel's page at `physical` to the application at `address`, read-only, in an area
+        // of its own kind (the vDSO data page); it stays the kernel's when the area goes away.
+        internal static bool MapKernelPage(ulong address, ulong physical, RangeKind kind)
+        {
+            if (Reserve(address, Layout.PageSize, ProtRead, kind, fixedAddress: true) != address) return false;
+            ulong* leaf = KernelAddressSpace.Tables->Leaf(address, true);
+            if (leaf == null) return false;
+            *leaf = physical | KernelFrame | EntryFlags(ProtRead);
+            Native.InvalidatePage(address);
+            return true;
+        }
+
         // Copies into committed user pages through the direct map, ignoring their protection.
         internal static void WriteDirect(ulong address, byte* source, ulong length)
         {
@@ -248,8 +265,11 @@ namespace Libra.Memory
             ulong* leaf;
             while ((leaf = tables->NextLeaf(ref address, end)) != null)
             {
-                PhysicalMemory.FreeFrame(*leaf & PageTable.AddressMask);
-                CommittedPages--;
+                if ((*leaf & KernelFrame) == 0)
+                {
+                    PhysicalMemory.FreeFrame(*leaf & PageTable.AddressMask);
+                    CommittedPages--;
+                }
                 *leaf = 0;
                 if (++released <= FlushAllThreshold) Native.InvalidatePage(address);
                 address += Layout.PageSize;
