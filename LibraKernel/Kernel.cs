@@ -128,6 +128,7 @@ namespace Libra
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             MountSharedDirectory();
             Shims.Net.NetworkLink.Start();
+            Vdso.VdsoMapping.Disabled = s_options.NoVdso;
             fixed (AppArguments* app = &s_app)
             {
                 if (!AppLoader.Load(Layout.PhysicalToVirtual(boot->ModulePhysical[0]), boot->ModuleSize[0], app))

@@ -39,6 +39,7 @@ namespace Libra.Boot
         internal int TickHz;
         internal bool TraceSyscalls;
         internal bool PollVirtio;
+        internal bool NoVdso;
 
         internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
 
@@ -70,6 +71,13 @@ namespace Libra.Boot
                 PollVirtio = true;
                 return OptionResult.Applied;
             }
+            // Linux's vdso=0: no vDSO, so the C library makes a system call for every clock read.
+            if (Is(key, "libra.vdso"))
+            {
+                if (!hasValue || !Is(value, "off")) return OptionResult.BadValue;
+                NoVdso = true;
+                return OptionResult.Applied;
+            }
             if (Is(key, "libra.trace"))
             {
                 if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
@@ -83,7 +91,8 @@ namespace Libra.Boot
 
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
-            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" : "libra.tick_hz=10..1000";
+            Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" :
+            Is(key, "libra.vdso") ? "libra.vdso=off" : "libra.tick_hz=10..1000";
 
         internal static bool Is(ReadOnlySpan<char> text, string expected)
         {

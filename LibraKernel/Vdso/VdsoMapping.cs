@@ -10,9 +10,14 @@ namespace Libra.Vdso
     // at a fixed distance (vdso.lds), so it runs unrelocated at any base.
     internal static unsafe class VdsoMapping
     {
-        // The vDSO's base address, or 0 when it could not be mapped (glibc then makes system calls).
+        // libra.vdso=off (Linux's vdso=0): nothing is mapped and AT_SYSINFO_EHDR is left out.
+        internal static bool Disabled;
+
+        // The vDSO's base address, or 0 when it is disabled or could not be mapped (the C library
+        // then makes a system call for each clock read).
         internal static ulong Map()
         {
+            if (Disabled) return 0;
             ImageLayout* image = Native.GetImageLayout();
             ulong size = image->VdsoImageEnd - image->VdsoImageStart;
             ulong pages = UserMemory.PageUp(size);
