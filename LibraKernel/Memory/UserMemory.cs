@@ -16,8 +16,8 @@ namespace Libra.Memory
         // A software bit of a not-present entry: the address field still holds the page's frame.
         private const ulong KeptFrame = 1ul << 9;
         // A software bit of a present entry: the frame is the kernel's (the vDSO data page), shown to
-        // the application read-only (mprotect never makes it writable, nor unreadable) and never
-        // freed with its mapping.
+        // the application read-only whatever mprotect asks (Linux's vvar cannot be made writable or
+        // executable either) and never freed with its mapping.
         private const ulong KernelFrame = 1ul << 10;
         // Beyond this many pages changed at once, reloading CR3 beats invlpg per page.
         private const ulong FlushAllThreshold = 64;
@@ -82,7 +82,7 @@ namespace Libra.Memory
             while ((leaf = tables->NextLeaf(ref address, end)) != null)
             {
                 ulong frame = *leaf & PageTable.AddressMask;
-                if ((*leaf & KernelFrame) != 0) *leaf = frame | KernelFrame | EntryFlags(prot & ~ProtWrite);
+                if ((*leaf & KernelFrame) != 0) *leaf = frame | KernelFrame | EntryFlags(ProtRead);
                 else *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
                 if (++changed <= FlushAllThreshold) Native.InvalidatePage(address);
                 address += Layout.PageSize;
