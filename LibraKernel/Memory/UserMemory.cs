@@ -91,6 +91,23 @@ namespace Libra.Memory
             return true;
         }
 
+        // False for mprotect's EACCES: the vDSO data page may become neither writable nor executable
+        // (Linux's vvar has neither VM_MAYWRITE nor VM_MAYEXEC).
+        internal static bool MayProtect(ulong start, ulong length, int prot)
+        {
+            if ((prot & (ProtWrite | ProtExec)) == 0) return true;
+            ulong end = start + PageUp(length);
+            for (ulong address = start; address < end;)
+            {
+                int index = s_map.Find(address);
+                if (index < 0) return true;     // a hole: Protect answers ENOMEM
+                VirtualRange range = s_map.Range(index);
+                if (range.Kind == RangeKind.Vvar) return false;
+                address = range.End;
+            }
+            return true;
+        }
+
         // MADV_DONTNEED: the pages read as zero on their next touch.
         internal static void Discard(ulong start, ulong length) => ReleasePages(start, PageUp(length));
 
@@ -130,6 +147,8 @@ namespace Libra.Memory
             if (leaf == null) Panic.Halt("out of memory for the application's page tables");
             if ((*leaf & PageTable.Present) != 0)
             {
+                // The kernel's page stays read-only whatever its area says: no retry would succeed.
+                if ((*leaf & KernelFrame) != 0 && (write || fetch)) return false;
                 // Another path already committed it (or a stale TLB entry): refresh and retry.
                 Native.InvalidatePage(page);
                 return true;

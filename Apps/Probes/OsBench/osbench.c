@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -308,15 +309,17 @@ static int never_backwards(clockid_t clock, int rounds)
     return 1;
 }
 
-static int maps_show(const char *name)
+/* The start of the first area /proc/self/maps names `name`, or 0. */
+static unsigned long maps_area(const char *name)
 {
     FILE *maps = fopen("/proc/self/maps", "r");
     if (maps == NULL) return 0;
     char line[512];
-    int found = 0;
-    while (fgets(line, sizeof line, maps) != NULL) if (strstr(line, name) != NULL) found = 1;
+    unsigned long start = 0;
+    while (start == 0 && fgets(line, sizeof line, maps) != NULL)
+        if (strstr(line, name) != NULL) sscanf(line, "%lx", &start);
     fclose(maps);
-    return found;
+    return start;
 }
 
 static void check_vdso(void)
@@ -324,7 +327,10 @@ static void check_vdso(void)
     const unsigned char *vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
     printf("vDSO: AT_SYSINFO_EHDR set: %s, an ELF shared object: %s\n", vdso != NULL ? "yes" : "no",
            vdso != NULL && memcmp(vdso, "\177ELF", 4) == 0 && vdso[16] == 3 ? "yes" : "no");
-    printf("/proc/self/maps shows [vvar]: %s, [vdso]: %s\n", maps_show("[vvar]") ? "yes" : "no", maps_show("[vdso]") ? "yes" : "no");
+    unsigned long vvar = maps_area("[vvar]");
+    printf("/proc/self/maps shows [vvar]: %s, [vdso]: %s\n", vvar != 0 ? "yes" : "no", maps_area("[vdso]") != 0 ? "yes" : "no");
+    int refused = vvar != 0 && mprotect((void *)vvar, 4096, PROT_READ | PROT_WRITE) == -1 && errno == EACCES;
+    printf("mprotect([vvar], PROT_READ|PROT_WRITE) fails with EACCES: %s\n", refused ? "yes" : "no");
 
     static const struct { clockid_t id; const char *name; } clocks[] = {
         { CLOCK_MONOTONIC, "MONOTONIC" }, { CLOCK_MONOTONIC_RAW, "MONOTONIC_RAW" }, { CLOCK_MONOTONIC_COARSE, "MONOTONIC_COARSE" },
