@@ -128,6 +128,7 @@ namespace Libra
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             MountSharedDirectory();
             Shims.Net.NetworkLink.Start();
+            Vdso.VdsoMapping.Disabled = s_options.NoVdso;
             byte* module = Layout.PhysicalToVirtual(boot->ModulePhysical[0]);
             ulong moduleSize = boot->ModuleSize[0];
             ulong tmpSize = s_options.TmpSize != 0 ? s_options.TmpSize : PhysicalMemory.FreeBytes / 2;

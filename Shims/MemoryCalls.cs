@@ -81,6 +81,7 @@ namespace Libra.Shims
             if ((a->A0 & (Layout.PageSize - 1)) != 0) return -Errno.EINVAL;
             if (a->A1 == 0) return 0;
             if (!UserMemory.IsUserRange(a->A0, a->A1)) return -Errno.ENOMEM;
+            if (!UserMemory.MayProtect(a->A0, a->A1, (int)a->A2 & ProtMask)) return -Errno.EACCES;
             return UserMemory.Protect(a->A0, a->A1, (int)a->A2 & ProtMask) ? 0 : -Errno.ENOMEM;
         }
 

@@ -319,6 +319,8 @@ namespace Libra.Shims
                 if (range.Kind == RangeKind.Image) { text.Append("                          "); text.AppendAscii(AppLoader.ExePath, AppLoader.ExePathLength); }
                 else if (range.Kind == RangeKind.Heap) text.Append("                          [heap]");
                 else if (range.Kind == RangeKind.Stack) text.Append("                          [stack]");
+                else if (range.Kind == RangeKind.Vvar) text.Append("                          [vvar]");
+                else if (range.Kind == RangeKind.Vdso) text.Append("                          [vdso]");
                 text.Append((byte)'\n');
             }
         }

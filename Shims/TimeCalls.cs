@@ -4,7 +4,8 @@ using Libra.Time;
 
 namespace Libra.Shims
 {
-    // Time: every clock glibc asks for, and the sleeps. There is no vDSO, so each read is a syscall.
+    // Time: every clock glibc asks for, and the sleeps. The vDSO (LibraKernel/Vdso/vdso.c) answers
+    // the common clock reads in user mode with the same arithmetic; these calls are its fallback.
     // Sleeps and timeouts wait on the kernel's timer queue (Time/Timers.cs) and end at their
     // deadline to the timer's resolution, which clock_getres reports.
     internal static unsafe class TimeCalls

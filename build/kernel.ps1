@@ -3,21 +3,36 @@
 $KernelDir = Join-Path $Root 'LibraKernel'
 $KernelOut = Join-Path $Root 'artifacts/kernel'
 $KernelImage = Join-Path $KernelOut 'libra.elf'
-$KernelAsmSources = @('Boot/entry.S', 'Arch/X64/Native.S', 'Arch/X64/Interrupts.S')
+$KernelAsmSources = @('Boot/entry.S', 'Arch/X64/Native.S', 'Arch/X64/Interrupts.S', 'Vdso/VdsoImage.S')
+$VdsoImage = Join-Path $KernelOut 'vdso.so'
 
 function Get-KernelIlcObject {
     Join-Path $KernelDir 'obj/Release/net10.0/linux-x64/native/LibraKernel.o'
 }
 
-# Compiles the C# kernel with ILC (dotnet publish) and assembles the stubs; returns the object paths.
+# Builds artifacts/kernel/vdso.so, the vDSO the kernel maps into the application (LibraKernel/Vdso):
+# position-independent C with no library, linked by its own script into one PT_LOAD with the
+# dynamic symbols and LINUX_2.6 versions glibc and Go look up, as Linux builds its vdso64.so.
+function Build-Vdso {
+    Install-Prerequisites @{ 'gcc' = 'gcc'; 'ld' = 'binutils' }
+    $object = Join-Path $KernelOut 'vdso.o'
+    Invoke-Checked 'gcc' @('-fPIC', '-O2', '-nostdlib', '-ffreestanding', '-fno-stack-protector', '-fno-builtin',
+        '-fasynchronous-unwind-tables', '-Wall', '-Werror', '-c', '-o', $object, (Join-Path $KernelDir 'Vdso/vdso.c'))
+    Invoke-Checked 'ld' @('-shared', '-T', (Join-Path $KernelDir 'Vdso/vdso.lds'), '--hash-style=both', '-soname', 'linux-vdso.so.1',
+        '--eh-frame-hdr', '-Bsymbolic', '-z', 'max-page-size=4096', '-z', 'noexecstack', '--build-id=none', '-s', '-o', $VdsoImage, $object)
+}
+
+# Compiles the C# kernel with ILC (dotnet publish), builds the vDSO and assembles the stubs (one of
+# which embeds the vDSO); returns the object paths.
 function Build-KernelObjects {
     Install-Prerequisites @{ 'as' = 'binutils'; 'nm' = 'binutils'; 'ld.lld' = 'lld' }
     New-Item -ItemType Directory -Force -Path $KernelOut | Out-Null
+    Build-Vdso
     Invoke-Quiet 'dotnet' @('publish', (Join-Path $KernelDir 'LibraKernel.csproj'), '-c', 'Release', '-v', 'q', '-nologo')
     $objects = @()
     foreach ($source in $KernelAsmSources) {
         $object = Join-Path $KernelOut (([IO.Path]::GetFileNameWithoutExtension($source)) + '.o')
-        Invoke-Checked 'as' @('--64', '-o', $object, (Join-Path $KernelDir $source))
+        Invoke-Checked 'as' @('--64', '-I', $KernelOut, '-o', $object, (Join-Path $KernelDir $source))
         $objects += $object
     }
     return @($objects) + (Get-KernelIlcObject)

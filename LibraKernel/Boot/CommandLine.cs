@@ -40,6 +40,7 @@ namespace Libra.Boot
         internal bool TraceSyscalls;
         internal bool PollVirtio;
         internal ulong TmpSize;         // libra.tmp_size: bytes the tmpfs at /tmp may hold (0: half the free memory)
+        internal bool NoVdso;
 
         internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
 
@@ -77,6 +78,13 @@ namespace Libra.Boot
                 TmpSize = bytes;
                 return OptionResult.Applied;
             }
+            // Linux's vdso=0: no vDSO, so the C library makes a system call for every clock read.
+            if (Is(key, "libra.vdso"))
+            {
+                if (!hasValue || !Is(value, "off")) return OptionResult.BadValue;
+                NoVdso = true;
+                return OptionResult.Applied;
+            }
             if (Is(key, "libra.trace"))
             {
                 if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
@@ -91,7 +99,7 @@ namespace Libra.Boot
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
             Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" :
-            Is(key, "libra.tmp_size") ? "libra.tmp_size=BYTES[K|M|G], at least 4K" : "libra.tick_hz=10..1000";
+            Is(key, "libra.tmp_size") ? "libra.tmp_size=BYTES[K|M|G], at least 4K" : Is(key, "libra.vdso") ? "libra.vdso=off" : "libra.tick_hz=10..1000";
 
         // A byte count with an optional K, M or G (powers of 1024), as tmpfs's size= option.
         internal static bool ParseSize(ReadOnlySpan<char> text, out ulong bytes)

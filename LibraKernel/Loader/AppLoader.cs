@@ -5,6 +5,7 @@ using Libra.Memory;
 using Libra.Shims;
 using Libra.Threads;
 using Libra.Time;
+using Libra.Vdso;
 
 namespace Libra.Loader
 {
@@ -64,6 +65,7 @@ namespace Libra.Loader
             aux.Entry = image.EntryAddress(loadBase);
             aux.HwCap = Cpu.Features1Edx;
             aux.MinSigStackSize = 2048;
+            aux.SysinfoEhdr = VdsoMapping.Map();
             byte* random = stackalloc byte[16];
             EntropySource.Fill(random, 16);
             byte* staging = (byte*)KernelHeap.AllocateZeroed(StackStaging);

@@ -12,6 +12,9 @@ namespace Libra.Memory
         internal ulong End;
         internal ulong EhFrameStart, EhFrameEnd;
         internal ulong BootStackTop;
+        // The vDSO image and its data page (Vdso/VdsoImage.S).
+        internal ulong VdsoImageStart, VdsoImageEnd;
+        internal ulong VdsoDataPage;
 
         internal ulong PhysicalEnd => End - Layout.KernelImageBase;
     }

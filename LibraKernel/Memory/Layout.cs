@@ -33,6 +33,10 @@ namespace Libra.Memory
         internal const ulong UserStackTop = UserEnd;
         internal const ulong UserStackSize = 8ul << 20;
         internal const ulong UserMmapTop = UserStackTop - UserStackSize - (128ul << 20);
+        // The vDSO's data page ([vvar]) and, right above it, the vDSO ([vdso]): in the gap between the
+        // mmap area and the stack, where Linux too puts them near the stack (arch/x86/entry/vdso/vma.c).
+        internal const ulong UserVvar = UserMmapTop + (64ul << 20);
+        internal const ulong UserVdso = UserVvar + PageSize;
 
         internal static unsafe byte* PhysicalToVirtual(ulong physical) => (byte*)(DirectMapBase + physical);
     }

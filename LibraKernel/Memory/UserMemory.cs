@@ -15,6 +15,10 @@ namespace Libra.Memory
         private const int MaxRanges = 16384;
         // A software bit of a not-present entry: the address field still holds the page's frame.
         private const ulong KeptFrame = 1ul << 9;
+        // A software bit of a present entry: the frame is the kernel's (the vDSO data page), shown to
+        // the application read-only whatever mprotect asks (Linux's vvar cannot be made writable or
+        // executable either) and never freed with its mapping.
+        private const ulong KernelFrame = 1ul << 10;
         // Beyond this many pages changed at once, reloading CR3 beats invlpg per page.
         private const ulong FlushAllThreshold = 64;
 
@@ -78,11 +82,29 @@ namespace Libra.Memory
             while ((leaf = tables->NextLeaf(ref address, end)) != null)
             {
                 ulong frame = *leaf & PageTable.AddressMask;
-                *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
+                if ((*leaf & KernelFrame) != 0) *leaf = frame | KernelFrame | EntryFlags(ProtRead);
+                else *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
                 if (++changed <= FlushAllThreshold) Native.InvalidatePage(address);
                 address += Layout.PageSize;
             }
             if (changed > FlushAllThreshold) Native.WriteCr3(Native.ReadCr3());
+            return true;
+        }
+
+        // False for mprotect's EACCES: the vDSO data page may become neither writable nor executable
+        // (Linux's vvar has neither VM_MAYWRITE nor VM_MAYEXEC).
+        internal static bool MayProtect(ulong start, ulong length, int prot)
+        {
+            if ((prot & (ProtWrite | ProtExec)) == 0) return true;
+            ulong end = start + PageUp(length);
+            for (ulong address = start; address < end;)
+            {
+                int index = s_map.Find(address);
+                if (index < 0) return true;     // a hole: Protect answers ENOMEM
+                VirtualRange range = s_map.Range(index);
+                if (range.Kind == RangeKind.Vvar) return false;
+                address = range.End;
+            }
             return true;
         }
 
@@ -125,6 +147,8 @@ namespace Libra.Memory
             if (leaf == null) Panic.Halt("out of memory for the application's page tables");
             if ((*leaf & PageTable.Present) != 0)
             {
+                // The kernel's page stays read-only whatever its area says: no retry would succeed.
+                if ((*leaf & KernelFrame) != 0 && (write || fetch)) return false;
                 // Another path already committed it (or a stale TLB entry): refresh and retry.
                 Native.InvalidatePage(page);
                 return true;
@@ -176,6 +200,18 @@ namespace Libra.Memory
                 int prot = (int)s_map.Range(index).Protection;
                 *leaf = prot == 0 ? frame | KeptFrame : frame | EntryFlags(prot);
             }
+            return true;
+        }
+
+        // Shows the kernel's page at `physical` to the application at `address`, read-only, in an area
+        // of its own kind (the vDSO data page); it stays the kernel's when the area goes away.
+        internal static bool MapKernelPage(ulong address, ulong physical, RangeKind kind)
+        {
+            if (Reserve(address, Layout.PageSize, ProtRead, kind, fixedAddress: true) != address) return false;
+            ulong* leaf = KernelAddressSpace.Tables->Leaf(address, true);
+            if (leaf == null) return false;
+            *leaf = physical | KernelFrame | EntryFlags(ProtRead);
+            Native.InvalidatePage(address);
             return true;
         }
 
@@ -248,8 +284,11 @@ namespace Libra.Memory
             ulong* leaf;
             while ((leaf = tables->NextLeaf(ref address, end)) != null)
             {
-                PhysicalMemory.FreeFrame(*leaf & PageTable.AddressMask);
-                CommittedPages--;
+                if ((*leaf & KernelFrame) == 0)
+                {
+                    PhysicalMemory.FreeFrame(*leaf & PageTable.AddressMask);
+                    CommittedPages--;
+                }
                 *leaf = 0;
                 if (++released <= FlushAllThreshold) Native.InvalidatePage(address);
                 address += Layout.PageSize;

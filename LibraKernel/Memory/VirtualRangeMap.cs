@@ -8,6 +8,8 @@ namespace Libra.Memory
         Heap,       // the brk area
         Stack,      // the main thread's stack
         Reserved,   // address space the kernel keeps out of the application's reach
+        Vvar,       // the vDSO's data page, a kernel page the application reads
+        Vdso,       // the vDSO image
     }
 
     // One virtual memory area: [Start, End), page-aligned, with one protection (like a Linux VMA).

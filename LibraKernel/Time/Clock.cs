@@ -1,4 +1,6 @@
+using System.Threading;
 using Libra.Arch.X64;
+using Libra.Vdso;
 
 namespace Libra.Time
 {
@@ -7,7 +9,7 @@ namespace Libra.Time
     // The kernel's monotonic clock: nanoseconds since boot. On KVM it reads kvmclock; otherwise the
     // TSC, whose rate is measured once against the HPET (or the PIT where there is no HPET). Under
     // TCG the TSC follows host time (../shared/reference/protocols.md §5.1).
-    internal static class Clock
+    internal static unsafe class Clock
     {
         private const ulong CalibrationNs = 50_000_000;
 
@@ -18,7 +20,7 @@ namespace Libra.Time
 
         internal static void Initialize()
         {
-            if (Cpu.HasKvmClock && KvmClock.Initialize())
+            if (Cpu.HasKvmClock && KvmClock.Initialize(&VdsoPage->Pvclock))
             {
                 Source = ClockSource.KvmClock;
                 TscHz = KvmClock.TscHz;
@@ -52,6 +54,34 @@ namespace Libra.Time
         internal static void SetWallClock(ulong unixSeconds)
         {
             RealtimeOffset = unixSeconds * 1_000_000_000ul - Nanoseconds();
+            if (s_published) Publish();
+        }
+
+        // The vDSO's data page in the kernel image (Vdso/VdsoImage.S), mapped read-only into the application.
+        internal static VdsoData* VdsoPage => (VdsoData*)Native.GetImageLayout()->VdsoDataPage;
+        private static bool s_published;
+
+        // Writes the parameters with which the vDSO (Vdso/vdso.c) computes, in user mode, exactly what
+        // Nanoseconds() and RealtimeNanoseconds() give: the same formula over the same TSC. The
+        // sequence counter is odd while the fields change (Linux's vdso_data seq), so a reader never
+        // mixes old and new; under KVM the vDSO reads kvmclock's own structure, which KVM keeps.
+        internal static void Publish()
+        {
+            VdsoData* data = VdsoPage;
+            Volatile.Write(ref data->Sequence, data->Sequence + 1);
+            data->Mode = Source switch
+            {
+                ClockSource.KvmClock => VdsoMode.Pvclock,
+                ClockSource.None => VdsoMode.Syscall,
+                _ => VdsoMode.Tsc,
+            };
+            data->TscBase = s_tscAtBoot;
+            data->NsPerTick = s_nsPerTscShift32;
+            data->PvclockBootNs = KvmClock.BootNanoseconds;
+            data->RealtimeOffset = RealtimeOffset;
+            data->ResolutionNs = LocalApic.ResolutionNs;
+            Volatile.Write(ref data->Sequence, data->Sequence + 1);
+            s_published = true;
         }
 
         internal static ulong RealtimeNanoseconds() => Nanoseconds() + RealtimeOffset;

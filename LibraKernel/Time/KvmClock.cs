@@ -1,7 +1,7 @@
 using System.Threading;
-using System.Runtime.CompilerServices;
 using Libra.Arch.X64;
 using Libra.Memory;
+using Libra.Vdso;
 
 namespace Libra.Time
 {
@@ -11,25 +11,16 @@ namespace Libra.Time
     {
         private const uint MsrSystemTimeNew = 0x4b564d01;
 
-        private struct PvclockTimeInfo
-        {
-            internal uint Version;
-            internal uint Pad0;
-            internal ulong TscTimestamp;
-            internal ulong SystemTime;
-            internal uint TscToSystemMul;
-            internal sbyte TscShift;
-            internal byte Flags;
-            internal byte Pad1, Pad2;
-        }
-
-        private static PvclockTimeInfo s_info;
+        // In the vDSO's data page, so that user mode reads the same structure (Vdso/VdsoData.cs).
+        private static PvclockTimeInfo* s_info;
         private static ulong s_bootNs;
         internal static ulong TscHz;
+        internal static ulong BootNanoseconds => s_bootNs;
 
-        internal static bool Initialize()
+        // `info` lies in the kernel image (its physical address is the virtual one less the image base).
+        internal static bool Initialize(PvclockTimeInfo* info)
         {
-            PvclockTimeInfo* info = (PvclockTimeInfo*)Unsafe.AsPointer(ref s_info);
+            s_info = info;
             ulong physical = (ulong)info - Layout.KernelImageBase;
             Native.WriteMsr(MsrSystemTimeNew, physical | 1);
             if (info->TscToSystemMul == 0) return false;
@@ -44,7 +35,7 @@ namespace Libra.Time
 
         private static ulong Raw()
         {
-            PvclockTimeInfo* info = (PvclockTimeInfo*)Unsafe.AsPointer(ref s_info);
+            PvclockTimeInfo* info = s_info;
             uint version;
             ulong ns;
             do

@@ -4,7 +4,8 @@
  *   osbench            one JSON row per primitive on stdout: per-operation median and p99 in ns
  *   osbench --smoke    the same rows from short loops (the test suite's "it still runs")
  *   osbench --check    correctness only, deterministic lines (the differential suite): ping-pongs
- *                      complete, sleeps and timeouts are never early, spinning threads share the CPU
+ *                      complete, sleeps and timeouts are never early, spinning threads share the CPU,
+ *                      the vDSO is there and its clocks agree with the system calls'
  *   osbench --sleep MS one nanosleep of MS milliseconds, then exit (the tickless-idle test counts
  *                      the kernel's timer interrupts around it)
  *
@@ -21,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,8 +288,94 @@ static void *spinner(void *arg)
     return NULL;
 }
 
+/* ---- the vDSO: there, and its clocks agree with the system calls' ---- */
+
+static uint64_t timespec_ns(const struct timespec *ts) { return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec; }
+
+/* clock_gettime through the C library (the vDSO) and by the syscall instruction, interleaved:
+   neither ever reads behind the other. */
+static int never_backwards(clockid_t clock, int rounds)
+{
+    struct timespec ts;
+    uint64_t last = 0;
+    for (int i = 0; i < rounds; i++) {
+        clock_gettime(clock, &ts);
+        uint64_t by_vdso = timespec_ns(&ts);
+        syscall(SYS_clock_gettime, clock, &ts);
+        uint64_t by_syscall = timespec_ns(&ts);
+        if (by_vdso < last || by_syscall < by_vdso) return 0;
+        last = by_syscall;
+    }
+    return 1;
+}
+
+/* The start of the first area /proc/self/maps names `name`, or 0. */
+static unsigned long maps_area(const char *name)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL) return 0;
+    char line[512];
+    unsigned long start = 0;
+    while (start == 0 && fgets(line, sizeof line, maps) != NULL)
+        if (strstr(line, name) != NULL) sscanf(line, "%lx", &start);
+    fclose(maps);
+    return start;
+}
+
+static void check_vdso(void)
+{
+    const unsigned char *vdso = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+    printf("vDSO: AT_SYSINFO_EHDR set: %s, an ELF shared object: %s\n", vdso != NULL ? "yes" : "no",
+           vdso != NULL && memcmp(vdso, "\177ELF", 4) == 0 && vdso[16] == 3 ? "yes" : "no");
+    unsigned long vvar = maps_area("[vvar]");
+    printf("/proc/self/maps shows [vvar]: %s, [vdso]: %s\n", vvar != 0 ? "yes" : "no", maps_area("[vdso]") != 0 ? "yes" : "no");
+    int refused = vvar != 0 && mprotect((void *)vvar, 4096, PROT_READ | PROT_WRITE) == -1 && errno == EACCES;
+    printf("mprotect([vvar], PROT_READ|PROT_WRITE) fails with EACCES: %s\n", refused ? "yes" : "no");
+
+    static const struct { clockid_t id; const char *name; } clocks[] = {
+        { CLOCK_MONOTONIC, "MONOTONIC" }, { CLOCK_MONOTONIC_RAW, "MONOTONIC_RAW" }, { CLOCK_MONOTONIC_COARSE, "MONOTONIC_COARSE" },
+        { CLOCK_BOOTTIME, "BOOTTIME" },
+    };
+    for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++)
+        printf("%s by the vDSO and by syscall, interleaved 10000 times, never backwards: %s\n", clocks[i].name,
+               never_backwards(clocks[i].id, 10000) ? "yes" : "no");
+
+    struct timespec realtime, by_syscall;
+    clock_gettime(CLOCK_REALTIME, &realtime);
+    syscall(SYS_clock_gettime, CLOCK_REALTIME, &by_syscall);
+    uint64_t now = timespec_ns(&realtime);
+    printf("REALTIME after 2020 and within 1 s of the syscall's: %s\n",
+           realtime.tv_sec > 1577836800 && timespec_ns(&by_syscall) - now < 1000000000u ? "yes" : "no");
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    uint64_t tod = (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+    time_t seconds = time(NULL);
+    /* time() may be the coarse clock's second (Linux's vDSO reads it at the last tick): one either way. */
+    uint64_t second = now / 1000000000u;
+    printf("gettimeofday within 1 s of REALTIME and not before it, time within 1 s: %s\n",
+           tod + 1000 >= now && tod - now < 1000000000u && (uint64_t)seconds + 1 >= second && (uint64_t)seconds <= second + 1 ? "yes" : "no");
+
+    struct timespec resolution, resolution_by_syscall;
+    clock_getres(CLOCK_MONOTONIC, &resolution);
+    syscall(SYS_clock_getres, CLOCK_MONOTONIC, &resolution_by_syscall);
+    printf("clock_getres(MONOTONIC) by the vDSO equals the syscall's: %s\n",
+           resolution.tv_sec == resolution_by_syscall.tv_sec && resolution.tv_nsec == resolution_by_syscall.tv_nsec ? "yes" : "no");
+    unsigned cpu = 99, node = 99;
+    printf("sched_getcpu() >= 0: %s, getcpu by syscall answers: %s\n", sched_getcpu() >= 0 ? "yes" : "no",
+           syscall(SYS_getcpu, &cpu, &node, NULL) == 0 && cpu != 99 && node != 99 ? "yes" : "no");
+
+    /* A clock the vDSO leaves to the kernel still works through the C library. */
+    struct timespec cpu0, cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    for (volatile int spin = 0; spin < 1000000; spin++) { }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    printf("THREAD_CPUTIME_ID (the vDSO's fallback to the syscall) advances: %s\n", timespec_ns(&cpu1) > timespec_ns(&cpu0) ? "yes" : "no");
+}
+
 static void check(void)
 {
+    check_vdso();
+
     /* 1,000 futex ping-pong rounds between two threads complete. */
     pthread_t t = start_futex_partner();
     op_futex_round(1000);

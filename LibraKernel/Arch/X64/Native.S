@@ -257,6 +257,9 @@ image_layout:
         .quad   __eh_frame_start
         .quad   __eh_frame_end
         .quad   boot_stack_top
+        .quad   libra_vdso_image_start
+        .quad   libra_vdso_image_end
+        .quad   libra_vdso_data_page
 
         /* The stack-protector cookie ILC's code checks around stackalloc buffers. */
         .data

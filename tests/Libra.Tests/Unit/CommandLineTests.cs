@@ -36,6 +36,8 @@ public class CommandLineTests
     [InlineData("libra.tick_hz", "1000", true, (int)OptionResult.Applied)]
     [InlineData("libra.tick_hz", "5", true, (int)OptionResult.BadValue)]
     [InlineData("libra.tick_hz", "12a", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.vdso", "off", true, (int)OptionResult.Applied)]
+    [InlineData("libra.vdso", "0", true, (int)OptionResult.BadValue)]
     [InlineData("libra.nonsense", "1", true, (int)OptionResult.UnknownOption)]
     [InlineData("console", "ttyS0", true, (int)OptionResult.UnknownOption)]
     public void Options_are_applied_or_rejected_with_a_reason(string key, string value, bool hasValue, int expected)
