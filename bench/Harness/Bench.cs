@@ -28,7 +28,7 @@ static class Bench
         var settings = a.Settings(Console.Out);
         Console.WriteLine($"bench: targets {string.Join(", ", names)}; {queries.Count} queries; {plan}");
 
-        var report = new Report { Corpus = a.Corpus!, Plan = plan, Smoke = a.Smoke, Queries = queries.Count, Machine = Machine.Describe() };
+        var report = new Report { Corpus = a.Corpus!, Plan = plan, Smoke = a.Smoke, Queries = queries.Count, Machine = Machine.Describe(settings.Qemu) };
         var running = new Dictionary<string, RunningTarget>();
         try
         {
@@ -112,11 +112,11 @@ public sealed record Plan(int Rounds, double Duration, double Warmup, double Ini
 
 static class Machine
 {
-    public static string Describe()
+    public static string Describe(QemuProfile qemu)
     {
         string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "?";
         string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?";
         int cores = File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor"));
-        return $"{cores} cores, {cpu}, Linux {kernel}, KVM {(QemuProfile.KvmUsable() ? "usable" : "not usable")}";
+        return $"{cores} cores, {cpu}, Linux {kernel}, QEMU accelerator {qemu.Accelerator}";
     }
 }
