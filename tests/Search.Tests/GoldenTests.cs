@@ -4,7 +4,8 @@ using Xunit;
 namespace Libra.Search.Tests;
 
 // Golden top-k on the fortunes corpus: ids and BM25 scores recorded from the native AOT binary
-// (golden/fortunes-topk.json) must come back the same natively and in the Linux guest, scores to 1e-6.
+// (golden/fortunes-topk.json) must come back the same natively, in the Linux guest and on Libra,
+// scores to 1e-6.
 // SEARCH_UPDATE_GOLDEN=1 rewrites the file from the native binary (after an intended change).
 public sealed record GoldenHit(string Id, double Score);
 public sealed record GoldenQuery(string Query, int TotalHits, List<GoldenHit> Hits);
@@ -58,17 +59,18 @@ public sealed class NativeGoldenTests(NativeFixture native) : IClassFixture<Nati
     }
 }
 
-public sealed class GuestGoldenTests(GuestFixture guest) : IClassFixture<GuestFixture>
+// The golden answers and the error statuses from a target in a virtual machine, booted once per class.
+public abstract class GuestGoldenTests<TFixture>(TFixture guest) where TFixture : TargetFixture
 {
     [Fact]
-    public async Task Linux_guest_top_k_matches_the_golden_file()
+    public async Task Top_k_matches_the_golden_file()
     {
         var golden = Golden.Load(Artifacts.Shared.Value.GoldenFile);
         foreach (var g in golden) Golden.AssertSame(g, await Golden.Ask(guest.Http, g.Query));
     }
 
     [Fact]
-    public async Task Linux_guest_speaks_the_same_error_contract()
+    public async Task Speaks_the_same_error_contract()
     {
         using var missing = await guest.Http.GetAsync("/search");
         Assert.Equal(400, (int)missing.StatusCode);
@@ -78,6 +80,10 @@ public sealed class GuestGoldenTests(GuestFixture guest) : IClassFixture<GuestFi
         Assert.Equal(404, (int)nope.StatusCode);
     }
 }
+
+public sealed class LinuxGuestGoldenTests(GuestFixture guest) : GuestGoldenTests<GuestFixture>(guest), IClassFixture<GuestFixture>;
+
+public sealed class LibraGoldenTests(LibraFixture libra) : GuestGoldenTests<LibraFixture>(libra), IClassFixture<LibraFixture>;
 
 // `build.ps1 bench -Smoke` end to end: both targets, a report, a plot. Asserts shapes, never times.
 public sealed class BenchSmokeTests

@@ -37,7 +37,8 @@ public sealed class LibraTarget : ITarget
             Network = new NetworkOptions([$"{port}:8080"], Outbound: false),
             CommandLine = AppCommandLine.Build("", s.Binary, ["DOTNET_EnableDiagnostics=0"], serve, traceSyscalls: false),
         };
-        var companions = new List<IDisposable> { channels, stderr, log };
+        // The logs tell why a boot failed (the exception carries them); a clean stop deletes them.
+        var companions = new List<IDisposable> { channels, stderr, log, new TemporaryFiles([console, stderrFile]) };
         Process? p = null;
         try
         {
@@ -61,7 +62,7 @@ public sealed class LibraTarget : ITarget
         catch
         {
             if (p is { HasExited: false }) { p.Kill(entireProcessTree: true); p.WaitForExit(); }
-            foreach (var c in companions) c.Dispose();
+            foreach (var c in companions.Where(c => c is not TemporaryFiles)) c.Dispose();
             throw;
         }
     }
@@ -74,5 +75,13 @@ public sealed class LibraTarget : ITarget
             return new StreamReader(f).ReadToEnd();
         }
         catch (IOException) { return "(none)\n"; }
+    }
+}
+
+sealed class TemporaryFiles(string[] paths) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (string path in paths) File.Delete(path);
     }
 }
