@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Libra.Search.Tests;
+
+// The README's first quick-start command, read out of README.md and run by bash in the repository
+// root as a user would type it: it must boot the search service on Libra, answer the query it names
+// with the same top hit as the native binary, print it, and stop. Built artifacts (the corpus, the
+// AOT binary, the index, the kernel's objects) are reused, so it takes about a minute, not a fresh
+// machine's many.
+public sealed partial class ReadmeTests(NativeFixture native) : IClassFixture<NativeFixture>
+{
+    [GeneratedRegex(@"## Quick start.*?```sh\n(?<line>[^\n]*)\n", RegexOptions.Singleline)]
+    private static partial Regex FirstQuickStartLine();
+
+    [GeneratedRegex(@"-Query ""(?<query>[^""]+)""")]
+    private static partial Regex QueryOption();
+
+    public static string FirstCommand(string readme)
+    {
+        var m = FirstQuickStartLine().Match(readme.ReplaceLineEndings("\n"));
+        Assert.True(m.Success, "README.md has no ```sh block under '## Quick start'");
+        string line = m.Groups["line"].Value;
+        int comment = line.IndexOf("  #", StringComparison.Ordinal);
+        return (comment >= 0 ? line[..comment] : line).Trim();
+    }
+
+    [Fact]
+    public async Task The_readme_first_command_boots_Libra_and_prints_the_answer_to_its_query()
+    {
+        var artifacts = Artifacts.Shared.Value;
+        string command = FirstCommand(File.ReadAllText(Path.Combine(artifacts.Root, "README.md")));
+        Assert.Contains("-Libra", command);
+        var q = QueryOption().Match(command);
+        Assert.True(q.Success, $"the first command asks no -Query \"...\": {command}");
+        string query = q.Groups["query"].Value;
+
+        var (code, output) = Run.Process("bash", ["-c", command], artifacts.Root, TimeSpan.FromMinutes(10));
+
+        Assert.True(code == 0, $"'{command}' exited with {code}:\n{output}");
+        Assert.Contains("search: libra answered", output);
+        Assert.Contains($"'{query}':", output);
+        Assert.Contains("search: stopping libra", output);
+        var top = Regex.Match(output, @"^\s+1\.\s+(?<score>[0-9.]+)\s+(?<id>\S+)", RegexOptions.Multiline);
+        Assert.True(top.Success, $"no first hit printed:\n{output}");
+        var body = JsonDocument.Parse(await native.Http.GetStringAsync($"/search?q={Uri.EscapeDataString(query)}&k=1")).RootElement;
+        Assert.Equal(body.GetProperty("hits")[0].GetProperty("id").GetString(), top.Groups["id"].Value);
+    }
+}
