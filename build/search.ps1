@@ -250,7 +250,7 @@ $LibraCommands['search'] = @{
 }
 
 $LibraCommands['bench'] = @{
-    Summary = 'latency of the search service: native vs the Linux guest (-Smoke: seconds, fortunes corpus)'
+    Summary = 'latency of the search service: native vs the Linux guest vs Libra (-Smoke: seconds, fortunes corpus)'
     Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
     Run = {
         param($o)
@@ -260,7 +260,9 @@ $LibraCommands['bench'] = @{
         $g = Get-GuestInitrd $set $a
         $h = @('bench', '--binary', $a.Binary, '--index', $a.Index, '--queries', $a.Queries, '--kernel', $g.Kernel,
             '--initrd', $g.Initrd, '--corpus', $set, '--results', $(if ($o['Results']) { $o['Results'] } else { Join-Path $Root 'bench/results' }))
-        foreach ($t in @($o['Target'] | Where-Object { $_ })) { $h += @('--target', $t) }
+        $targets = @($o['Target'] | Where-Object { $_ })
+        foreach ($t in $targets) { $h += @('--target', $t) }
+        if ($targets.Count -eq 0 -or $targets -contains 'libra') { $h += @('--libra-kernel', (Build-Kernel)) }
         if ($o['Smoke']) { $h += '--smoke' }
         foreach ($k in 'Rounds', 'Duration', 'Warmup', 'Rates', 'Memory', 'Smp') { if ($o[$k]) { $h += @("--$($k.ToLower())", $o[$k]) } }
         if ($o['Ram']) { $h += '--ram' }

@@ -85,11 +85,11 @@ public sealed class LinuxGuestGoldenTests(GuestFixture guest) : GuestGoldenTests
 
 public sealed class LibraGoldenTests(LibraFixture libra) : GuestGoldenTests<LibraFixture>(libra), IClassFixture<LibraFixture>;
 
-// `build.ps1 bench -Smoke` end to end: both targets, a report, a plot. Asserts shapes, never times.
+// `build.ps1 bench -Smoke` end to end: the three targets, a report, a plot. Asserts shapes, never times.
 public sealed class BenchSmokeTests
 {
     [Fact]
-    public void Bench_smoke_writes_json_markdown_and_plot_for_both_targets()
+    public void Bench_smoke_writes_json_markdown_and_plot_for_native_linux_guest_and_libra()
     {
         var artifacts = Artifacts.Shared.Value;
         string results = Path.Combine(Path.GetTempPath(), "libra-bench-smoke-" + Guid.NewGuid().ToString("N")[..8]);
@@ -103,7 +103,14 @@ public sealed class BenchSmokeTests
             Assert.Single(Directory.GetFiles(results, "*-smoke.png"));
             var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
             var targets = report.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
-            Assert.Equal(["native", "linux-guest"], targets);
+            Assert.Equal(["native", "linux-guest", "libra"], targets);
+            foreach (var t in report.GetProperty("targets").EnumerateArray())
+            {
+                Assert.True(t.GetProperty("bootToFirstAnswerMs").GetDouble() > 0);
+                Assert.True(t.GetProperty("peakRate").GetDouble() > 0);
+                Assert.True(t.GetProperty("hostResidentMiB").GetInt64() > 0);
+            }
+            Assert.Equal(targets.Order(), report.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("target").GetString()).Distinct().Order());
             foreach (var run in report.GetProperty("runs").EnumerateArray())
             {
                 Assert.True(run.GetProperty("completed").GetInt64() > 0);
