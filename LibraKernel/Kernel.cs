@@ -128,6 +128,7 @@ namespace Libra
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             MountSharedDirectory();
             Shims.Net.NetworkLink.Start();
+            CostCounters.StartReporting();
             fixed (AppArguments* app = &s_app)
             {
                 if (!AppLoader.Load(Layout.PhysicalToVirtual(boot->ModulePhysical[0]), boot->ModuleSize[0], app))
@@ -230,6 +231,11 @@ namespace Libra
                 if (KernelOptions.Is(key, "libra.9p.timeout_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong timeout))
                 {
                     Shims.NineP.NinePStreamTransport.TimeoutNanoseconds = timeout * 1_000_000;
+                    continue;
+                }
+                if (KernelOptions.Is(key, "libra.counters_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong period) && period > 0)
+                {
+                    CostCounters.PeriodMs = period;
                     continue;
                 }
                 if (KernelOptions.Is(key, "libra.9p.aname") && valueLength >= 0)

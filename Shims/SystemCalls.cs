@@ -21,6 +21,7 @@ namespace Libra.Shims
         private static void Dispatch(InterruptFrame* frame)
         {
             Thread* self = Scheduler.Current;
+            Diagnostics.CostCounters.Syscalls++;
             ulong number = frame->Rax;
             self->SyscallNumber = number;
             SyscallArgs args;

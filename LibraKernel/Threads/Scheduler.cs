@@ -147,6 +147,7 @@ namespace Libra.Threads
         {
             if (thread->State != ThreadState.Blocked) return false;
             if (reason == WakeReason.Interrupted && thread->Uninterruptible) return false;
+            Diagnostics.CostCounters.Wakeups++;
             thread->WakeReason = reason;
             if (thread->SliceLeft > 0)
             {

@@ -146,6 +146,7 @@ namespace Libra.Shims.Net
         {
             if (length < 0) { ReturnBuffer(frame); return -Errno.EMSGSIZE; }
             if (SystemCalls.Trace) { KernelLog.Begin(); KernelLog.Write("side: sending "); KernelLog.Hex(*(ushort*)(frame + 4), 2); KernelLog.Write(" for "); KernelLog.Decimal(*(uint*)(frame + 8)); KernelLog.Write(" length "); KernelLog.Decimal((ulong)length); KernelLog.Write(" header length "); KernelLog.Decimal(*(uint*)frame); KernelLog.End(); }
+            Diagnostics.CostCounters.SideFramesOut++;
             SerialWrite write = default;
             write.Waiter = Scheduler.Current;
             int error = s_ready ? VirtioSerialDevice.Write(s_port, frame, length, &write) : -(int)Errno.EIO;
@@ -237,6 +238,7 @@ namespace Libra.Shims.Net
 
         private static void Completed(FrameCall* call)
         {
+            Diagnostics.CostCounters.SideFramesIn++;
             fixed (FrameCall* inbox = &s_inbox)
                 if (call != inbox)
                 {

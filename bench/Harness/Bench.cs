@@ -61,7 +61,14 @@ static class Bench
                 var info = report.Targets.First(t => t.Name == name);
                 info.PingP50Ms = Ms(p.All.GetValueAtPercentile(50));
                 info.PingP99Ms = Ms(p.All.GetValueAtPercentile(99));
+                if (r.Counters != null)
+                {
+                    var cost = new RequestCost();
+                    cost.Add(r.Counters, p);
+                    info.PingCost = cost.PerRequest();
+                }
             }
+            var searchCost = running.Where(t => t.Value.Counters != null).ToDictionary(t => t.Key, _ => new RequestCost());
 
             var random = new Random(5);
             for (int round = 1; round <= plan.Rounds; round++)
@@ -72,6 +79,7 @@ static class Bench
                         var res = await LoadGenerator.OpenLoopAsync(running[name].Port, queries, rate, TimeSpan.FromSeconds(plan.Warmup),
                             TimeSpan.FromSeconds(plan.Duration), plan.Connections, ct);
                         var run = RunResult.From(round, name, rate, res);
+                        if (rate == rates[rates.Length / 2] && searchCost.TryGetValue(name, out var cost)) cost.Add(running[name].Counters!, res);
                         report.Runs.Add(run);
                         report.AddHistogram(name, rate, res);
                         Console.WriteLine($"bench: round {round} {name,-12} {rate,7:F0}/s: achieved {run.AchievedRate,7:F0}/s  p50 {run.P50Ms,7:F2}  p99 {run.P99Ms,7:F2}  p99.9 {run.P999Ms,7:F2}  max {run.MaxMs,7:F2} ms" +
@@ -83,6 +91,7 @@ static class Bench
             {
                 var info = report.Targets.First(t => t.Name == name);
                 info.HostResidentMiB = r.HostResidentBytes() / (1024 * 1024);
+                if (searchCost.TryGetValue(name, out var cost)) info.SearchCost = cost.PerRequest();
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
                 info.ServerStats = await http.GetFromJsonAsync<JsonElement>(new Uri(r.BaseUri, "stats"), ct);
             }

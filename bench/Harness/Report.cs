@@ -19,6 +19,9 @@ public sealed class TargetInfo
     public double PingP50Ms { get; set; }
     public double PingP99Ms { get; set; }
     public JsonElement? ServerStats { get; set; }
+    // Kernel counters per request (Libra): /ping at the middle rate, search at the middle rate.
+    public Dictionary<string, double>? PingCost { get; set; }
+    public Dictionary<string, double>? SearchCost { get; set; }
 }
 
 public sealed record ClassLatency(long Count, double P50Ms, double P99Ms);
@@ -167,6 +170,18 @@ public sealed class Report
                         ? $"{S(row.P50VsGuest)} / {S(row.P99VsGuest)}" : "–")) + " |");
         }
         double mid = Rates.Length > 0 ? Rates[Rates.Length / 2] : 0;
+        foreach (var t in Targets.Where(t => t.PingCost != null || t.SearchCost != null))
+        {
+            // The guest kernel's counters over the measured windows at the middle rate, divided by
+            // the requests served meanwhile (idle work such as timer interrupts included).
+            sb.AppendLine();
+            sb.AppendLine($"## The cost of one request on {t.Name} at {F(mid, 0)}/s (guest kernel counters)");
+            sb.AppendLine();
+            sb.AppendLine("| counter | per /ping | per search |");
+            sb.AppendLine("|---|---|---|");
+            foreach (string c in (t.PingCost?.Keys ?? Enumerable.Empty<string>()).Union(t.SearchCost?.Keys ?? Enumerable.Empty<string>()))
+                sb.AppendLine($"| {c} | {(t.PingCost?.TryGetValue(c, out var p) == true ? F(p, 1) : "–")} | {(t.SearchCost?.TryGetValue(c, out var q) == true ? F(q, 1) : "–")} |");
+        }
         var midRows = Summary.Where(r => r.Rate == mid).OrderBy(r => r.Target == "native" ? 0 : 1).ToList();
         if (midRows.Count > 0)
         {

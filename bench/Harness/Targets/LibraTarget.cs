@@ -35,9 +35,10 @@ public sealed class LibraTarget : ITarget
             ForceAccelerator = s.Qemu.Choice, Channels = channels, InitialRamDisk = s.Binary,
             SharedDirectory = shared, SharedReadOnly = true,
             Network = new NetworkOptions([$"{port}:8080"], Outbound: false),
-            CommandLine = AppCommandLine.Build("", s.Binary, ["DOTNET_EnableDiagnostics=0"], serve, traceSyscalls: false),
+            CommandLine = AppCommandLine.Build(KernelCounters.Option, s.Binary, ["DOTNET_EnableDiagnostics=0"], serve, traceSyscalls: false),
         };
         // The logs tell why a boot failed (the exception carries them); a clean stop deletes them.
+        var counters = new KernelCounters();
         var companions = new List<IDisposable> { channels, stderr, log, new TemporaryFiles([console, stderrFile]) };
         Process? p = null;
         try
@@ -47,7 +48,7 @@ public sealed class LibraTarget : ITarget
             companions.Insert(0, side);
             if (s.ServerCores != null) Launch.Pin(side.ProcessId, s.ServerCores);
             p = Launch.Start("qemu-system-x86_64", machine.Arguments(), s.ServerCores, log);
-            _ = channels.PumpLogAsync(line => log.WriteLine(line), CancellationToken.None);
+            _ = channels.PumpLogAsync(line => { if (!counters.Offer(line)) log.WriteLine(line); }, CancellationToken.None);
             _ = channels.PumpStderrAsync(stderr, CancellationToken.None);
             var limit = TimeSpan.FromSeconds(s.Qemu.Accelerator == "kvm" ? 60 : 300);
             var boot = await Launch.WaitForFirstAnswerAsync(p, port, clock, limit,
@@ -56,6 +57,7 @@ public sealed class LibraTarget : ITarget
             return new RunningTarget(Name, p, port, boot, console, s.Qemu.MemoryMiB * 1024L * 1024)
             {
                 HelperProcessIds = [side.ProcessId],
+                Counters = counters,
                 Companions = companions,
             };
         }

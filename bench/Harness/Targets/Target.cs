@@ -52,6 +52,8 @@ public sealed class RunningTarget(string name, Process process, int port, TimeSp
     public IReadOnlyList<int> HelperProcessIds { get; init; } = [];
     // What the target holds besides the process (the Side, sockets, log files), released after it stops.
     public IReadOnlyList<IDisposable> Companions { get; init; } = [];
+    // The guest kernel's cost counters, where the target's kernel reports them (Libra).
+    public KernelCounters? Counters { get; init; }
 
     // Resident memory of the whole target on the host (the server, or QEMU with its guest, and helpers).
     public long HostResidentBytes() => HelperProcessIds.Prepend(process.Id).Sum(ResidentBytes);
