@@ -110,6 +110,14 @@ public sealed class BenchSmokeTests
                 Assert.True(t.GetProperty("peakRate").GetDouble() > 0);
                 Assert.True(t.GetProperty("hostResidentMiB").GetInt64() > 0);
             }
+            // Libra's kernel counters, per request: every request is at least a read and a write.
+            var libra = report.GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("name").GetString() == "libra");
+            foreach (string cost in new[] { "pingCost", "searchCost" })
+            {
+                Assert.True(libra.GetProperty(cost).ValueKind == JsonValueKind.Object, $"no {cost} for libra");
+                Assert.True(libra.GetProperty(cost).GetProperty("syscalls").GetDouble() >= 2, $"{cost}: {libra.GetProperty(cost)}");
+                Assert.True(libra.GetProperty(cost).GetProperty("side_frames_in").GetDouble() > 0, $"{cost}: {libra.GetProperty(cost)}");
+            }
             Assert.Equal(targets.Order(), report.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("target").GetString()).Distinct().Order());
             foreach (var run in report.GetProperty("runs").EnumerateArray())
             {
