@@ -28,7 +28,7 @@ static class Bench
         var settings = a.Settings(Console.Out);
         Console.WriteLine($"bench: targets {string.Join(", ", names)}; {queries.Count} queries; {plan}");
 
-        var report = new Report { Corpus = a.Corpus!, Plan = plan, Smoke = a.Smoke, Queries = queries.Count, Machine = Machine.Describe(settings.Qemu) };
+        var report = new Report { Corpus = a.Corpus!, Plan = plan, Smoke = a.Smoke, IndexInRam = a.Ram, Queries = queries.Count, Machine = Machine.Describe(settings.Qemu) };
         var running = new Dictionary<string, RunningTarget>();
         try
         {

@@ -62,6 +62,7 @@ public sealed class Report
     public required string Corpus { get; init; }
     public required Plan Plan { get; init; }
     public bool Smoke { get; init; }
+    public bool IndexInRam { get; init; }
     public int Queries { get; init; }
     public required string Machine { get; init; }
     public double[] Rates { get; set; } = [];
@@ -131,7 +132,7 @@ public sealed class Report
         var sb = new StringBuilder();
         sb.AppendLine($"# Search latency, {Timestamp} UTC{(Smoke ? " (smoke)" : "")}");
         sb.AppendLine();
-        sb.AppendLine($"Corpus `{Corpus}`, {Queries} generated queries (k=10). Machine: {Machine}.");
+        sb.AppendLine($"Corpus `{Corpus}`, {Queries} generated queries (k=10), the index {(IndexInRam ? "loaded into RAM at start (--ram)" : "read from its files")} on every target. Machine: {Machine}.");
         sb.AppendLine($"Plan: {Plan}. Latency from each request's intended send time (open loop, HdrHistogram).");
         sb.AppendLine("Values: median over rounds [smallest–largest round]; ratios divide by native in the same round.");
         sb.AppendLine();
