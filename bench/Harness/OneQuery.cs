@@ -38,7 +38,7 @@ static class OneQuery
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or JsonException
                                       or IOException or Libra.Qemu.SideException)
         {
-            return Fail($"{target.Name} did not answer: {e.Message}", e.ToString());
+            return Fail($"{target.Name}: {e.Message}", e.ToString());
         }
     }
 

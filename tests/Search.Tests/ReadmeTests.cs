@@ -47,4 +47,25 @@ public sealed partial class ReadmeTests(NativeFixture native) : IClassFixture<Na
         var body = JsonDocument.Parse(await native.Http.GetStringAsync($"/search?q={Uri.EscapeDataString(query)}&k=1")).RootElement;
         Assert.Equal(body.GetProperty("hits")[0].GetProperty("id").GetString(), top.Groups["id"].Value);
     }
+
+    // What the same command does when the service cannot start: status 1 and one line that says why
+    // in the application's terms (here the search binary's own complaint about a missing index).
+    [Fact]
+    public void A_query_to_a_service_that_cannot_start_fails_with_one_line_and_status_1()
+    {
+        var artifacts = Artifacts.Shared.Value;
+        string harness = Path.Combine(AppContext.BaseDirectory, "Harness.dll");
+        var (code, output) = Run.Process("dotnet", [harness, "serve", "--target", "libra", "--binary", artifacts.Binary,
+            "--index", Path.Combine(Path.GetTempPath(), "no-such-index"), "--libra-kernel", artifacts.LibraKernel, "--query", "hello"],
+            artifacts.Root, TimeSpan.FromMinutes(6));
+        Assert.True(code == 1, $"status {code}:\n{output}");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string reason = Assert.Single(lines, l => l.StartsWith("search: libra:", StringComparison.Ordinal));
+        Assert.Contains("stopped before answering: the application exited with status 2", reason);
+        Assert.Contains("no-such-index", reason);
+        var log = Regex.Match(reason, @"\(details: (?<path>[^)]+)\)$");
+        Assert.True(log.Success, reason);
+        Assert.Contains("--- kernel log and stdout", File.ReadAllText(log.Groups["path"].Value));
+        File.Delete(log.Groups["path"].Value);
+    }
 }

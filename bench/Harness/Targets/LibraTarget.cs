@@ -37,7 +37,7 @@ public sealed class LibraTarget : ITarget
             Network = new NetworkOptions([$"{port}:8080"], Outbound: false),
             CommandLine = AppCommandLine.Build(KernelCounters.Option, s.Binary, ["DOTNET_EnableDiagnostics=0"], serve, traceSyscalls: false),
         };
-        // The logs tell why a boot failed (the exception carries them); a clean stop deletes them.
+        // The logs tell why a boot failed; the exception carries their text, so they go either way.
         var counters = new KernelCounters();
         var companions = new List<IDisposable> { channels, stderr, log, new TemporaryFiles([console, stderrFile]) };
         Process? p = null;
@@ -48,12 +48,26 @@ public sealed class LibraTarget : ITarget
             companions.Insert(0, side);
             if (s.ServerCores != null) Launch.Pin(side.ProcessId, s.ServerCores);
             p = Launch.Start("qemu-system-x86_64", machine.Arguments(), s.ServerCores, log);
-            _ = channels.PumpLogAsync(line => { if (!counters.Offer(line)) log.WriteLine(line); }, CancellationToken.None);
+            int? reported = null;
+            _ = channels.PumpLogAsync(line =>
+            {
+                if (counters.Offer(line)) return;
+                log.WriteLine(line);
+                reported = GuestChannels.ExitStatusIn(line) ?? reported;
+            }, CancellationToken.None);
             _ = channels.PumpStderrAsync(stderr, CancellationToken.None);
             var limit = TimeSpan.FromSeconds(s.Qemu.Accelerator == "kvm" ? 60 : 300);
-            var boot = await Launch.WaitForFirstAnswerAsync(p, port, clock, limit,
-                () => $"--- kernel log and stdout ({console}) ---\n{Read(console)}--- application stderr ---\n{Read(stderrFile)}" +
-                      $"--- Side ---\n{side.Log}", ct);
+            string Details() => $"--- kernel log and stdout ({console}) ---\n{Read(console)}--- application stderr ---\n{Read(stderrFile)}" +
+                $"--- Side ---\n{side.Log}";
+            TimeSpan boot;
+            try { boot = await Launch.WaitForFirstAnswerAsync(p, port, clock, limit, Details, ct); }
+            catch (InvalidOperationException) when (p.HasExited)
+            {
+                // Say it in the guest's terms: the application's status (QEMU's own encodes it) and its first words.
+                string first = Read(stderrFile).Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "";
+                throw new InvalidOperationException($"stopped before answering: the application exited with status " +
+                    $"{reported ?? QemuMachine.GuestStatus(p.ExitCode)}{(first.Length > 0 ? $" ({first})" : "")}\n{Details()}");
+            }
             return new RunningTarget(Name, p, port, boot, console, s.Qemu.MemoryMiB * 1024L * 1024)
             {
                 HelperProcessIds = [side.ProcessId],
@@ -64,7 +78,7 @@ public sealed class LibraTarget : ITarget
         catch
         {
             if (p is { HasExited: false }) { p.Kill(entireProcessTree: true); p.WaitForExit(); }
-            foreach (var c in companions.Where(c => c is not TemporaryFiles)) c.Dispose();
+            foreach (var c in companions) c.Dispose();
             throw;
         }
     }
