@@ -251,7 +251,8 @@ $LibraCommands['search'] = @{
 
 $LibraCommands['bench'] = @{
     Summary = 'latency of the search service: native vs the Linux guest vs Libra (-Smoke: seconds, fortunes corpus)'
-    Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
+    Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value'
+        LibraOptions = 'value' }
     Run = {
         param($o)
         Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
@@ -266,6 +267,7 @@ $LibraCommands['bench'] = @{
         if ($o['Smoke']) { $h += '--smoke' }
         foreach ($k in 'Rounds', 'Duration', 'Warmup', 'Rates', 'Memory', 'Smp') { if ($o[$k]) { $h += @("--$($k.ToLower())", $o[$k]) } }
         if ($o['Ram']) { $h += '--ram' }
+        if ($o['LibraOptions']) { $h += @('--libra-options', $o['LibraOptions']) }
         # The load generator on core 0; the harness starts each server (or QEMU) pinned to core 1.
         Invoke-SearchHarness $h '0'
     }

@@ -40,7 +40,7 @@ static async Task<int> ServeAsync(Args a, CancellationToken ct)
 sealed class Args
 {
     public string Command = "bench";
-    public string? Binary, Index, Queries, Kernel, Initrd, LibraKernel, Query, Corpus = "?", Results = "bench/results";
+    public string? Binary, Index, Queries, Kernel, Initrd, LibraKernel, LibraOptions, Query, Corpus = "?", Results = "bench/results";
     public List<string> Targets = [];
     public bool Smoke, Ram;
     public int? Rounds, Smp, Memory;
@@ -66,6 +66,7 @@ sealed class Args
                 case "--initrd": a.Initrd = Next(); break;
                 case "--libra-kernel": a.LibraKernel = Next(); break;
                 case "--query": a.Query = Next(); break;
+                case "--libra-options": a.LibraOptions = Next(); break;
                 case "--corpus": a.Corpus = Next(); break;
                 case "--results": a.Results = Next(); break;
                 case "--target": a.Targets.Add(Next()); break;
@@ -91,6 +92,7 @@ sealed class Args
         Kernel = Kernel,
         Initrd = Initrd,
         LibraKernel = LibraKernel,
+        LibraOptions = LibraOptions ?? "",
         LoadIntoRam = Ram,
         Qemu = QemuProfile.Default(Smp ?? 1, Memory ?? 2048, LibraKernel),
         Log = log,

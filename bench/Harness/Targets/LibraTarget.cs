@@ -14,6 +14,7 @@ public sealed class LibraTarget : ITarget
 
     public string Describe(TargetSettings s) => $"Libra {Path.GetFileName(s.LibraKernel)}, QEMU {s.Qemu}, index " +
         (s.LoadIntoRam ? "loaded into RAM" : "read over virtio-9p") + ", TCP through the Side daemon over virtio-serial" +
+        (s.LibraOptions.Length > 0 ? $", kernel options {s.LibraOptions}" : "") +
         (s.ServerCores != null ? $", taskset -c {s.ServerCores}" : "");
 
     public async Task<RunningTarget> StartAsync(TargetSettings s, CancellationToken ct)
@@ -35,7 +36,7 @@ public sealed class LibraTarget : ITarget
             ForceAccelerator = s.Qemu.Choice, Channels = channels, InitialRamDisk = s.Binary,
             SharedDirectory = shared, SharedReadOnly = true,
             Network = new NetworkOptions([$"{port}:8080"], Outbound: false),
-            CommandLine = AppCommandLine.Build(KernelCounters.Option, s.Binary, ["DOTNET_EnableDiagnostics=0"], serve, traceSyscalls: false),
+            CommandLine = AppCommandLine.Build((KernelCounters.Option + " " + s.LibraOptions).Trim(), s.Binary, ["DOTNET_EnableDiagnostics=0"], serve, traceSyscalls: false),
         };
         // The logs tell why a boot failed; the exception carries their text, so they go either way.
         var counters = new KernelCounters();

@@ -30,6 +30,8 @@ public sealed record TargetSettings
     public string? Kernel { get; init; }
     public string? Initrd { get; init; }
     public string? LibraKernel { get; init; }
+    // More kernel options for the libra target (e.g. libra.virtio=poll): a specialisation to measure.
+    public string LibraOptions { get; init; } = "";
     public bool LoadIntoRam { get; init; }
     public int Port { get; init; }
     public string? ServerCores { get; init; } = "1";   // taskset list for the server or QEMU; null: no pinning
