@@ -132,6 +132,7 @@ namespace Libra
             byte* module = Layout.PhysicalToVirtual(boot->ModulePhysical[0]);
             ulong moduleSize = boot->ModuleSize[0];
             ulong tmpSize = s_options.TmpSize != 0 ? s_options.TmpSize : PhysicalMemory.FreeBytes / 2;
+            CostCounters.StartReporting();
             fixed (AppArguments* app = &s_app)
             {
                 var exePath = new ReadOnlySpan<byte>(app->ExePath.Bytes, app->ExePathLength);
@@ -200,7 +201,7 @@ namespace Libra
                 KernelLog.Begin(); KernelLog.Write("scheduler: "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches, ");
                 KernelLog.Decimal(Scheduler.Preemptions); KernelLog.Write(" preemptions at the end of a slice, "); KernelLog.Decimal(Scheduler.WakePreemptions);
                 KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts, ");
-                KernelLog.Decimal(Scheduler.Wakeups); KernelLog.Write(" wake-ups, "); KernelLog.Decimal(Shims.SystemCalls.Count); KernelLog.Write(" system calls"); KernelLog.End();
+                KernelLog.Decimal(CostCounters.Wakeups); KernelLog.Write(" wake-ups, "); KernelLog.Decimal(CostCounters.Syscalls); KernelLog.Write(" system calls"); KernelLog.End();
             }
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
@@ -268,6 +269,11 @@ namespace Libra
                 if (KernelOptions.Is(key, "libra.9p.timeout_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong timeout))
                 {
                     Shims.NineP.NinePStreamTransport.TimeoutNanoseconds = timeout * 1_000_000;
+                    continue;
+                }
+                if (KernelOptions.Is(key, "libra.counters_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong period) && period > 0)
+                {
+                    CostCounters.PeriodMs = period;
                     continue;
                 }
                 if (KernelOptions.Is(key, "libra.9p.aname") && valueLength >= 0)

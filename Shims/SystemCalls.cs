@@ -17,13 +17,11 @@ namespace Libra.Shims
         private struct Reported { internal fixed ulong Bits[SyscallTable.Size / 64]; }
         private static Reported s_reported;
 
-        // Every system call made, for the exit report (the cost of a request, counted).
-        internal static ulong Count;
-
         [RuntimeExport("libra_syscall")]
         private static void Dispatch(InterruptFrame* frame)
         {
             Thread* self = Scheduler.Current;
+            Diagnostics.CostCounters.Syscalls++;
             ulong number = frame->Rax;
             self->SyscallNumber = number;
             SyscallArgs args;
@@ -32,7 +30,6 @@ namespace Libra.Shims
             args.Frame = frame;
 
             long result;
-            Count++;
             bool known = SyscallTable.Lookup(number, out SyscallEntry entry);
             if (known && entry.Handler != null)
             {

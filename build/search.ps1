@@ -177,22 +177,43 @@ poweroff -f
     return @{ Kernel = $guest.Kernel; Initrd = $initrd }
 }
 
-# The bench harness (targets, load generator, report), run with `dotnet run`.
-function Invoke-SearchHarness([string[]] $Arguments, [string] $Cores = '') {
+# The bench harness (targets, load generator, report), built then run with `dotnet`; a failure
+# fails the build, or with -Unchecked the harness's exit status is returned (its output goes to the host).
+function Invoke-SearchHarness([string[]] $Arguments, [string] $Cores = '', [switch] $Unchecked) {
     $project = Join-Path $Root 'bench/Harness'
-    Invoke-Checked 'dotnet' @('build', $project, '-c', 'Release', '-nologo', '-v', 'quiet') | Out-Host
+    Invoke-Quiet 'dotnet' @('build', $project, '-c', 'Release', '-nologo', '-v', 'quiet')
     $dll = Join-Path $project 'bin/Release/net10.0/Harness.dll'
-    if ($Cores -and (Get-Command taskset -ErrorAction SilentlyContinue)) { Invoke-Checked 'taskset' (@('-c', $Cores, 'dotnet', $dll) + $Arguments) }
-    else { Invoke-Checked 'dotnet' (@($dll) + $Arguments) }
+    $exe, $words = if ($Cores -and (Get-Command taskset -ErrorAction SilentlyContinue)) { 'taskset', (@('-c', $Cores, 'dotnet', $dll) + $Arguments) }
+                   else { 'dotnet', (@($dll) + $Arguments) }
+    if (-not $Unchecked) { Invoke-Checked $exe $words; return }
+    & $exe @words | Out-Host
+    return $LASTEXITCODE
 }
 
 $LibraCommands['search'] = @{
-    Summary = 'fetch a corpus, publish the search service, build the index and serve it (-Guest: in the Linux guest; -Libra: on Libra)'
-    Options = @{ Corpus = 'value'; Port = 'value'; Address = 'value'; Ram = 'switch'; Reindex = 'switch'; Prepare = 'switch'; Guest = 'switch'; Libra = 'switch' }
+    Summary = 'fetch a corpus, publish the search service, build the index and serve it (-Guest: in the Linux guest; -Libra: on Libra; -Query TEXT: answer one query and stop)'
+    Options = @{ Corpus = 'value'; Port = 'value'; Address = 'value'; Ram = 'switch'; Reindex = 'switch'; Prepare = 'switch'; Guest = 'switch'; Libra = 'switch'; Query = 'value' }
     Run = {
         param($o)
+        if ($o['Guest'] -and $o['Libra']) { Fail 'search: -Guest or -Libra, not both' }
         $set = if ($o['Corpus']) { $o['Corpus'] } else { 'full' }
         $a = Get-SearchIndex $set -Rebuild:([bool]$o['Reindex'])
+        if ($null -ne $o['Query']) {
+            # One query from the host to a freshly started service, its hits printed, the service
+            # stopped; exit status 1 with one line that says why when it does not answer.
+            $h = @('serve', '--binary', $a.Binary, '--index', $a.Index, '--query', $o['Query'])
+            Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
+            if ($o['Libra']) {
+                $h += @('--target', 'libra', '--libra-kernel', (Build-Kernel))
+            } elseif ($o['Guest']) {
+                $g = Get-GuestInitrd $set $a
+                $h += @('--target', 'linux-guest', '--kernel', $g.Kernel, '--initrd', $g.Initrd)
+            } else { $h += @('--target', 'native') }
+            if ($o['Port']) { $h += @('--port', $o['Port']) }
+            if ($o['Ram']) { $h += '--ram' }
+            $global:LASTEXITCODE = Invoke-SearchHarness $h -Unchecked
+            return
+        }
         if ($o['Guest'] -or $o['Prepare']) {
             Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86' }
             $g = Get-GuestInitrd $set $a
@@ -229,8 +250,9 @@ $LibraCommands['search'] = @{
 }
 
 $LibraCommands['bench'] = @{
-    Summary = 'latency of the search service: native vs the Linux guest (-Smoke: seconds, fortunes corpus)'
-    Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value' }
+    Summary = 'latency of the search service: native vs the Linux guest vs Libra (-Smoke: seconds, fortunes corpus)'
+    Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value'
+        LibraOptions = 'value' }
     Run = {
         param($o)
         Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
@@ -239,10 +261,13 @@ $LibraCommands['bench'] = @{
         $g = Get-GuestInitrd $set $a
         $h = @('bench', '--binary', $a.Binary, '--index', $a.Index, '--queries', $a.Queries, '--kernel', $g.Kernel,
             '--initrd', $g.Initrd, '--corpus', $set, '--results', $(if ($o['Results']) { $o['Results'] } else { Join-Path $Root 'bench/results' }))
-        foreach ($t in @($o['Target'] | Where-Object { $_ })) { $h += @('--target', $t) }
+        $targets = @($o['Target'] | Where-Object { $_ })
+        foreach ($t in $targets) { $h += @('--target', $t) }
+        if ($targets.Count -eq 0 -or $targets -contains 'libra') { $h += @('--libra-kernel', (Build-Kernel)) }
         if ($o['Smoke']) { $h += '--smoke' }
         foreach ($k in 'Rounds', 'Duration', 'Warmup', 'Rates', 'Memory', 'Smp') { if ($o[$k]) { $h += @("--$($k.ToLower())", $o[$k]) } }
         if ($o['Ram']) { $h += '--ram' }
+        if ($o['LibraOptions']) { $h += @('--libra-options', $o['LibraOptions']) }
         # The load generator on core 0; the harness starts each server (or QEMU) pinned to core 1.
         Invoke-SearchHarness $h '0'
     }

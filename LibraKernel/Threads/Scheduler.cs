@@ -28,7 +28,7 @@ namespace Libra.Threads
         private static PollFunctions s_polls;
         private static int s_pollCount;
         // Preemptions: at the end of a slice; WakePreemptions: for a woken thread.
-        internal static ulong Switches, Preemptions, WakePreemptions, Wakeups;
+        internal static ulong Switches, Preemptions, WakePreemptions;
         // Front: woken threads with slice left, in wake order. Back: everyone else, round-robin.
         private static Thread* s_frontHead, s_frontTail;
         private static Thread* s_runHead, s_runTail;
@@ -147,8 +147,8 @@ namespace Libra.Threads
         {
             if (thread->State != ThreadState.Blocked) return false;
             if (reason == WakeReason.Interrupted && thread->Uninterruptible) return false;
+            Diagnostics.CostCounters.Wakeups++;
             thread->WakeReason = reason;
-            Wakeups++;
             if (thread->SliceLeft > 0)
             {
                 MakeRunnableFirst(thread);

@@ -41,8 +41,6 @@ namespace Libra.Shims.Net
 
         internal static bool Ready => s_ready;
 
-        // What the link carried, for the exit report and the cost of a request (frames each way).
-        internal static ulong FramesOut, FramesIn;
         private static uint s_live;
         private static ulong s_heapAtLink;
         internal static SideHelloReply Terms => s_terms;
@@ -152,10 +150,10 @@ namespace Libra.Shims.Net
         {
             if (length < 0) { ReturnBuffer(frame); return -Errno.EMSGSIZE; }
             if (SystemCalls.Trace) { KernelLog.Begin(); KernelLog.Write("side: sending "); KernelLog.Hex(*(ushort*)(frame + 4), 2); KernelLog.Write(" for "); KernelLog.Decimal(*(uint*)(frame + 8)); KernelLog.Write(" length "); KernelLog.Decimal((ulong)length); KernelLog.Write(" header length "); KernelLog.Decimal(*(uint*)frame); KernelLog.End(); }
+            Diagnostics.CostCounters.SideFramesOut++;
             SerialWrite write = default;
             write.Waiter = Scheduler.Current;
             int error = s_ready ? VirtioSerialDevice.Write(s_port, frame, length, &write) : -(int)Errno.EIO;
-            FramesOut++;
             while (error == 0 && !write.Done) VirtioSerialDevice.Await(0);
             ReturnBuffer(frame);
             return error == 0 ? 0 : -Errno.ECONNRESET;
@@ -250,7 +248,7 @@ namespace Libra.Shims.Net
             ulong blocks = 0;
             for (int b = 0; b < Buckets; b++)
                 for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket) blocks += s->State.RxBlocks;
-            KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(FramesOut); KernelLog.Write(" frames out, "); KernelLog.Decimal(FramesIn);
+            KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(Diagnostics.CostCounters.SideFramesOut); KernelLog.Write(" frames out, "); KernelLog.Decimal(Diagnostics.CostCounters.SideFramesIn);
             KernelLog.Write(" in; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s) open at exit holding "); KernelLog.Decimal(blocks);
             KernelLog.Write(" receive block(s); kernel heap "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024); KernelLog.Write(" KiB in use, ");
             KernelLog.Decimal(s_heapAtLink / 1024); KernelLog.Write(" KiB when the link came up, peak "); KernelLog.Decimal(KernelHeap.PeakBytes / 1024);
@@ -265,6 +263,7 @@ namespace Libra.Shims.Net
 
         private static void Completed(FrameCall* call)
         {
+            Diagnostics.CostCounters.SideFramesIn++;
             fixed (FrameCall* inbox = &s_inbox)
                 if (call != inbox)
                 {
@@ -279,7 +278,6 @@ namespace Libra.Shims.Net
         {
             if (SideProtocol.Parse(frame, out SideHeader header, out ReadOnlySpan<byte> payload) != 0) return;
             if (SideCodec.CheckHeader(in header, fromGuest: false) != 0) return;
-            FramesIn++;
             if (header.Type == SideType.Reply)
             {
                 if (header.Tag != s_helloTag || s_ready) return;

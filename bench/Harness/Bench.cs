@@ -28,7 +28,7 @@ static class Bench
         var settings = a.Settings(Console.Out);
         Console.WriteLine($"bench: targets {string.Join(", ", names)}; {queries.Count} queries; {plan}");
 
-        var report = new Report { Corpus = a.Corpus!, Plan = plan, Smoke = a.Smoke, Queries = queries.Count, Machine = Machine.Describe() };
+        var report = new Report { Corpus = a.Corpus!, Plan = plan, Smoke = a.Smoke, IndexInRam = a.Ram, Queries = queries.Count, Machine = Machine.Describe(settings.Qemu) };
         var running = new Dictionary<string, RunningTarget>();
         try
         {
@@ -61,7 +61,14 @@ static class Bench
                 var info = report.Targets.First(t => t.Name == name);
                 info.PingP50Ms = Ms(p.All.GetValueAtPercentile(50));
                 info.PingP99Ms = Ms(p.All.GetValueAtPercentile(99));
+                if (r.Counters != null)
+                {
+                    var cost = new RequestCost();
+                    cost.Add(r.Counters, p);
+                    info.PingCost = cost.PerRequest();
+                }
             }
+            var searchCost = running.Where(t => t.Value.Counters != null).ToDictionary(t => t.Key, _ => new RequestCost());
 
             var random = new Random(5);
             for (int round = 1; round <= plan.Rounds; round++)
@@ -72,6 +79,7 @@ static class Bench
                         var res = await LoadGenerator.OpenLoopAsync(running[name].Port, queries, rate, TimeSpan.FromSeconds(plan.Warmup),
                             TimeSpan.FromSeconds(plan.Duration), plan.Connections, ct);
                         var run = RunResult.From(round, name, rate, res);
+                        if (rate == rates[rates.Length / 2] && searchCost.TryGetValue(name, out var cost)) cost.Add(running[name].Counters!, res);
                         report.Runs.Add(run);
                         report.AddHistogram(name, rate, res);
                         Console.WriteLine($"bench: round {round} {name,-12} {rate,7:F0}/s: achieved {run.AchievedRate,7:F0}/s  p50 {run.P50Ms,7:F2}  p99 {run.P99Ms,7:F2}  p99.9 {run.P999Ms,7:F2}  max {run.MaxMs,7:F2} ms" +
@@ -83,6 +91,7 @@ static class Bench
             {
                 var info = report.Targets.First(t => t.Name == name);
                 info.HostResidentMiB = r.HostResidentBytes() / (1024 * 1024);
+                if (searchCost.TryGetValue(name, out var cost)) info.SearchCost = cost.PerRequest();
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
                 info.ServerStats = await http.GetFromJsonAsync<JsonElement>(new Uri(r.BaseUri, "stats"), ct);
             }
@@ -112,11 +121,11 @@ public sealed record Plan(int Rounds, double Duration, double Warmup, double Ini
 
 static class Machine
 {
-    public static string Describe()
+    public static string Describe(QemuProfile qemu)
     {
         string cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "?";
         string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "?";
         int cores = File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor"));
-        return $"{cores} cores, {cpu}, Linux {kernel}, KVM {(QemuProfile.KvmUsable() ? "usable" : "not usable")}";
+        return $"{cores} cores, {cpu}, Linux {kernel}, QEMU accelerator {qemu.Accelerator}";
     }
 }

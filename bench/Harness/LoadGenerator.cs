@@ -13,6 +13,9 @@ public sealed class LoadResult
     public long Errors { get; set; }
     public long Dropped { get; set; }
     public double Seconds { get; set; }
+    // The measured window (after the warm-up) in Stopwatch ticks: what a target's counters are read over.
+    public long MeasureStartTicks { get; set; }
+    public long MeasureEndTicks { get; set; }
     public double AchievedRate => Seconds > 0 ? Completed / Seconds : 0;
 
     public static LongHistogram NewHistogram() => new(1, 600_000_000, 3);
@@ -88,6 +91,8 @@ public static class LoadGenerator
         pacer.Start();
         foreach (var part in await Task.WhenAll(workers)) Merge(result, part);
         result.Seconds = Math.Max(1e-3, (double)(Interlocked.Read(ref lastDone) - measureStart) / Stopwatch.Frequency);
+        result.MeasureStartTicks = measureStart;
+        result.MeasureEndTicks = Interlocked.Read(ref lastDone);
         return result;
     }
 

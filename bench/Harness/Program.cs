@@ -2,7 +2,8 @@ using Libra.Bench;
 using Libra.Bench.Targets;
 
 // bench: starts every target, measures peak and constant-rate latency, writes the report.
-// serve: starts one target and keeps it up until Ctrl-C (build.ps1 search -Guest).
+// serve: starts one target and keeps it up until Ctrl-C (build.ps1 search -Guest), or with --query
+// asks it one query, prints the answer and stops it (build.ps1 search -Query, the README's first command).
 var a = Args.Parse(args);
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -26,6 +27,7 @@ static async Task<int> ServeAsync(Args a, CancellationToken ct)
     string name = a.Targets.FirstOrDefault() ?? "native";
     if (!Registry.All.TryGetValue(name, out var target)) throw new ArgumentException($"unknown target '{name}'");
     var settings = a.Settings(Console.Out) with { ServerCores = null, Port = a.Port };
+    if (a.Query != null) return await OneQuery.RunAsync(target, settings, a.Query, ct);
     await using var running = await target.StartAsync(settings, ct);
     Console.WriteLine($"{name}: answering on {running.BaseUri} after {running.BootToFirstAnswer.TotalMilliseconds:F0} ms " +
         $"({target.Describe(settings)}); Ctrl-C stops it");
@@ -38,7 +40,7 @@ static async Task<int> ServeAsync(Args a, CancellationToken ct)
 sealed class Args
 {
     public string Command = "bench";
-    public string? Binary, Index, Queries, Kernel, Initrd, Corpus = "?", Results = "bench/results";
+    public string? Binary, Index, Queries, Kernel, Initrd, LibraKernel, LibraOptions, Query, Corpus = "?", Results = "bench/results";
     public List<string> Targets = [];
     public bool Smoke, Ram;
     public int? Rounds, Smp, Memory;
@@ -62,6 +64,9 @@ sealed class Args
                 case "--queries": a.Queries = Next(); break;
                 case "--kernel": a.Kernel = Next(); break;
                 case "--initrd": a.Initrd = Next(); break;
+                case "--libra-kernel": a.LibraKernel = Next(); break;
+                case "--query": a.Query = Next(); break;
+                case "--libra-options": a.LibraOptions = Next(); break;
                 case "--corpus": a.Corpus = Next(); break;
                 case "--results": a.Results = Next(); break;
                 case "--target": a.Targets.Add(Next()); break;
@@ -86,8 +91,10 @@ sealed class Args
         Index = Index ?? "",
         Kernel = Kernel,
         Initrd = Initrd,
+        LibraKernel = LibraKernel,
+        LibraOptions = LibraOptions ?? "",
         LoadIntoRam = Ram,
-        Qemu = QemuProfile.Default(Smp ?? 1, Memory ?? 2048),
+        Qemu = QemuProfile.Default(Smp ?? 1, Memory ?? 2048, LibraKernel),
         Log = log,
     };
 }

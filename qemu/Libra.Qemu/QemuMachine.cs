@@ -46,27 +46,25 @@ public sealed class QemuMachine
 
     public Accelerator Accelerator => ForceAccelerator ?? DetectAccelerator(KernelImage);
 
-    // KVM when /dev/kvm opens read-write and a test boot of `kernelImage` under KVM exits cleanly
-    // (nested or sandboxed KVM can open and still fail); LIBRA_ACCEL=kvm|tcg overrides. The test
-    // boot's verdict is cached per host boot in the temp directory.
-    public static Accelerator DetectAccelerator(string kernelImage)
+    // KVM when /dev/kvm opens read-write, the CPU shows VT-x or AMD-V, and a test boot of
+    // `kernelImage` under KVM exits cleanly; LIBRA_ACCEL=kvm|tcg overrides. Every QEMU machine the
+    // project starts (run, the tests, the bench's Linux guest and Libra) takes its accelerator from
+    // here, so that they compare on one footing. Why the flag: on a nested cloud VM /dev/kvm opened
+    // with no vmx flag, and a Linux guest then stopped in early boot under every -cpu model. Why the
+    // test boot: nested or sandboxed KVM can pass both checks and still fail. Its verdict is cached
+    // per host boot in the temp directory; without an image (a Linux guest alone) the checks decide.
+    public static Accelerator DetectAccelerator(string? kernelImage)
     {
         switch (Environment.GetEnvironmentVariable("LIBRA_ACCEL"))
         {
             case "kvm": return Accelerator.Kvm;
             case "tcg": return Accelerator.Tcg;
         }
-        try
-        {
-            using var kvm = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Accelerator.Tcg;
-        }
+        if (!KvmOpens() || !CpuHasVirtualization()) return Accelerator.Tcg;
         string bootId = File.Exists("/proc/sys/kernel/random/boot_id") ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim() : "unknown";
         string cache = Path.Combine(Path.GetTempPath(), $"libra-kvm-probe-{bootId}");
         if (File.Exists(cache)) return File.ReadAllText(cache).Trim() == "kvm" ? Accelerator.Kvm : Accelerator.Tcg;
+        if (kernelImage is null) return Accelerator.Kvm;
         var probe = new QemuMachine { KernelImage = kernelImage, Memory = "64M", ForceAccelerator = Accelerator.Kvm };
         bool works;
         try
@@ -83,6 +81,22 @@ public sealed class QemuMachine
         }
         File.WriteAllText(cache, works ? "kvm" : "tcg");
         return works ? Accelerator.Kvm : Accelerator.Tcg;
+    }
+
+    public static bool KvmOpens()
+    {
+        try
+        {
+            using var kvm = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    private static bool CpuHasVirtualization()
+    {
+        string flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
+        return flags.Split(' ').Any(f => f is "vmx" or "svm");
     }
 
     private static string FirstLine(string text)

@@ -33,9 +33,9 @@ public sealed class Artifacts
 
     public TargetSettings Settings() => new()
     {
-        Binary = Binary, Index = Index, Kernel = Kernel, Initrd = Initrd,
+        Binary = Binary, Index = Index, Kernel = Kernel, Initrd = Initrd, LibraKernel = LibraKernel,
         ServerCores = null, // tests run side by side; no pinning
-        Qemu = QemuProfile.Default(1, 2048),
+        Qemu = QemuProfile.Default(1, 2048, LibraKernel),
     };
 }
 
@@ -85,3 +85,4 @@ public abstract class TargetFixture : IAsyncLifetime
 
 public sealed class NativeFixture : TargetFixture { protected override string TargetName => "native"; }
 public sealed class GuestFixture : TargetFixture { protected override string TargetName => "linux-guest"; }
+public sealed class LibraFixture : TargetFixture { protected override string TargetName => "libra"; }

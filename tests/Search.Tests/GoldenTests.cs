@@ -4,7 +4,8 @@ using Xunit;
 namespace Libra.Search.Tests;
 
 // Golden top-k on the fortunes corpus: ids and BM25 scores recorded from the native AOT binary
-// (golden/fortunes-topk.json) must come back the same natively and in the Linux guest, scores to 1e-6.
+// (golden/fortunes-topk.json) must come back the same natively, in the Linux guest and on Libra,
+// scores to 1e-6.
 // SEARCH_UPDATE_GOLDEN=1 rewrites the file from the native binary (after an intended change).
 public sealed record GoldenHit(string Id, double Score);
 public sealed record GoldenQuery(string Query, int TotalHits, List<GoldenHit> Hits);
@@ -58,17 +59,18 @@ public sealed class NativeGoldenTests(NativeFixture native) : IClassFixture<Nati
     }
 }
 
-public sealed class GuestGoldenTests(GuestFixture guest) : IClassFixture<GuestFixture>
+// The golden answers and the error statuses from a target in a virtual machine, booted once per class.
+public abstract class GuestGoldenTests<TFixture>(TFixture guest) where TFixture : TargetFixture
 {
     [Fact]
-    public async Task Linux_guest_top_k_matches_the_golden_file()
+    public async Task Top_k_matches_the_golden_file()
     {
         var golden = Golden.Load(Artifacts.Shared.Value.GoldenFile);
         foreach (var g in golden) Golden.AssertSame(g, await Golden.Ask(guest.Http, g.Query));
     }
 
     [Fact]
-    public async Task Linux_guest_speaks_the_same_error_contract()
+    public async Task Speaks_the_same_error_contract()
     {
         using var missing = await guest.Http.GetAsync("/search");
         Assert.Equal(400, (int)missing.StatusCode);
@@ -79,11 +81,15 @@ public sealed class GuestGoldenTests(GuestFixture guest) : IClassFixture<GuestFi
     }
 }
 
-// `build.ps1 bench -Smoke` end to end: both targets, a report, a plot. Asserts shapes, never times.
+public sealed class LinuxGuestGoldenTests(GuestFixture guest) : GuestGoldenTests<GuestFixture>(guest), IClassFixture<GuestFixture>;
+
+public sealed class LibraGoldenTests(LibraFixture libra) : GuestGoldenTests<LibraFixture>(libra), IClassFixture<LibraFixture>;
+
+// `build.ps1 bench -Smoke` end to end: the three targets, a report, a plot. Asserts shapes, never times.
 public sealed class BenchSmokeTests
 {
     [Fact]
-    public void Bench_smoke_writes_json_markdown_and_plot_for_both_targets()
+    public void Bench_smoke_writes_json_markdown_and_plot_for_native_linux_guest_and_libra()
     {
         var artifacts = Artifacts.Shared.Value;
         string results = Path.Combine(Path.GetTempPath(), "libra-bench-smoke-" + Guid.NewGuid().ToString("N")[..8]);
@@ -97,7 +103,22 @@ public sealed class BenchSmokeTests
             Assert.Single(Directory.GetFiles(results, "*-smoke.png"));
             var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
             var targets = report.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
-            Assert.Equal(["native", "linux-guest"], targets);
+            Assert.Equal(["native", "linux-guest", "libra"], targets);
+            foreach (var t in report.GetProperty("targets").EnumerateArray())
+            {
+                Assert.True(t.GetProperty("bootToFirstAnswerMs").GetDouble() > 0);
+                Assert.True(t.GetProperty("peakRate").GetDouble() > 0);
+                Assert.True(t.GetProperty("hostResidentMiB").GetInt64() > 0);
+            }
+            // Libra's kernel counters, per request: every request is at least a read and a write.
+            var libra = report.GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("name").GetString() == "libra");
+            foreach (string cost in new[] { "pingCost", "searchCost" })
+            {
+                Assert.True(libra.GetProperty(cost).ValueKind == JsonValueKind.Object, $"no {cost} for libra");
+                Assert.True(libra.GetProperty(cost).GetProperty("syscalls").GetDouble() >= 2, $"{cost}: {libra.GetProperty(cost)}");
+                Assert.True(libra.GetProperty(cost).GetProperty("side_frames_in").GetDouble() > 0, $"{cost}: {libra.GetProperty(cost)}");
+            }
+            Assert.Equal(targets.Order(), report.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("target").GetString()).Distinct().Order());
             foreach (var run in report.GetProperty("runs").EnumerateArray())
             {
                 Assert.True(run.GetProperty("completed").GetInt64() > 0);

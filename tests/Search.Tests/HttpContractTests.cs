@@ -6,10 +6,11 @@ using Xunit;
 namespace Libra.Search.Tests;
 
 // The HTTP contract of issue 5, against the published NativeAOT binary (AOT-only failures are the
-// common ones with Lucene.Net, so the JIT build proves little).
-public sealed class HttpContractTests(NativeFixture native) : IClassFixture<NativeFixture>
+// common ones with Lucene.Net, so the JIT build proves little): the same assertions natively and on
+// Libra, each target booted once for its class.
+public abstract class HttpContractTests<TFixture>(TFixture target) where TFixture : TargetFixture
 {
-    readonly HttpClient http = native.Http;
+    readonly HttpClient http = target.Http;
 
     async Task<(HttpStatusCode Status, JsonElement Body)> GetJson(string path, HttpMethod? method = null)
     {
@@ -138,6 +139,10 @@ public sealed class HttpContractTests(NativeFixture native) : IClassFixture<Nati
         Assert.True(latency.GetProperty("p99Micros").GetInt64() >= latency.GetProperty("p50Micros").GetInt64());
     }
 }
+
+public sealed class NativeHttpContractTests(NativeFixture native) : HttpContractTests<NativeFixture>(native), IClassFixture<NativeFixture>;
+
+public sealed class LibraHttpContractTests(LibraFixture libra) : HttpContractTests<LibraFixture>(libra), IClassFixture<LibraFixture>;
 
 // Start-up options and shutdown, each on a process of its own.
 public sealed class ProcessTests

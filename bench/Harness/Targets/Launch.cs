@@ -13,6 +13,16 @@ public static partial class Launch
 
     public static void Signal(int pid, int signal) => SysKill(pid, signal);
 
+    // Moves every thread of a running process (and so the threads it starts later) onto `cores`.
+    public static void Pin(int pid, string cores)
+    {
+        if (!File.Exists("/usr/bin/taskset")) return;
+        using var p = Process.Start(new ProcessStartInfo("/usr/bin/taskset", ["-a", "-p", "-c", cores, pid.ToString()])
+            { RedirectStandardOutput = true, UseShellExecute = false })!;
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+    }
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);

@@ -1,29 +1,21 @@
+using Libra.Qemu;
+
 namespace Libra.Bench.Targets;
 
 // The machine every QEMU target gets: same accelerator, CPU model, vCPUs and memory (issue 5).
-// KVM (with -cpu host) when /dev/kvm opens read-write and the CPU shows VT-x or AMD-V, else TCG
-// with -cpu max (SSE4.2, POPCNT). LIBRA_QEMU_ACCEL=kvm|tcg overrides the choice.
-// Why the CPU flag: on a nested cloud VM seen here /dev/kvm opened but the CPU had no vmx flag, and a
-// Linux guest stopped after its real-mode setup ("Probing EDD") with every -cpu model tried.
+// The accelerator is Libra.Qemu's choice (QemuMachine.DetectAccelerator: KVM with -cpu host when it
+// works here, else TCG with -cpu max for SSE4.2 and POPCNT; LIBRA_ACCEL=kvm|tcg overrides), the same
+// one `build.ps1 run` and the tests make, so the Linux guest and Libra never run on different ones.
 public sealed record QemuProfile(string Accelerator, string Cpu, int Smp, int MemoryMiB, string Machine)
 {
-    public static QemuProfile Default(int smp = 1, int memoryMiB = 1024)
+    // `libraKernel` lets the choice include Libra's KVM test boot (cached per host boot).
+    public static QemuProfile Default(int smp = 1, int memoryMiB = 1024, string? libraKernel = null)
     {
-        string? forced = Environment.GetEnvironmentVariable("LIBRA_QEMU_ACCEL");
-        bool kvm = forced is "kvm" or "tcg" ? forced == "kvm" : KvmUsable();
+        bool kvm = QemuMachine.DetectAccelerator(libraKernel) == Libra.Qemu.Accelerator.Kvm;
         return new QemuProfile(kvm ? "kvm" : "tcg", kvm ? "host" : "max", smp, memoryMiB, "q35");
     }
 
-    public static bool KvmUsable()
-    {
-        try
-        {
-            using var f = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
-        string flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags")) ?? "";
-        return flags.Split(' ').Any(f => f is "vmx" or "svm");
-    }
+    public Libra.Qemu.Accelerator Choice => Accelerator == "kvm" ? Libra.Qemu.Accelerator.Kvm : Libra.Qemu.Accelerator.Tcg;
 
     public IEnumerable<string> Arguments() =>
         ["-machine", $"{Machine},accel={Accelerator}", "-cpu", Cpu, "-smp", Smp.ToString(), "-m", $"{MemoryMiB}M",

@@ -18,6 +18,7 @@ public static class Registry
     {
         ["native"] = new NativeTarget(),
         ["linux-guest"] = new LinuxGuestTarget(),
+        ["libra"] = new LibraTarget(),
     };
 }
 
@@ -28,6 +29,9 @@ public sealed record TargetSettings
     public required string Index { get; init; }
     public string? Kernel { get; init; }
     public string? Initrd { get; init; }
+    public string? LibraKernel { get; init; }
+    // More kernel options for the libra target (e.g. libra.virtio=poll): a specialisation to measure.
+    public string LibraOptions { get; init; } = "";
     public bool LoadIntoRam { get; init; }
     public int Port { get; init; }
     public string? ServerCores { get; init; } = "1";   // taskset list for the server or QEMU; null: no pinning
@@ -35,7 +39,7 @@ public sealed record TargetSettings
     public TextWriter Log { get; init; } = TextWriter.Null;
 }
 
-// A started target; disposing it stops the service (SIGTERM, then kill).
+// A started target; disposing it stops the service (SIGTERM, then kill), then its companions.
 public sealed class RunningTarget(string name, Process process, int port, TimeSpan bootToFirstAnswer,
     string? consoleLog, long? configuredMemoryBytes) : IAsyncDisposable
 {
@@ -46,13 +50,21 @@ public sealed class RunningTarget(string name, Process process, int port, TimeSp
     public TimeSpan BootToFirstAnswer => bootToFirstAnswer;
     public string? ConsoleLog => consoleLog;
     public long? ConfiguredMemoryBytes => configuredMemoryBytes;
+    // Host processes that serve the target beside its own (Libra's Side daemon): counted in its RSS.
+    public IReadOnlyList<int> HelperProcessIds { get; init; } = [];
+    // What the target holds besides the process (the Side, sockets, log files), released after it stops.
+    public IReadOnlyList<IDisposable> Companions { get; init; } = [];
+    // The guest kernel's cost counters, where the target's kernel reports them (Libra).
+    public KernelCounters? Counters { get; init; }
 
-    // Resident memory of the whole target on the host (the server, or QEMU with its guest).
-    public long HostResidentBytes()
+    // Resident memory of the whole target on the host (the server, or QEMU with its guest, and helpers).
+    public long HostResidentBytes() => HelperProcessIds.Prepend(process.Id).Sum(ResidentBytes);
+
+    static long ResidentBytes(int pid)
     {
         try
         {
-            foreach (string line in File.ReadLines($"/proc/{process.Id}/status"))
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
                 if (line.StartsWith("VmRSS:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         }
         catch (IOException) { }
@@ -69,5 +81,6 @@ public sealed class RunningTarget(string name, Process process, int port, TimeSp
             catch (OperationCanceledException) { process.Kill(entireProcessTree: true); await process.WaitForExitAsync(); }
         }
         process.Dispose();
+        foreach (var c in Companions) c.Dispose();
     }
 }
