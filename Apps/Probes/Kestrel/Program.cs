@@ -11,6 +11,8 @@ using Libra.Probes;
 //   GET /connection            which request this is on its connection (1, 2, ...)
 //   GET /download?bytes=N      N bytes of a fixed pattern (byte i is i * 7 mod 251)
 //   POST /upload               the body's length and its sum of bytes
+//   GET /fetch?port=N          what an HttpClient in this program gets from http://127.0.0.1:N/ (a
+//                              server the test runs on the host; on Libra through the Side, -Net outbound)
 //   GET /quit                  "bye", then the server stops
 int port = args.Length > 0 ? int.Parse(args[0]) : 5641;
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -39,7 +41,7 @@ app.Use(async (context, next) =>
     }
     context.Items["count"] = count;
     await next(context);
-    Probe.Line($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}: {context.Response.StatusCode}");
+    Probe.Line($"{context.Request.Method} {context.Request.Path}: {context.Response.StatusCode}");
 });
 // Plain RequestDelegates, as the search service has: nothing for reflection or a generator to do.
 app.MapGet("/hello", context => Text(context, "hello from Kestrel\n"));
@@ -64,6 +66,14 @@ app.MapPost("/upload", async context =>
         for (int i = 0; i < n; i++) sum += buffer[i];
     }
     await Text(context, $"{length} bytes, sum {sum}\n");
+});
+using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+app.MapGet("/fetch", async context =>
+{
+    int target = int.Parse(context.Request.Query["port"].ToString());
+    using var response = await http.GetAsync($"http://127.0.0.1:{target}/");
+    string body = await response.Content.ReadAsStringAsync();
+    await Text(context, $"the host answered {(int)response.StatusCode}: {body}");
 });
 app.MapGet("/quit", context =>
 {

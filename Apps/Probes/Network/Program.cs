@@ -186,6 +186,11 @@ SocketError refused = SocketError.Success;
 try { using var lone = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp); lone.Connect(new IPEndPoint(IPAddress.Loopback, port + 1)); }
 catch (SocketException e) { refused = e.SocketErrorCode; }
 Probe.Check("connecting to a port nobody listens on is refused", refused == SocketError.ConnectionRefused);
+// The same without blocking: connect gives EINPROGRESS, epoll reports the failure, SO_ERROR says why.
+refused = SocketError.Success;
+try { using var lone = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp); lone.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port + 1)).Wait(60_000); }
+catch (AggregateException e) when (e.InnerException is SocketException inner) { refused = inner.SocketErrorCode; }
+Probe.Check("a non-blocking connect to a port nobody listens on fails with ECONNREFUSED", refused == SocketError.ConnectionRefused);
 listener.Dispose();
 Probe.Check("closing the listener frees its descriptor", Descriptors.Open() == descriptorsBefore - 1,
     $"{descriptorsBefore} with the listener, {Descriptors.Open()} after");
