@@ -21,15 +21,7 @@ public class SideFaultTests
     public async Task Killing_the_Side_mid_transfer_resets_the_connection_and_the_program_goes_on()
     {
         int hostPort = SideGuest.FreePort();
-        string network = Path.Combine(ProbeArtifacts.Directory, "network");
-        var machine = new QemuMachine
-        {
-            KernelImage = LibraBoot.KernelImage,
-            InitialRamDisk = network,
-            Network = new NetworkOptions([$"{hostPort}:{GuestPort}"], Outbound: false),
-            CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--until-reset"], false),
-        };
-        var boot = BootRun.RunAsync(machine, Patience);
+        var boot = BootRun.RunAsync(NetworkProbe("--until-reset", hostPort), Patience);
 
         using var client = await ConnectWhenListening(hostPort, boot);
         var chunk = new byte[64 * 1024];
@@ -55,15 +47,7 @@ public class SideFaultTests
     public async Task A_sender_faster_than_the_application_reads_holds_guest_memory_to_the_window()
     {
         int hostPort = SideGuest.FreePort();
-        string network = Path.Combine(ProbeArtifacts.Directory, "network");
-        var machine = new QemuMachine
-        {
-            KernelImage = LibraBoot.KernelImage,
-            InitialRamDisk = network,
-            Network = new NetworkOptions([$"{hostPort}:{GuestPort}"], Outbound: false),
-            CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--slow-reader"], false),
-        };
-        var boot = BootRun.RunAsync(machine, Patience);
+        var boot = BootRun.RunAsync(NetworkProbe("--slow-reader", hostPort), Patience);
         const int Size = 32 << 20;
         using (var client = await ConnectWhenListening(hostPort, boot))
         {
@@ -86,7 +70,6 @@ public class SideFaultTests
     [Fact]
     public async Task A_flood_of_garbage_frames_on_the_Side_port_is_dropped_without_a_panic()
     {
-        string network = Path.Combine(ProbeArtifacts.Directory, "network");
         string sockets = Path.Combine(Path.GetTempPath(), "libra-garbage-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(sockets);
         try
@@ -97,13 +80,7 @@ public class SideFaultTests
             listener.Listen(1);
             using var cancel = new CancellationTokenSource(Patience);
             var impostor = Impostor(listener, cancel.Token);
-            var machine = new QemuMachine
-            {
-                KernelImage = LibraBoot.KernelImage,
-                InitialRamDisk = network,
-                SerialPorts = [new SerialPortSocket(SideProcess.PortName, path)],
-                CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--connect-once"], false),
-            };
+            var machine = NetworkProbe("--connect-once", ports: [new SerialPortSocket(SideProcess.PortName, path)]);
             BootResult result = await BootRun.RunAsync(machine, Patience);
             string context = result.Output + "\n--- stdout\n" + result.Stdout + "\n--- stderr\n" + result.Stderr;
             Assert.True(impostor.IsCompleted, "the garbage was not all sent\n" + context);
@@ -117,6 +94,21 @@ public class SideFaultTests
         {
             Directory.Delete(sockets, recursive: true);
         }
+    }
+
+    // The network probe in one of its fault modes, its port published on hostPort by a Side, or
+    // with `ports` instead (what plays the Side on the libra.net port is then the caller's).
+    private static QemuMachine NetworkProbe(string mode, int? hostPort = null, IReadOnlyList<SerialPortSocket>? ports = null)
+    {
+        string network = Path.Combine(ProbeArtifacts.Directory, "network");
+        return new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage,
+            InitialRamDisk = network,
+            Network = hostPort is int port ? new NetworkOptions([$"{port}:{GuestPort}"], Outbound: false) : null,
+            SerialPorts = ports ?? [],
+            CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), mode], false),
+        };
     }
 
     // Plays the Side just enough to be linked (a proper reply to HELLO), then sends thousands of frames
