@@ -35,6 +35,12 @@ namespace Libra.Shims.Net
         private struct Pointers { internal fixed ulong Items[TxBuffers]; }
         private static Pointers s_txBuffers;
         private static uint s_txBusy;
+        // Each transmit buffer's completion. A write the device has not taken when the link goes down
+        // may never be taken (QEMU holds a port whose host end is gone), so its sender stops waiting
+        // and the buffer stays out ("stranded") until the device gives it back, if ever.
+        private static SerialWrite* s_txWrites;
+        private static uint s_txStranded;
+        private static uint s_linkGeneration;
         private struct Table { internal fixed ulong Heads[Buckets]; }
         private static Table s_sockets;
         private static bool s_reportedUnknown;
@@ -54,6 +60,7 @@ namespace Libra.Shims.Net
             s_inbox.Capacity = FrameCapacity;
             s_helloFrame = PhysicalMemory.AllocatePages(1);
             for (int i = 0; i < TxBuffers; i++) s_txBuffers.Items[i] = (ulong)PhysicalMemory.AllocatePages(FramePages);
+            s_txWrites = (SerialWrite*)KernelHeap.AllocateZeroed((ulong)(TxBuffers * sizeof(SerialWrite)));
             NewStream();
             var client = new SerialPortClient { Receive = &Receive, OpenChanged = &OpenChanged, Awaiting = &Awaiting };
             s_port = VirtioSerialDevice.Claim(PortName, client);
@@ -129,6 +136,7 @@ namespace Libra.Shims.Net
             {
                 for (int i = 0; i < TxBuffers; i++)
                 {
+                    if ((s_txStranded & (1u << i)) != 0 && WriteOf(i)->Done) { s_txStranded &= ~(1u << i); s_txBusy &= ~(1u << i); }
                     if ((s_txBusy & (1u << i)) != 0) continue;
                     s_txBusy |= 1u << i;
                     return (byte*)s_txBuffers.Items[i];
@@ -144,17 +152,38 @@ namespace Libra.Shims.Net
             s_waiters.Notify(PollEvents.Any);
         }
 
+        private static SerialWrite* WriteOf(int buffer) => &s_txWrites[buffer];
+
+        private static int IndexOf(byte* buffer)
+        {
+            for (int i = 0; i < TxBuffers; i++)
+                if ((byte*)s_txBuffers.Items[i] == buffer) return i;
+            return -1;
+        }
+
         // Sends a frame built in a TakeBuffer buffer, waits until the device has taken it, and
-        // returns the buffer: 0, or -ECONNRESET when the link is down.
+        // returns the buffer: 0, or -ECONNRESET when the link is down or goes down meanwhile.
         internal static long SendFrame(byte* frame, int length)
         {
             if (length < 0) { ReturnBuffer(frame); return -Errno.EMSGSIZE; }
             if (SystemCalls.Trace) { KernelLog.Begin(); KernelLog.Write("side: sending "); KernelLog.Hex(*(ushort*)(frame + 4), 2); KernelLog.Write(" for "); KernelLog.Decimal(*(uint*)(frame + 8)); KernelLog.Write(" length "); KernelLog.Decimal((ulong)length); KernelLog.Write(" header length "); KernelLog.Decimal(*(uint*)frame); KernelLog.End(); }
             Diagnostics.CostCounters.SideFramesOut++;
-            SerialWrite write = default;
-            write.Waiter = Scheduler.Current;
-            int error = s_ready ? VirtioSerialDevice.Write(s_port, frame, length, &write) : -(int)Errno.EIO;
-            while (error == 0 && !write.Done) VirtioSerialDevice.Await(0);
+            int index = IndexOf(frame);
+            SerialWrite* write = WriteOf(index);
+            *write = default;
+            write->Waiter = Scheduler.Current;
+            uint generation = s_linkGeneration;
+            int error = s_ready ? VirtioSerialDevice.Write(s_port, frame, length, write) : -(int)Errno.EIO;
+            while (error == 0 && !write->Done)
+            {
+                if (generation != s_linkGeneration)
+                {
+                    write->Waiter = null;
+                    s_txStranded |= 1u << index;
+                    return -Errno.ECONNRESET;
+                }
+                VirtioSerialDevice.Await(0);
+            }
             ReturnBuffer(frame);
             return error == 0 ? 0 : -Errno.ECONNRESET;
         }
@@ -231,6 +260,12 @@ namespace Libra.Shims.Net
         private static void LinkDown()
         {
             s_ready = false;
+            s_linkGeneration++;
+            for (int i = 0; i < TxBuffers; i++)
+            {
+                SerialWrite* write = WriteOf(i);
+                if ((s_txBusy & (1u << i)) != 0 && !write->Done && write->Waiter != null) Scheduler.Wake(write->Waiter, WakeReason.Woken);
+            }
             s_frames.Close();
             for (int b = 0; b < Buckets; b++)
                 for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket)
