@@ -8,14 +8,16 @@ namespace Libra.Probes;
 static class Faults
 {
     // `network PORT --until-reset`: serves one connection on 127.0.0.1:PORT and reads from it until the
-    // stream breaks (the test kills the Side daemon mid-transfer): the read must end with a reset, a
-    // send must fail rather than hang, and a new socket must get a clean error.
+    // stream breaks (the test kills the Side daemon mid-transfer, once the "r" it sends on accepting
+    // has arrived): the read must end with a reset, a send must fail rather than hang, and a new
+    // socket must get a clean error.
     public static int UntilReset(int port)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         listener.Listen(1);
         using Socket connection = listener.Accept();
+        connection.Send("r"u8);     // accepted and reading: the test kills the Side only after this
         var buffer = new byte[64 * 1024];
         long total = 0;
         string ending;

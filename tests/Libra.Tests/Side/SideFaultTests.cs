@@ -24,6 +24,10 @@ public class SideFaultTests
         var boot = BootRun.RunAsync(NetworkProbe("--until-reset", hostPort), Patience);
 
         using var client = await ConnectWhenListening(hostPort, boot);
+        // The probe says "r" once it has accepted: killing the Side before that would kill its
+        // listener instead of its connection.
+        var ready = new byte[1];
+        Assert.Equal(1, await client.ReceiveAsync(ready.AsMemory()).AsTask().WaitAsync(Patience));
         var chunk = new byte[64 * 1024];
         long sent = 0;
         while (sent < 4 << 20) sent += await client.SendAsync(chunk);     // the transfer is under way
