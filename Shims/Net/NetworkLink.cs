@@ -147,8 +147,8 @@ namespace Libra.Shims.Net
 
         internal static void ReturnBuffer(byte* buffer)
         {
-            for (int i = 0; i < TxBuffers; i++)
-                if ((byte*)s_txBuffers.Items[i] == buffer) s_txBusy &= ~(1u << i);
+            int index = IndexOf(buffer);
+            if (index >= 0) s_txBusy &= ~(1u << index);
             s_waiters.Notify(PollEvents.Any);
         }
 

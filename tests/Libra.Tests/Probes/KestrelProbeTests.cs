@@ -105,7 +105,7 @@ public class KestrelProbeTests
     {
         internal static async Task<string> DriveAsync(int port, Task server, int hostServerPort)
         {
-            await WaitForListener(port, server);
+            (await Side.GuestListener.ConnectWhenListening(port, server, Patience)).Dispose();
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) };
             using var http = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(2) };
             var answers = new List<string>();
@@ -136,29 +136,6 @@ public class KestrelProbeTests
             for (int i = 0; i < body.Length; i++)
                 if (body[i] != (byte)(i * 7 % 251)) return false;
             return true;
-        }
-
-        // The listener exists once a connection is accepted (on Libra, once the guest listened and the
-        // Side opened the published port); the server ending first is a failure with its output.
-        private static async Task WaitForListener(int port, Task server)
-        {
-            var deadline = DateTime.UtcNow + Patience;
-            while (DateTime.UtcNow < deadline)
-            {
-                if (server.IsCompleted)
-                {
-                    await server;
-                    throw new InvalidOperationException("the server ended before it listened: " + server);
-                }
-                try
-                {
-                    using var probe = new TcpClient();
-                    await probe.ConnectAsync("127.0.0.1", port);
-                    return;
-                }
-                catch (SocketException) { await Task.Delay(200); }
-            }
-            throw new TimeoutException($"nothing listened on 127.0.0.1:{port} within {Patience}");
         }
     }
 }

@@ -37,10 +37,9 @@ public class ProbeLibraTests
     // while they are open, however many came and went.
     static void SocketsLeaveNothingBehind(string log)
     {
-        var report = System.Text.RegularExpressions.Regex.Match(log,
-            @"side: \d+ frames out, \d+ in; 0 socket\(s\) open at exit holding 0 receive block\(s\); kernel heap (\d+) KiB in use, (\d+) KiB when the link came up");
-        Assert.True(report.Success, "no clean exit report from the network link:\n" + log);
-        long grown = long.Parse(report.Groups[1].Value) - long.Parse(report.Groups[2].Value);
+        var report = Side.LinkExitReport.In(log);
+        Assert.True(report is { OpenSockets: 0, ReceiveBlocks: 0 }, "no clean exit report from the network link:\n" + log);
+        long grown = report.HeapKiB - report.HeapAtLinkKiB;
         Assert.True(grown < 512, $"the kernel heap grew by {grown} KiB while the probe ran:\n" + log);
     }
 }

@@ -23,7 +23,7 @@ public class SideFaultTests
         int hostPort = SideGuest.FreePort();
         var boot = BootRun.RunAsync(NetworkProbe("--until-reset", hostPort), Patience);
 
-        using var client = await ConnectWhenListening(hostPort, boot);
+        using var client = await GuestListener.ConnectWhenListening(hostPort, boot, Patience);
         // The probe says "r" once it has accepted: killing the Side before that would kill its
         // listener instead of its connection.
         var ready = new byte[1];
@@ -53,7 +53,7 @@ public class SideFaultTests
         int hostPort = SideGuest.FreePort();
         var boot = BootRun.RunAsync(NetworkProbe("--slow-reader", hostPort), Patience);
         const int Size = 32 << 20;
-        using (var client = await ConnectWhenListening(hostPort, boot))
+        using (var client = await GuestListener.ConnectWhenListening(hostPort, boot, Patience))
         {
             var chunk = new byte[256 * 1024];
             for (int sent = 0; sent < Size; sent += chunk.Length) await client.SendAsync(chunk);
@@ -63,10 +63,9 @@ public class SideFaultTests
         string context = result.Output + "\n--- stdout\n" + result.Stdout + "\n--- stderr\n" + result.Stderr;
         Assert.True(result.GuestStatus == 0, context);
         Assert.Equal($"read {Size} bytes after a pause\n", result.Stdout);
-        var report = System.Text.RegularExpressions.Regex.Match(result.Output, @"KiB when the link came up, peak (\d+) KiB");
-        var atLink = System.Text.RegularExpressions.Regex.Match(result.Output, @"KiB in use, (\d+) KiB when the link came up");
-        Assert.True(report.Success && atLink.Success, context);
-        long grown = long.Parse(report.Groups[1].Value) - long.Parse(atLink.Groups[1].Value);
+        var report = LinkExitReport.In(result.Output);
+        Assert.True(report is not null, context);
+        long grown = report.HeapPeakKiB - report.HeapAtLinkKiB;
         // The window is 256 KiB (in 2 KiB blocks holding 2,016 bytes each); the rest is the runtime's.
         Assert.True(grown < 1024, $"the kernel heap peaked {grown} KiB above where it was when the link came up\n" + context);
     }
@@ -168,27 +167,6 @@ public class SideFaultTests
             if (n == 0) throw new EndOfStreamException("the guest closed the Side port");
             at += n;
         }
-    }
-
-    private static async Task<Socket> ConnectWhenListening(int port, Task<BootResult> boot)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (boot.IsCompleted) throw new InvalidOperationException("the guest ended before it listened:\n" + (await boot).Output);
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                await socket.ConnectAsync("127.0.0.1", port);
-                return socket;
-            }
-            catch (SocketException)
-            {
-                socket.Dispose();
-                await Task.Delay(200);
-            }
-        }
-        throw new TimeoutException($"nothing listened on 127.0.0.1:{port}");
     }
 
     // The Side daemon this test's machine started: the process whose command line publishes hostPort.
