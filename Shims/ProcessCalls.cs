@@ -26,7 +26,10 @@ namespace Libra.Shims
             for (int i = 0; i < MaxResource; i++) { s_limits.Current[i] = RLIM_INFINITY; s_limits.Maximum[i] = RLIM_INFINITY; }
             s_limits.Current[RLIMIT_STACK] = Layout.UserStackSize;
             s_limits.Current[RLIMIT_CORE] = 0;
-            s_limits.Current[RLIMIT_NOFILE] = 1024;
+            // The whole descriptor table from the start: Libra runs one service, and NativeAOT (unlike
+            // CoreCLR) never raises the soft limit itself, so Linux's login default of 1,024 (kept there
+            // for select's FD_SETSIZE) made a server with 500 connections fail with EMFILE.
+            s_limits.Current[RLIMIT_NOFILE] = FileTable.MaxFiles;
             s_limits.Maximum[RLIMIT_NOFILE] = FileTable.MaxFiles;
         }
 

@@ -325,6 +325,26 @@ namespace Libra.Drivers.Virtio
             s_queues[ReceiveQueue(claim->Port)].TryAddChain(default, new ReadOnlySpan<SplitQueue.Buffer>(&b, 1), (ulong)buffer, out _);
         }
 
+        // The device's queues in a state dump: per claimed port, the receive buffers the device holds
+        // and the writes it has not finished.
+        internal static void Dump()
+        {
+            if (!Present) return;
+            KernelLog.Begin(); KernelLog.Write("dump: virtio-serial "); KernelLog.Decimal((ulong)s_writes); KernelLog.Write(" write(s) unfinished, ");
+            KernelLog.Write(s_space.IsEmpty ? "nobody waits for room" : "writers wait for room"); KernelLog.Write(Interrupts ? ", interrupts" : ", polled");
+            for (int c = 0; c < MaxClaims; c++)
+            {
+                PortClaim* claim = &s_claims[c];
+                if (!claim->InUse || claim->Port == NoPort) continue;
+                SplitQueue* receive = &s_queues[ReceiveQueue(claim->Port)];
+                SplitQueue* transmit = &s_queues[TransmitQueue(claim->Port)];
+                KernelLog.Write("; '"); KernelLog.WriteAscii(claim->Name.Bytes, claim->NameLength); KernelLog.Write(s_ports[claim->Port].HostOpen ? "' open, " : "' closed, ");
+                KernelLog.Decimal((ulong)(receive->Size - receive->FreeCount)); KernelLog.Write(" receive buffers posted, ");
+                KernelLog.Decimal((ulong)(transmit->Size - transmit->FreeCount)); KernelLog.Write(" transmit descriptors out");
+            }
+            KernelLog.End();
+        }
+
         // One line per claimed port, for the exit log: what it carried, and the device's interrupts.
         internal static void Report()
         {

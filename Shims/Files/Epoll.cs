@@ -1,3 +1,4 @@
+using Libra.Diagnostics;
 using Libra.Memory;
 using Libra.Threads;
 using Libra.Time;
@@ -167,6 +168,29 @@ namespace Libra.Shims
         {
             if (tail == null) head = item; else tail->NextReady = item;
             tail = item;
+        }
+
+        // An epoll instance in a state dump: its items, its ready list, whether epoll_wait sleeps on
+        // it, and every item whose file reports one of its events now (with ET, a ready item not on
+        // the list was reported and waits for the next edge; without ET it is a lost wake-up).
+        internal void Describe()
+        {
+            int items = 0, ready = 0;
+            for (EpollItem* item = _items; item != null; item = item->NextInEpoll) items++;
+            for (EpollItem* item = _readyHead; item != null; item = item->NextReady) ready++;
+            KernelLog.Begin(); KernelLog.Write("dump:   epoll: "); KernelLog.Decimal((ulong)items); KernelLog.Write(" item(s), ");
+            KernelLog.Decimal((ulong)ready); KernelLog.Write(" on the ready list"); KernelLog.Write(Queue.IsEmpty ? ", nobody waits" : ", a waiter sleeps");
+            KernelLog.End();
+            for (EpollItem* item = _items; item != null; item = item->NextInEpoll)
+            {
+                uint now = PollCalls.Events(item->File) & WaitEvents(item->Events);
+                if (now == 0 && !item->Ready) continue;
+                KernelLog.Begin(); KernelLog.Write("dump:   epoll item fd "); KernelLog.Decimal((ulong)item->Fd); KernelLog.Write(" events ");
+                KernelLog.Hex(item->Events, 8); KernelLog.Write(" file ready "); KernelLog.Hex(now, 4);
+                KernelLog.Write(item->Ready ? ", on the ready list" : ", not on the ready list");
+                if (item->Disarmed) KernelLog.Write(", disarmed (oneshot)");
+                KernelLog.End();
+            }
         }
 
         // Whether any ready item really reports an event now (what poll sees on the epoll descriptor).

@@ -93,6 +93,31 @@ namespace Libra.Shims.Net
             if (bits > 0) inet->Queue.Notify((uint)bits);
         }
 
+        // One socket's line in a state dump.
+        internal static void Describe(InetSocket* inet)
+        {
+            ref SideSocket state = ref inet->State;
+            KernelLog.Begin(); KernelLog.Write("dump:   side socket "); KernelLog.Decimal(inet->Id); KernelLog.Write(' ');
+            KernelLog.Write(state.State switch
+            {
+                SideSocketState.Created => "created", SideSocketState.Bound => "bound", SideSocketState.Listening => "listening",
+                SideSocketState.Connecting => "connecting", SideSocketState.Connected => "connected", _ => "failed",
+            });
+            if (inet->Datagrams != null) KernelLog.Write(" udp");
+            if (inet->Socket == null) KernelLog.Write(" (not accepted yet)");
+            KernelLog.Write(" ready "); KernelLog.Hex(state.Readiness(), 4);
+            KernelLog.Write(", rx "); KernelLog.Decimal(state.Buffered); KernelLog.Write(" B uncredited "); KernelLog.Decimal(state.RxUncredited);
+            KernelLog.Write(", tx in flight "); KernelLog.Decimal(state.Tx.InFlight); KernelLog.Write(" of "); KernelLog.Decimal(state.Tx.Size);
+            if (state.State == SideSocketState.Listening) { KernelLog.Write(", accepts queued "); KernelLog.Decimal(state.Pending); KernelLog.Write(" taken "); KernelLog.Decimal(state.AcceptsTaken); }
+            if (state.PeerClosed) KernelLog.Write(", peer closed");
+            if (state.Hangup) KernelLog.Write(", hung up");
+            if (state.ReadShut) KernelLog.Write(", read shut");
+            if (state.WriteShut) KernelLog.Write(", write shut");
+            if (state.SoError != 0) { KernelLog.Write(", so_error "); KernelLog.Decimal((ulong)state.SoError); }
+            KernelLog.Write(inet->Queue.IsEmpty ? ", no waiters" : ", has waiters");
+            KernelLog.End();
+        }
+
         // A pushed fact about `inet` (NetworkLink.Dispatch, interrupts off).
         internal static void OnFrame(InetSocket* inet, in SideHeader header, ReadOnlySpan<byte> payload)
         {

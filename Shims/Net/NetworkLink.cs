@@ -294,6 +294,20 @@ namespace Libra.Shims.Net
             }
         }
 
+        // The link and every socket, for a state dump (Diagnostics/StateDump.cs).
+        internal static void Dump()
+        {
+            if (s_port < 0) return;
+            KernelLog.Begin(); KernelLog.Write("dump: side link "); KernelLog.Write(s_ready ? "up" : "down"); KernelLog.Write(", generation "); KernelLog.Decimal(s_linkGeneration);
+            KernelLog.Write(", transmit buffers busy "); KernelLog.Hex(s_txBusy, 4); KernelLog.Write(", stranded "); KernelLog.Hex(s_txStranded, 4);
+            KernelLog.Write(", calls awaiting a reply "); KernelLog.Decimal((ulong)s_frames.Waiting); KernelLog.Write(", partial frame bytes "); KernelLog.Decimal(s_frames.PartialFrameBytes);
+            if (s_frames.IsBroken) KernelLog.Write(", stream broken");
+            KernelLog.Write(s_waiters.IsEmpty ? ", nobody waits for a buffer" : ", threads wait for a buffer or the session");
+            KernelLog.Write("; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s)"); KernelLog.End();
+            for (int b = 0; b < Buckets; b++)
+                for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket) InetSockets.Describe(s);
+        }
+
         private static bool Awaiting() => s_frames.Waiting > 0;
 
         private static void Completed(FrameCall* call)
@@ -334,7 +348,10 @@ namespace Libra.Shims.Net
             InetSocket* socket = Find(header.Socket);
             if (socket == null)
             {
-                if (!s_reportedUnknown)
+                // Frames for an id the guest closed may still come (CLOSED always does): dropped
+                // quietly. Only an id nobody ever issued is worth a line.
+                bool neverIssued = header.Socket >= s_nextId && header.Socket < SideProtocol.FirstSideId;
+                if (neverIssued && !s_reportedUnknown)
                 {
                     s_reportedUnknown = true;
                     KernelLog.Begin(); KernelLog.Write("side: a frame for unknown socket "); KernelLog.Decimal(header.Socket); KernelLog.Write(" is dropped (logged once)"); KernelLog.End();

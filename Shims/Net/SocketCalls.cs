@@ -1,3 +1,4 @@
+using Libra.Diagnostics;
 using Libra.Memory;
 using Libra.Signals;
 using Libra.Threads;
@@ -525,6 +526,17 @@ namespace Libra.Shims.Net
         // --- the socket as an open file: read, write, poll, close, FIONREAD ---
 
         private static Socket* Of(OpenFile* file) => (Socket*)file->Object;
+
+        // The socket's part of a state dump line (Shims/Files/FileDump.cs).
+        internal static void Describe(OpenFile* file)
+        {
+            Socket* socket = Of(file);
+            KernelLog.Write(socket->Domain == AF_UNIX ? ", unix" : socket->Domain == AF_INET6 ? ", inet6" : ", inet");
+            KernelLog.Write(socket->IsStream ? " stream" : " datagram");
+            if (socket->Listening) KernelLog.Write(" listening");
+            if (socket->Error != 0) { KernelLog.Write(" so_error "); KernelLog.Decimal((ulong)socket->Error); }
+            if (socket->Domain != AF_UNIX && socket->Family != null) { KernelLog.Write(" side id "); KernelLog.Decimal(((InetSocket*)socket->Family)->Id); }
+        }
 
         private static long FileRead(OpenFile* file, byte* buffer, ulong length, ulong offset)
         {

@@ -44,7 +44,8 @@ public static class AppCommandLine
         line.Contains("not enough memory", StringComparison.Ordinal) ||
         line.Contains("application killed by", StringComparison.Ordinal) ||
         line.Contains("PANIC", StringComparison.Ordinal) ||
-        line.Contains("out of memory", StringComparison.Ordinal);
+        line.Contains("out of memory", StringComparison.Ordinal) ||
+        line.StartsWith("libra: dump: ", StringComparison.Ordinal);
 
     // A system call traced by libra.trace=syscalls: "libra: [TID] name(args) = result".
     public static bool IsTrace(string line) =>

@@ -18,8 +18,10 @@ public static class BootRun
 {
     // Boots `machine` (its Channels, file server and Side are made here), collects everything until QEMU
     // exits, and kills QEMU if it outlives `timeout`. `stdin` is the application's standard input
-    // (null: end of file at once).
-    public static async Task<BootResult> RunAsync(QemuMachine machine, TimeSpan timeout, byte[]? stdin = null)
+    // (null: end of file at once). `whileRunning` runs beside the boot once QEMU has started (a test
+    // that asks for a state dump); its failure is the run's, after QEMU exited.
+    public static async Task<BootResult> RunAsync(QemuMachine machine, TimeSpan timeout, byte[]? stdin = null,
+        Func<GuestChannels, Task>? whileRunning = null)
     {
         using var channels = GuestChannels.Create();
         machine = machine.WithChannels(channels);
@@ -35,15 +37,18 @@ public static class BootRun
         var stderr = new MemoryStream();
         int? reported = null;
         using var cancel = new CancellationTokenSource(timeout);
+        // The pumps outlive the timeout by the state dump asked for then.
+        using var stop = new CancellationTokenSource();
         var qemuErrors = Task.Run(async () => errors.Append(await process.StandardError.ReadToEndAsync()));
         var log = channels.PumpLogAsync(line =>
         {
             lock (lines) lines.Add((clock.Elapsed, line));
             reported = GuestChannels.ExitStatusIn(line) ?? reported;
-        }, cancel.Token);
-        var appErrors = channels.PumpStderrAsync(stderr, cancel.Token);
-        var console = channels.PumpConsoleAsync(stdout, stdin is null ? null : new MemoryStream(stdin), cancel.Token);
-        var qemuOutput = process.StandardOutput.ReadToEndAsync(cancel.Token);
+        }, stop.Token);
+        var appErrors = channels.PumpStderrAsync(stderr, stop.Token);
+        var console = channels.PumpConsoleAsync(stdout, stdin is null ? null : new MemoryStream(stdin), stop.Token);
+        var qemuOutput = process.StandardOutput.ReadToEndAsync(stop.Token);
+        var beside = whileRunning is null ? Task.CompletedTask : Task.Run(() => whileRunning(channels));
         try
         {
             await process.WaitForExitAsync(cancel.Token);
@@ -51,7 +56,10 @@ public static class BootRun
         }
         catch (OperationCanceledException)
         {
+            // What the kernel was doing when the time ran out: its state dump, in the log below.
+            if (await channels.DumpStateAsync(TimeSpan.FromSeconds(5))) await Task.Delay(TimeSpan.FromSeconds(2));
             process.Kill(entireProcessTree: true);
+            stop.Cancel();
             throw new TimeoutException($"QEMU did not exit within {timeout.TotalSeconds:0} s; kernel log so far:\n" +
                 string.Join("\n", lines.Select(l => l.Item2)) + "\nstdout so far:\n" + Encoding.UTF8.GetString(stdout.ToArray()) +
                 "\nstderr so far:\n" + Encoding.UTF8.GetString(stderr.ToArray()) +
@@ -59,6 +67,7 @@ public static class BootRun
                 (side is null ? "" : "\nSide (" + side.CommandLine + ") log:\n" + side.Log));
         }
         await qemuErrors;
+        await beside;
         int status = reported ?? QemuMachine.GuestStatus(process.ExitCode);
         return new BootResult(lines, status, process.ExitCode, errors.ToString(), Encoding.UTF8.GetString(stdout.ToArray()), Encoding.UTF8.GetString(stderr.ToArray()),
             fileServer?.Log ?? "", side?.Log ?? "");

@@ -19,6 +19,8 @@ public sealed class GuestChannels : IDisposable
     public string FileServerSocket { get; }
     // Where the Side daemon listens for QEMU's libra.net port, when QemuMachine.Network says so.
     public string NetworkSocket { get; }
+    // QEMU's QMP monitor (it listens here): DumpStateAsync asks the kernel for its state dump.
+    public string MonitorSocket { get; }
 
     private GuestChannels()
     {
@@ -29,6 +31,7 @@ public sealed class GuestChannels : IDisposable
         LogSocket = Path.Combine(_directory, "log.sock");
         FileServerSocket = Path.Combine(_directory, "fileserver.sock");
         NetworkSocket = Path.Combine(_directory, "net.sock");
+        MonitorSocket = Path.Combine(_directory, "qmp.sock");
         _console = Listen(ConsoleSocket);
         _stderr = Listen(StderrSocket);
         _log = Listen(LogSocket);
@@ -42,6 +45,34 @@ public sealed class GuestChannels : IDisposable
         socket.Bind(new UnixDomainSocketEndPoint(path));
         socket.Listen(1);
         return socket;
+    }
+
+    // Asks the kernel for a state dump (threads, descriptors, sockets: LibraKernel/Diagnostics/
+    // StateDump.cs) by injecting an NMI through QMP; the dump arrives in the kernel log. False when
+    // QEMU's monitor did not answer (QEMU gone, or not started with this machine's channels).
+    public async Task<bool> DumpStateAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(MonitorSocket), cancel.Token);
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            // QMP (qemu docs/interop/qmp-spec): a greeting, then capabilities negotiation, then commands;
+            // each command's answer is a line with "return" or "error" (events may come between).
+            await reader.ReadLineAsync(cancel.Token);
+            foreach (string command in new[] { "qmp_capabilities", "inject-nmi" })
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes($"{{\"execute\":\"{command}\"}}\n"), cancel.Token);
+                string? answer;
+                do answer = await reader.ReadLineAsync(cancel.Token);
+                while (answer is not null && !answer.Contains("\"return\"", StringComparison.Ordinal) && !answer.Contains("\"error\"", StringComparison.Ordinal));
+                if (answer is null || answer.Contains("\"error\"", StringComparison.Ordinal)) return false;
+            }
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException) { return false; }
     }
 
     // Copies the application's stdout to `destination` until QEMU closes the channel, and `input`

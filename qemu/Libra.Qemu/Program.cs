@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
@@ -132,6 +133,13 @@ if (gdb) Console.Error.WriteLine($"libra-qemu: waiting for gdb: gdb {kernel} -ex
 
 using var process = Process.Start(machine.StartInfo(redirectOutput: false));
 if (process is null) { Console.Error.WriteLine("libra-qemu: could not start qemu-system-x86_64"); return 2; }
+// SIGQUIT (kill -QUIT, or Ctrl-\ where the terminal sends it here) asks the kernel for its state
+// dump, printed on stderr, and the application runs on (docs/design.md, "State dump").
+using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context =>
+{
+    context.Cancel = true;
+    _ = channels.DumpStateAsync(TimeSpan.FromSeconds(5));
+});
 using var logFile = kernelLog is null ? null : new StreamWriter(kernelLog, append: false, Encoding.UTF8) { AutoFlush = true };
 int? reported = null;
 var stderr = Console.OpenStandardError();

@@ -130,6 +130,7 @@ public sealed class QemuMachine
                 "-chardev", $"socket,id=console,path={Channels.ConsoleSocket}", "-serial", "chardev:console",
                 "-chardev", $"socket,id=stderr,path={Channels.StderrSocket}", "-serial", "chardev:stderr",
                 "-chardev", $"socket,id=log,path={Channels.LogSocket}", "-device", "isa-debugcon,iobase=0xe9,chardev=log",
+                "-qmp", $"unix:{Channels.MonitorSocket},server=on,wait=off",
             ]);
         else args.AddRange(["-serial", "stdio", "-serial", "null"]);
         if (SharedDirectory is not null && FileServer == FileServer.Qemu)

@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace Libra.Probes;
 
-// How many descriptors the process has open: fcntl(F_GETFD) on each number below the limit .NET
-// raises RLIMIT_NOFILE to (Libra's table holds 4,096), as /proc/self/fd would list them.
+// How many descriptors the process has open: fcntl(F_GETFD) on each number below 8,192 (above
+// Libra's table of 4,096 and this machine's usual limits), as /proc/self/fd would list them.
 static partial class Descriptors
 {
     private const int F_GETFD = 1, Highest = 8192;

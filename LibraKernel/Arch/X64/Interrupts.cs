@@ -12,7 +12,7 @@ namespace Libra.Arch.X64
     // anything else in the kernel is a panic.
     internal static unsafe class Interrupts
     {
-        private const int DivideError = 0, Debug = 1, Breakpoint = 3, Overflow = 4, BoundRange = 5, InvalidOpcode = 6,
+        private const int DivideError = 0, Debug = 1, NonMaskable = 2, Breakpoint = 3, Overflow = 4, BoundRange = 5, InvalidOpcode = 6,
             GeneralProtection = 13, PageFault = 14, X87Error = 16, AlignmentCheck = 17, SimdError = 19, StackFault = 12;
 
         [RuntimeExport("libra_interrupt")]
@@ -25,6 +25,9 @@ namespace Libra.Arch.X64
                 Scheduler.Tick(frame->FromUser);
             }
             else if (vector == LocalApic.SpuriousVector) return;
+            // An NMI is the host asking what the kernel is doing (QEMU's inject-nmi): print, go on.
+            // Nothing else here: it may have interrupted the kernel anywhere, even the scheduler.
+            else if (vector == NonMaskable) { StateDump.Print(frame); return; }
             else if (DeviceInterrupts.Covers(vector)) DeviceInterrupts.Dispatch(vector);
             else if (vector == PageFault)
             {
