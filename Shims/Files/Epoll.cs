@@ -11,17 +11,13 @@ namespace Libra.Shims
     // notification reports nothing.
     internal unsafe struct EpollItem
     {
+        internal ReadyLink Link;        // first: the ready list's pointer is the item's
         internal PollEntry Entry;
         internal Epoll* Owner;
         internal OpenFile* File;
         internal int Fd;
-        internal uint Events;           // EPOLLIN... and the EPOLLET/ONESHOT/EXCLUSIVE/WAKEUP flags
-        internal ulong Data;
         internal EpollItem* NextInEpoll, PreviousInEpoll;
         internal EpollItem* NextOnFile;
-        internal EpollItem* NextReady;
-        internal bool Ready;            // on Owner's ready list
-        internal bool Disarmed;         // an EPOLLONESHOT item that fired; EPOLL_CTL_MOD re-arms it
     }
 
     // An epoll instance: its items, the ready list, and the queue epoll_wait sleeps on (which is
@@ -34,7 +30,7 @@ namespace Libra.Shims
 
         internal PollQueue Queue;
         private EpollItem* _items;
-        private EpollItem* _readyHead, _readyTail;
+        private EpollReadyList _ready;
 
         private static FileOperations* s_ops;
 
@@ -78,8 +74,8 @@ namespace Libra.Shims
             item->Owner = Self;
             item->File = file;
             item->Fd = fd;
-            item->Events = events;
-            item->Data = data;
+            item->Link.Events = events;
+            item->Link.Data = data;
             item->Entry.Events = WaitEvents(events);
             item->Entry.Callback = &Notified;
             item->Entry.Owner = item;
@@ -96,11 +92,11 @@ namespace Libra.Shims
         // EPOLL_CTL_MOD: new events and data; re-arms a one-shot item.
         internal long Modify(EpollItem* item, uint events, ulong data)
         {
-            if ((item->Events & EPOLLEXCLUSIVE) != 0 || (events & EPOLLEXCLUSIVE) != 0) return -Errno.EINVAL;
-            item->Events = events;
-            item->Data = data;
+            if ((item->Link.Events & EPOLLEXCLUSIVE) != 0 || (events & EPOLLEXCLUSIVE) != 0) return -Errno.EINVAL;
+            item->Link.Events = events;
+            item->Link.Data = data;
             item->Entry.Events = WaitEvents(events);
-            item->Disarmed = false;
+            item->Link.Disarmed = false;
             CheckNow(item);
             return 0;
         }
@@ -109,7 +105,7 @@ namespace Libra.Shims
         internal void Remove(EpollItem* item)
         {
             PollQueue.Remove(&item->Entry);
-            if (item->Ready) Unready(item);
+            if (item->Link.Ready) _ready.Remove(&item->Link);
             if (item->PreviousInEpoll != null) item->PreviousInEpoll->NextInEpoll = item->NextInEpoll; else _items = item->NextInEpoll;
             if (item->NextInEpoll != null) item->NextInEpoll->PreviousInEpoll = item->PreviousInEpoll;
             EpollItem** link = &item->File->Watchers;
@@ -118,56 +114,27 @@ namespace Libra.Shims
             KernelHeap.Free(item);
         }
 
-        // Fills `events` (struct epoll_event, 12 bytes packed) with up to `max` ready items: a mask
-        // is asked of each file again; level-triggered items stay on the list, edge-triggered ones
-        // wait for the next notification, one-shot ones are disarmed (epoll(7)).
-        internal int Harvest(ulong events, int max)
+        // Fills `events` (struct epoll_event, 12 bytes packed, in user memory) with up to `max`
+        // ready items by the ready list's rules (EpollReadyList); -EFAULT when not even one fits.
+        internal long Harvest(ulong events, int max)
         {
-            EpollItem* pending = _readyHead;
-            _readyHead = _readyTail = null;
-            EpollItem* againHead = null, againTail = null;
-            int count = 0;
-            while (pending != null && count < max)
-            {
-                EpollItem* item = pending;
-                pending = item->NextReady;
-                item->NextReady = null;
-                item->Ready = false;
-                if (item->Disarmed) continue;
-                uint mask = PollCalls.Events(item->File) & WaitEvents(item->Events);
-                if (mask == 0) continue;
-                *(uint*)(events + (ulong)count * 12) = mask;
-                *(ulong*)(events + (ulong)count * 12 + 4) = item->Data;
-                count++;
-                if ((item->Events & EPOLLONESHOT) != 0) item->Disarmed = true;
-                else if ((item->Events & EPOLLET) == 0) Append(ref againHead, ref againTail, item);
-            }
-            // Items not reached stay first (they are still ready, in order), then whatever arrived
-            // meanwhile, then the level-triggered ones just reported (ep_send_events).
-            EpollItem* arrived = _readyHead;
-            _readyHead = _readyTail = null;
-            Requeue(pending);
-            Requeue(arrived);
-            Requeue(againHead);
-            return count;
+            int count = _ready.Harvest(max, &ReportedNow, &CopyEvent, events);
+            return count < 0 ? -Errno.EFAULT : count;
         }
 
-        private void Requeue(EpollItem* list)
+        // What the item's file reports for the item's events now.
+        private static uint ReportedNow(ReadyLink* link)
         {
-            while (list != null)
-            {
-                EpollItem* next = list->NextReady;
-                list->NextReady = null;
-                list->Ready = false;
-                MarkReady(list);
-                list = next;
-            }
+            var item = (EpollItem*)link;
+            return PollCalls.Events(item->File) & WaitEvents(item->Link.Events);
         }
 
-        private static void Append(ref EpollItem* head, ref EpollItem* tail, EpollItem* item)
+        private static bool CopyEvent(ulong events, int index, uint mask, ulong data)
         {
-            if (tail == null) head = item; else tail->NextReady = item;
-            tail = item;
+            byte* record = stackalloc byte[12];
+            *(uint*)record = mask;
+            *(ulong*)(record + 4) = data;
+            return UserMemory.CopyToUser(events + (ulong)index * 12, record, 12);
         }
 
         // An epoll instance in a state dump: its items, its ready list, whether epoll_wait sleeps on
@@ -175,20 +142,19 @@ namespace Libra.Shims
         // the list was reported and waits for the next edge; without ET it is a lost wake-up).
         internal void Describe()
         {
-            int items = 0, ready = 0;
+            int items = 0, ready = _ready.Count;
             for (EpollItem* item = _items; item != null; item = item->NextInEpoll) items++;
-            for (EpollItem* item = _readyHead; item != null; item = item->NextReady) ready++;
             KernelLog.Begin(); KernelLog.Write("dump:   epoll: "); KernelLog.Decimal((ulong)items); KernelLog.Write(" item(s), ");
             KernelLog.Decimal((ulong)ready); KernelLog.Write(" on the ready list"); KernelLog.Write(Queue.IsEmpty ? ", nobody waits" : ", a waiter sleeps");
             KernelLog.End();
             for (EpollItem* item = _items; item != null; item = item->NextInEpoll)
             {
-                uint now = PollCalls.Events(item->File) & WaitEvents(item->Events);
-                if (now == 0 && !item->Ready) continue;
+                uint now = ReportedNow(&item->Link);
+                if (now == 0 && !item->Link.Ready) continue;
                 KernelLog.Begin(); KernelLog.Write("dump:   epoll item fd "); KernelLog.Decimal((ulong)item->Fd); KernelLog.Write(" events ");
-                KernelLog.Hex(item->Events, 8); KernelLog.Write(" file ready "); KernelLog.Hex(now, 4);
-                KernelLog.Write(item->Ready ? ", on the ready list" : ", not on the ready list");
-                if (item->Disarmed) KernelLog.Write(", disarmed (oneshot)");
+                KernelLog.Hex(item->Link.Events, 8); KernelLog.Write(" file ready "); KernelLog.Hex(now, 4);
+                KernelLog.Write(item->Link.Ready ? ", on the ready list" : ", not on the ready list");
+                if (item->Link.Disarmed) KernelLog.Write(", disarmed (oneshot)");
                 KernelLog.End();
             }
         }
@@ -196,48 +162,25 @@ namespace Libra.Shims
         // Whether any ready item really reports an event now (what poll sees on the epoll descriptor).
         private bool HasEvents()
         {
-            for (EpollItem* item = _readyHead; item != null; item = item->NextReady)
-                if (!item->Disarmed && (PollCalls.Events(item->File) & WaitEvents(item->Events)) != 0) return true;
+            for (ReadyLink* link = _ready.First; link != null; link = link->Next)
+                if (!link->Disarmed && ReportedNow(link) != 0) return true;
             return false;
         }
 
         private void CheckNow(EpollItem* item)
         {
-            if ((PollCalls.Events(item->File) & WaitEvents(item->Events)) == 0) return;
-            MarkReady(item);
+            if (ReportedNow(&item->Link) == 0) return;
+            _ready.Add(&item->Link);
             Queue.Notify(PollEvents.In | PollEvents.RdNorm);
-        }
-
-        private void MarkReady(EpollItem* item)
-        {
-            if (item->Ready) return;
-            item->Ready = true;
-            item->NextReady = null;
-            if (_readyTail == null) _readyHead = item; else _readyTail->NextReady = item;
-            _readyTail = item;
-        }
-
-        private void Unready(EpollItem* item)
-        {
-            EpollItem* previous = null;
-            for (EpollItem* at = _readyHead; at != null; previous = at, at = at->NextReady)
-            {
-                if (at != item) continue;
-                if (previous == null) _readyHead = at->NextReady; else previous->NextReady = at->NextReady;
-                if (_readyTail == at) _readyTail = previous;
-                break;
-            }
-            item->Ready = false;
-            item->NextReady = null;
         }
 
         // A watched file announced `events`: the item goes on the ready list and epoll_wait wakes.
         private static void Notified(PollEntry* entry, uint events)
         {
             var item = (EpollItem*)entry->Owner;
-            if (item->Disarmed) return;
+            if (item->Link.Disarmed) return;
             Epoll* epoll = item->Owner;
-            epoll->MarkReady(item);
+            epoll->_ready.Add(&item->Link);
             epoll->Queue.Notify(PollEvents.In | PollEvents.RdNorm);
         }
 
@@ -382,8 +325,8 @@ namespace Libra.Shims
             long result;
             while (true)
             {
-                int count = epoll->Harvest(events, max);
-                if (count > 0 || immediate) { result = count; break; }
+                long count = epoll->Harvest(events, max);
+                if (count != 0 || immediate) { result = count; break; }
                 WakeReason reason = epoll->Queue.Wait(PollEvents.In, deadline);
                 if (reason == WakeReason.Interrupted) { result = -Errno.EINTR; break; }
                 if (reason == WakeReason.TimedOut) immediate = true;

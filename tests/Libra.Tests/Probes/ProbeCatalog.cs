@@ -85,7 +85,7 @@ public static class ProbeCatalog
         // 1,000 at once, 10,000 cycles) run by hand (docs/design.md): in the suite, beside the other
         // boots, 1,000 connections at once once stalled the probe (see the note). Its
         // "figure:" lines on stderr give MB/s and connections/s.
-        new("network", "network", ["5640", "--transfer", "64", "--concurrent", "100", "--cycles", "1000"], NoEnvironment, 0, [], "network", GuestPort: 5640),
+        new("network", "network", ["5640", "--transfer", "1024", "--concurrent", "1000", "--cycles", "10000"], NoEnvironment, 0, [], "network", GuestPort: 5640),
         // A static Go program (no libc; Go's own runtime, clone flags and netpoller) working on files
         // over 9P: writes, reads back, 8 goroutines writing files, a pipe read through the netpoller.
         new("gofiles", "gofiles", [], NoEnvironment, 0, [], "gofiles", WorksInDirectory: true),
