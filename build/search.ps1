@@ -85,8 +85,9 @@ function Get-SearchIndex([string] $Set, [switch] $Rebuild) {
     return @{ Index = $index; Queries = $queries; Binary = $binary }
 }
 
-# The stock Debian kernel, plus the modules virtio-net needs (built as modules in Debian's config).
-function Get-GuestKernel {
+# The stock Debian kernel, plus the modules it needs for $Modules (virtio-net by default; they are
+# built as modules in Debian's config), dependencies first.
+function Get-GuestKernel([string[]] $Modules = @('virtio_pci', 'virtio_net')) {
     $dir = Join-Path $Root '.cache/guest/kernel'
     $stamp = Join-Path $dir '.extracted'
     if (-not (Test-Path $stamp)) {
@@ -117,8 +118,7 @@ function Get-GuestKernel {
         if ($m.Success) { foreach ($d in $m.Groups[1].Value -split ',' | Where-Object { $_ }) { Add-Module $d.Replace('-', '_') } }
         $ordered.Add($path)
     }
-    Add-Module 'virtio_pci'
-    Add-Module 'virtio_net'
+    foreach ($module in $Modules) { Add-Module $module }
     return @{ Kernel = $vmlinuz.FullName; Modules = @($ordered) }
 }
 
