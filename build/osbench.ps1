@@ -3,13 +3,14 @@
 # cache=loose, and on Libra, in one run; the harness (bench/Harness/OsBench) writes
 # bench/results/osbench-<ts>.{json,md,png}.
 
-# An initramfs for the Debian kernel: busybox-static, the virtio-9p modules, and an /init that
+# An initramfs for the Debian kernel: busybox-static, the virtio-9p and virtio-net modules (QEMU user
+# networking's fixed 10.0.2.15, as the search guest's), and an /init that
 # mounts the QEMU share `osbench` at /mnt (cache= from the kernel command line's osbench.cache=),
 # (msize 256 KiB, what Libra's client proposes), runs /mnt/osbench with the words after the command line's `--` (the kernel passes them to init)
 # and writes its stdout, then "osbench: exit status N", to the second serial port.
 function Get-OsBenchInitrd {
     Install-Prerequisites @{ cpio = 'cpio'; 'dpkg-deb' = 'dpkg' }
-    $guest = Get-GuestKernel @('virtio_pci', '9pnet_virtio', '9p')
+    $guest = Get-GuestKernel @('virtio_pci', '9pnet_virtio', '9p', 'virtio_net')
     $initrd = Join-Path $Root '.cache/guest/initrd-osbench.cpio'
     if ((Test-Path $initrd) -and (Get-Item $initrd).LastWriteTimeUtc -gt (Get-Item (Join-Path $Root 'build/osbench.ps1')).LastWriteTimeUtc) {
         return @{ Kernel = $guest.Kernel; Initrd = $initrd }
@@ -33,6 +34,9 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 $($load -join "`n")
 ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
 CACHE=`$(sed -n 's/.*osbench\.cache=\([a-z]*\).*/\1/p' /proc/cmdline)
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=`${CACHE:-none} osbench /mnt
 /mnt/osbench "`$@" > /dev/ttyS1 2>&1

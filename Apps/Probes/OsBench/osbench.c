@@ -6,6 +6,9 @@
  *                      that move data also give "bytes" per operation); DIR adds the file rows (over
  *                      9P on Libra and in the Linux guest), --port P a TCP ping-pong over
  *                      127.0.0.1:P (on Libra, P must be published: its loopback is the Side's)
+ *   osbench ... --serve after the rows, echo one TCP connection on 0.0.0.0:P (the port --port names)
+ *                      until it closes: the host measures a published port's round trip through it;
+ *                      DIR/serving exists while the listener is up, so the host knows when to connect
  *   osbench --smoke    the same rows from short loops and a 4 MiB file (the test suite's "it still runs")
  *   osbench --check    correctness only, deterministic lines (the differential suite): ping-pongs
  *                      complete, sleeps and timeouts are never early, spinning threads share the CPU,
@@ -344,6 +347,30 @@ static pthread_t start_tcp_partner(int port)
     return t;
 }
 
+/* Listens on 0.0.0.0:port, marks `dir`/serving while it does, and echoes the one connection it
+   accepts byte for byte until the peer closes it. */
+static void serve_one_connection(const char *dir, int port)
+{
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_ANY) };
+    int one = 1;
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0) fail("socket");
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 1) != 0) fail("bind or listen on 0.0.0.0");
+    char marker[4096];
+    snprintf(marker, sizeof marker, "%s/serving", dir != NULL ? dir : ".");
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create the serving marker");
+    close(fd);
+    tcp_server = accept(listener, NULL, NULL);
+    if (tcp_server < 0) fail("accept");
+    close(listener);
+    unlink(marker);
+    setsockopt(tcp_server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tcp_partner(NULL);
+    close(tcp_server);
+}
+
 static void stop_tcp_partner(pthread_t t)
 {
     close(tcp_client);
@@ -479,7 +506,7 @@ static void measure_sleep(const char *row, uint64_t ns, int most)
     report(row, 1, count);
 }
 
-static void bench(const char *dir, int port)
+static void bench(const char *dir, int port, int serve)
 {
     measure("getppid", op_getppid, 100);
     measure("clock_gettime_monotonic", op_clock, 100);
@@ -512,6 +539,7 @@ static void bench(const char *dir, int port)
         t = start_tcp_partner(port);
         measure("tcp_loopback_pingpong_round_trip", op_tcp_round, 10);
         stop_tcp_partner(t);
+        if (serve) serve_one_connection(dir, port);
     }
 }
 
@@ -742,7 +770,7 @@ static void check(const char *dir, int port)
 int main(int argc, char **argv)
 {
     const char *dir = NULL, *sleep_ms = NULL;
-    int port = 0, checking = 0;
+    int port = 0, checking = 0, serve = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--check") == 0) checking = 1;
         else if (strcmp(argv[i], "--smoke") == 0) {
@@ -752,6 +780,7 @@ int main(int argc, char **argv)
         }
         else if (strcmp(argv[i], "--sleep") == 0 && i + 1 < argc) sleep_ms = argv[++i];
         else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--serve") == 0) serve = 1;
         else if (argv[i][0] != '-') dir = argv[i];
         else {
             fprintf(stderr, "osbench: unknown option %s\n", argv[i]);
@@ -764,6 +793,6 @@ int main(int argc, char **argv)
         return 0;
     }
     if (checking) check(dir, port);
-    else bench(dir, port);
+    else bench(dir, port, serve);
     return 0;
 }

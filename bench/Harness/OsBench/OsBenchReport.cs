@@ -18,7 +18,7 @@ public sealed record ProbeTargetInfo(string Name, string Description, string? Sk
 public sealed record TargetCell(string Target, Spread Median, Spread P99);
 
 // A row of the report: each target's cell, and Libra's per-round ratio to each Linux guest.
-public sealed record SummaryRowOs(string Row, long Bytes, List<TargetCell> Cells, Spread? LibraVsGuestNone, Spread? LibraVsGuestLoose);
+public sealed record RowSummary(string Row, long Bytes, List<TargetCell> Cells, Spread? LibraVsGuestNone, Spread? LibraVsGuestLoose);
 
 public sealed class OsBenchReport
 {
@@ -30,7 +30,7 @@ public sealed class OsBenchReport
     public List<ProbeTargetInfo> Targets { get; } = [];
     public List<ProbeRun> Runs { get; } = [];
     public List<string> Failures { get; } = [];
-    public List<SummaryRowOs> Summary { get; } = [];
+    public List<RowSummary> Summary { get; } = [];
 
     // What each row measures, in the probe's order; rows the probe adds later show under their id.
     static readonly Dictionary<string, string> Labels = new()
@@ -53,6 +53,7 @@ public sealed class OsBenchReport
         ["file_write_sequential"] = "9P: sequential write",
         ["file_read_sequential"] = "9P: sequential read",
         ["tcp_loopback_pingpong_round_trip"] = "TCP loopback ping-pong, round trip",
+        [PublishedPort.Row] = "published port: TCP ping-pong from the host, round trip",
     };
 
     public static string Label(string row) => Labels.GetValueOrDefault(row, row);
@@ -71,7 +72,7 @@ public sealed class OsBenchReport
                 if (values.Count > 0) cells.Add(new TargetCell(t.Name, Spread.Of(values.Select(v => v.MedianNs)), Spread.Of(values.Select(v => v.P99Ns))));
             }
             long bytes = Runs.SelectMany(r => r.Rows).FirstOrDefault(x => x.Row == row)?.Bytes ?? 0;
-            Summary.Add(new SummaryRowOs(row, bytes, cells, RatioPerRound(row, "libra", ProbeTargets.Baseline), RatioPerRound(row, "libra", "linux-guest-9p-loose")));
+            Summary.Add(new RowSummary(row, bytes, cells, RatioPerRound(row, "libra", ProbeTargets.Baseline), RatioPerRound(row, "libra", "linux-guest-9p-loose")));
         }
     }
 
@@ -109,7 +110,7 @@ public sealed class OsBenchReport
 
     static string MBps(long bytes, double ns) => F(bytes / (ns / 1e9) / 1e6, 0);
 
-    static string Cell(SummaryRowOs row, TargetCell? c)
+    static string Cell(RowSummary row, TargetCell? c)
     {
         if (c == null) return "–";
         if (row.Bytes > 0)   // throughput: MB/s of the median run [slowest–fastest run]

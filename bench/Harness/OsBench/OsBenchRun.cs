@@ -22,7 +22,7 @@ static class OsBenchRun
             Limit = TimeSpan.FromMinutes(a.Smoke ? 5 : 15),
         };
         int rounds = a.Rounds ?? (a.Smoke ? 1 : 5);
-        string[] options = a.Smoke ? ["--smoke"] : [];
+        string[] options = a.Smoke ? ["--smoke", "--serve"] : ["--serve"];
         var report = new OsBenchReport { Smoke = a.Smoke, Rounds = rounds, Machine = Machine.Describe(settings.Qemu), Commit = Git.Describe() };
         foreach (var t in targets) report.Targets.Add(new ProbeTargetInfo(t.Name, t.Describe(settings)));
         foreach (var (name, reason) in a.Skip)
@@ -45,9 +45,19 @@ static class OsBenchRun
                 try
                 {
                     using var work = new WorkDirectory(settings.Probe);
-                    string stdout = await target.RunAsync(settings, work, options, ct);
+                    int hostPort = Launch.FreePort();
+                    var run = target.RunAsync(settings, work, options, hostPort, ct);
+                    ProbeRow? published = null;
+                    Exception? clientFailure = null;
+                    try { published = await PublishedPort.MeasureAsync(work.Scratch, hostPort, a.Smoke, run, ct); }
+                    catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException) { clientFailure = e; }
+                    // A closed connection ends the probe; one never made leaves it to the target's time limit.
+                    string stdout = await run;
+                    if (clientFailure != null) throw new IOException($"{target.Name}: the published port's client failed: {clientFailure.Message}");
                     var rows = ParseRows(stdout);
                     if (rows.Count == 0) throw new InvalidOperationException($"{target.Name}: the probe printed no rows:\n{stdout}");
+                    if (published == null) throw new InvalidOperationException($"{target.Name}: the probe never served its published port");
+                    rows.Add(published);
                     report.Runs.Add(new ProbeRun(round, target.Name, load, watch.Elapsed.TotalSeconds, rows));
                     Console.WriteLine($"osbench: round {round} {target.Name,-20} {rows.Count} rows in {watch.Elapsed.TotalSeconds:F0} s (load {load})");
                 }

@@ -5,12 +5,13 @@ using Libra.Qemu;
 namespace Libra.Bench.OsBench;
 
 // Where the osbench probe runs once: each target gets a fresh work directory holding the probe
-// (`osbench`) and an empty `scratch/` for its file rows, and returns the probe's stdout (its JSON rows).
+// (`osbench`) and an empty `scratch/` for its file rows, makes the probe's TCP port reachable from the
+// host's 127.0.0.1:hostPort (PublishedPort), and returns the probe's stdout (its JSON rows).
 public interface IProbeTarget
 {
     string Name { get; }
     string Describe(ProbeSettings s);
-    Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, CancellationToken ct);
+    Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, int hostPort, CancellationToken ct);
 }
 
 // What every target is given: the probe, the guests' kernels, the shared QEMU profile.
@@ -21,7 +22,8 @@ public sealed record ProbeSettings
     public string? GuestInitrd { get; init; }
     public string? LibraKernel { get; init; }
     public required QemuProfile Qemu { get; init; }
-    // The guest's TCP ping-pong port: published by the Side on Libra (its loopback is the Side's).
+    // The guests' TCP port (loopback ping-pong, then the published port's): on Libra the Side
+    // publishes it, which its loopback needs too.
     public int GuestPort { get; init; } = 5642;
     public TimeSpan Limit { get; init; } = TimeSpan.FromMinutes(10);
 }
@@ -52,17 +54,17 @@ public static class ProbeTargets
     public const string Baseline = "linux-guest-9p-none";
 }
 
-// The probe as a host process, in the work directory's scratch folder, TCP on a free host port.
+// The probe as a host process, in the work directory's scratch folder, its TCP port the host port.
 sealed class NativeProbe : IProbeTarget
 {
     public string Name => "native";
 
     public string Describe(ProbeSettings s) => "host process, scratch directory on the host's file system";
 
-    public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, CancellationToken ct)
+    public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, int hostPort, CancellationToken ct)
     {
         var start = new ProcessStartInfo(work.Probe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string word in options.Prepend(work.Scratch).Concat(["--port", Launch.FreePort().ToString()])) start.ArgumentList.Add(word);
+        foreach (string word in options.Prepend(work.Scratch).Concat(["--port", hostPort.ToString()])) start.ArgumentList.Add(word);
         using var p = Process.Start(start) ?? throw new InvalidOperationException($"could not start {work.Probe}");
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var stderr = p.StandardError.ReadToEndAsync(ct);
@@ -78,7 +80,9 @@ sealed class NativeProbe : IProbeTarget
 // The probe in the bench's Debian kernel on the same QEMU profile: the work directory is the guest's
 // virtio-9p share (QEMU's own server, security_model=none as Libra's), mounted at /mnt with
 // `cache=` none or loose; its /init (build/osbench.ps1) runs /mnt/osbench with the words after the
-// kernel command line's `--` and writes its stdout to the second serial port, a host file here.
+// kernel command line's `--` and writes its stdout to the second serial port, a host file here. Its
+// network is QEMU user networking (virtio-net) with the host port forwarded to the probe's port, as
+// the search bench's guest has it.
 sealed class LinuxGuestProbe(string cache) : IProbeTarget
 {
     public string Name => $"linux-guest-9p-{cache}";
@@ -86,7 +90,7 @@ sealed class LinuxGuestProbe(string cache) : IProbeTarget
     public string Describe(ProbeSettings s) => $"Debian kernel {System.IO.Path.GetFileName(s.GuestKernel)}, QEMU {s.Qemu}, " +
         $"scratch over virtio-9p (QEMU's server) with cache={cache}";
 
-    public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, CancellationToken ct)
+    public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, int hostPort, CancellationToken ct)
     {
         if (s.GuestKernel == null || s.GuestInitrd == null) throw new InvalidOperationException($"{Name} needs --kernel and --initrd (build.ps1 osbench builds them)");
         string console = System.IO.Path.Combine(work.Path, "console.log"), output = System.IO.Path.Combine(work.Path, "stdout.log");
@@ -98,6 +102,7 @@ sealed class LinuxGuestProbe(string cache) : IProbeTarget
             "-serial", $"file:{console}", "-serial", $"file:{output}",
             "-fsdev", $"local,id=share,path={work.Path},security_model=none",
             "-device", "virtio-9p-pci,fsdev=share,mount_tag=osbench",
+            "-netdev", $"user,id=net0,hostfwd=tcp:127.0.0.1:{hostPort}-:{s.GuestPort}", "-device", "virtio-net-pci,netdev=net0",
         };
         var log = new StringWriter();
         using var p = Launch.Start("qemu-system-x86_64", args, null, TextWriter.Synchronized(log));
@@ -125,7 +130,7 @@ sealed class LibraProbe : IProbeTarget
     public string Describe(ProbeSettings s) => $"Libra {System.IO.Path.GetFileName(s.LibraKernel)}, QEMU {s.Qemu}, " +
         "scratch over virtio-9p (QEMU's server), TCP loopback through the Side daemon";
 
-    public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, CancellationToken ct)
+    public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, IReadOnlyList<string> options, int hostPort, CancellationToken ct)
     {
         if (s.LibraKernel == null || !File.Exists(s.LibraKernel))
             throw new InvalidOperationException($"libra needs --libra-kernel with a built image ({s.LibraKernel ?? "none given"}; build.ps1 build makes it)");
@@ -133,7 +138,7 @@ sealed class LibraProbe : IProbeTarget
         {
             KernelImage = s.LibraKernel, Machine = s.Qemu.Machine, Memory = $"{s.Qemu.MemoryMiB}M", Cpus = s.Qemu.Smp,
             ForceAccelerator = s.Qemu.Choice, InitialRamDisk = work.Probe, SharedDirectory = work.Path,
-            Network = new NetworkOptions([$"{Launch.FreePort()}:{s.GuestPort}"], Outbound: false),
+            Network = new NetworkOptions([$"{hostPort}:{s.GuestPort}"], Outbound: false),
             CommandLine = AppCommandLine.Build("", work.Probe, [], options.Prepend("/scratch").Concat(["--port", s.GuestPort.ToString()]), traceSyscalls: false),
         };
         BootResult result = await BootRun.RunAsync(machine, s.Limit);
