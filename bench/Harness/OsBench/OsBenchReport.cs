@@ -128,10 +128,11 @@ public sealed class OsBenchReport
         sb.AppendLine();
         sb.AppendLine($"`build.ps1 osbench{(Smoke ? " -Smoke" : "")}` at commit {Commit}: the static probe `osbench` (Apps/Probes/OsBench) on each target, " +
             $"{Rounds} round(s), each round visiting the targets in a rotated order. Machine: {Machine}.");
-        var loads = Runs.Select(r => r.LoadAverage).ToList();
+        var loads = Runs.Select(r => double.TryParse(r.LoadAverage.Split(' ')[0], CultureInfo.InvariantCulture, out double l) ? l : double.NaN)
+            .Where(l => !double.IsNaN(l)).ToList();
         if (loads.Count > 0)
-            sb.AppendLine($"Host load average (1/5/15 min) at the start of each run: {string.Join("; ", loads.Distinct().Take(6))}{(loads.Distinct().Count() > 6 ? "; …" : "")} " +
-                "(the machine is shared: other sessions build and test beside this run).");
+            sb.AppendLine($"Host load average (1 min) at the start of the runs: {F(loads.Min(), 1)} to {F(loads.Max(), 1)}, " +
+                "each run's in the JSON (the machine is shared: other sessions build and test beside this run).");
         sb.AppendLine();
         sb.AppendLine("Cells: µs per operation, the median over rounds of each run's median [smallest–largest run] (median over rounds of each run's p99); " +
             "file throughput in MB/s [slowest–fastest run]. Ratios: Libra ÷ the Linux guest in the same round (below 1: Libra is faster), median [smallest–largest round].");
