@@ -326,15 +326,24 @@ static void op_tcp_round(int n)
     }
 }
 
-/* Connects a client to a listener on 127.0.0.1:port and starts the echoing partner on the accepted side. */
-static pthread_t start_tcp_partner(int port)
+/* A TCP listener on `host`:port (host in host byte order), its address in *address. */
+static int listen_on(uint32_t host, int port, struct sockaddr_in *address)
 {
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    *address = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(host) };
     int one = 1;
     int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener < 0) fail("socket");
     setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 1) != 0) fail("bind or listen on 127.0.0.1");
+    if (bind(listener, (struct sockaddr *)address, sizeof *address) != 0 || listen(listener, 1) != 0) fail("bind or listen");
+    return listener;
+}
+
+/* Connects a client to a listener on 127.0.0.1:port and starts the echoing partner on the accepted side. */
+static pthread_t start_tcp_partner(int port)
+{
+    struct sockaddr_in address;
+    int one = 1;
+    int listener = listen_on(INADDR_LOOPBACK, port, &address);
     tcp_client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (tcp_client < 0 || connect(tcp_client, (struct sockaddr *)&address, sizeof address) != 0) fail("connect to 127.0.0.1");
     tcp_server = accept(listener, NULL, NULL);
@@ -351,12 +360,9 @@ static pthread_t start_tcp_partner(int port)
    accepts byte for byte until the peer closes it. */
 static void serve_one_connection(const char *dir, int port)
 {
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_ANY) };
+    struct sockaddr_in address;
     int one = 1;
-    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listener < 0) fail("socket");
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 1) != 0) fail("bind or listen on 0.0.0.0");
+    int listener = listen_on(INADDR_ANY, port, &address);
     char marker[4096];
     snprintf(marker, sizeof marker, "%s/serving", dir != NULL ? dir : ".");
     int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
