@@ -109,15 +109,15 @@ sealed class LinuxGuestProbe(string cache) : IProbeTarget
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(s.Limit);
         try { await p.WaitForExitAsync(limit.Token); }
-        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw new TimeoutException($"{Name}: QEMU ran longer than {s.Limit}\n{Console(console)}"); }
+        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw new TimeoutException($"{Name}: QEMU ran longer than {s.Limit}\n{GuestConsole(console)}"); }
         string text = File.Exists(output) ? File.ReadAllText(output).Replace("\r", "") : "";
         // init prints the probe's status last: "osbench: exit status N".
         if (!text.Contains("osbench: exit status 0\n", StringComparison.Ordinal))
-            throw new InvalidOperationException($"{Name}: the probe did not finish (QEMU status {p.ExitCode})\n{text}\n{log}\n{Console(console)}");
+            throw new InvalidOperationException($"{Name}: the probe did not finish (QEMU status {p.ExitCode})\n{text}\n{log}\n{GuestConsole(console)}");
         return string.Join('\n', text.Split('\n').Where(line => line.StartsWith('{')));
     }
 
-    static string Console(string path) => "--- guest console ---\n" + (File.Exists(path) ? File.ReadAllText(path) : "(none)");
+    static string GuestConsole(string path) => "--- guest console ---\n" + (File.Exists(path) ? File.ReadAllText(path) : "(none)");
 }
 
 // The same probe on Libra, booted as `build.ps1 run` boots it (Libra.Qemu's BootRun) on the same QEMU
