@@ -30,7 +30,7 @@ $LibraCommands['osbench'] = @{
     Run = {
         param($o)
         Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
-        Build-CProbes
+        Invoke-WithProbesLock { Build-CProbes }
         $h = @('osbench', '--binary', (Join-Path $ProbesOut 'osbench'),
             '--results', $(if ($o['Results']) { $o['Results'] } else { Join-Path $Root 'bench/results' }))
         $targets = @($o['Target'] | Where-Object { $_ })
