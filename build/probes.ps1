@@ -85,11 +85,9 @@ function Get-ElfFacts([string] $Path) {
     return [pscustomobject]@{ Type = $type; Interp = $interp }
 }
 
-# Publishes every probe into artifacts/probes/<name>, unless every one there is newer than every input.
-# One MSBuild run publishes them all in parallel (Apps/Probes/Probes.proj); a lock file keeps two
-# concurrent invocations (test runs side by side) from building into the same folders.
-function Build-Probes([switch] $Force) {
-    $probes = @(Get-ProbeProjects)
+# Runs $Body holding artifacts/probes/.lock, so that concurrent invocations (test runs side by side,
+# build.ps1 osbench beside them) never build into the same files.
+function Invoke-WithProbesLock([scriptblock] $Body) {
     New-Item -ItemType Directory -Force $ProbesOut | Out-Null
     $lockPath = Join-Path $ProbesOut '.lock'
     $deadline = [DateTime]::UtcNow.AddMinutes(20)
@@ -101,7 +99,15 @@ function Build-Probes([switch] $Force) {
             Start-Sleep -Milliseconds 500
         }
     }
-    try {
+    try { & $Body }
+    finally { $lock.Dispose() }
+}
+
+# Publishes every probe into artifacts/probes/<name>, unless every one there is newer than every input.
+# One MSBuild run publishes them all in parallel (Apps/Probes/Probes.proj), under the probes' lock.
+function Build-Probes([switch] $Force) {
+    $probes = @(Get-ProbeProjects)
+    Invoke-WithProbesLock {
         Build-CProbes -Force:$Force
         Build-GoProbes -Force:$Force
         $inputs = @(Get-ChildItem $ProbesSource -Recurse -File | Where-Object { $_.FullName -notmatch '[/\\](obj|bin)[/\\]' -and $_.Extension -notin '.c', '.go', '.mod' }) +
@@ -152,7 +158,6 @@ function Build-Probes([switch] $Force) {
             Write-Host ('  {0,-12} {1,-4} {2,10:N0} bytes' -f $probe.Name, (Get-ElfFacts $path).Type, (Get-Item $path).Length)
         }
     }
-    finally { $lock.Dispose() }
 }
 
 $LibraCommands['probes'] = @{

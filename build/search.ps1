@@ -85,8 +85,9 @@ function Get-SearchIndex([string] $Set, [switch] $Rebuild) {
     return @{ Index = $index; Queries = $queries; Binary = $binary }
 }
 
-# The stock Debian kernel, plus the modules virtio-net needs (built as modules in Debian's config).
-function Get-GuestKernel {
+# The stock Debian kernel, plus the modules it needs for $Modules (virtio-net by default; they are
+# built as modules in Debian's config), dependencies first.
+function Get-GuestKernel([string[]] $Modules = @('virtio_pci', 'virtio_net')) {
     $dir = Join-Path $Root '.cache/guest/kernel'
     $stamp = Join-Path $dir '.extracted'
     if (-not (Test-Path $stamp)) {
@@ -117,35 +118,28 @@ function Get-GuestKernel {
         if ($m.Success) { foreach ($d in $m.Groups[1].Value -split ',' | Where-Object { $_ }) { Add-Module $d.Replace('-', '_') } }
         $ordered.Add($path)
     }
-    Add-Module 'virtio_pci'
-    Add-Module 'virtio_net'
+    foreach ($module in $Modules) { Add-Module $module }
     return @{ Kernel = $vmlinuz.FullName; Modules = @($ordered) }
 }
 
-# An initramfs: busybox-static as /init's shell, the virtio modules, the search binary and one index.
-function Get-GuestInitrd([string] $Set, [hashtable] $Artifacts) {
-    Install-Prerequisites @{ cpio = 'cpio' }
-    $guest = Get-GuestKernel
-    $initrd = Join-Path $Root ".cache/guest/initrd-$Set.cpio"
-    $inputs = @($Artifacts.Binary, (Join-Path $Artifacts.Index 'segments.gen'), (Join-Path $Root 'build/search.ps1'))
-    if ((Test-Path $initrd) -and -not ($inputs | Where-Object { (Get-Item $_).LastWriteTimeUtc -gt (Get-Item $initrd).LastWriteTimeUtc })) {
-        return @{ Kernel = $guest.Kernel; Initrd = $initrd }
-    }
-    $busyboxDeb = Get-SearchDeb @('busybox-static')
-    $stage = Join-Path $Root ".cache/guest/stage-$Set"
+# Packs .cache/guest/initrd-<Name>.cpio for the Debian kernel: busybox-static as the shell, the
+# kernel's modules in load order ($Guest.Modules), and an /init that mounts proc, sys and dev, loads
+# them, brings up lo and eth0 with QEMU user networking's fixed 10.0.2.15/24, then runs $Body.
+# $Populate fills the staging directory with the rest (it is given the directory). Returns the path.
+function New-GuestInitrd([string] $Name, [hashtable] $Guest, [string] $Body, [scriptblock] $Populate) {
+    Install-Prerequisites @{ cpio = 'cpio'; 'dpkg-deb' = 'dpkg' }
+    $initrd = Join-Path $Root ".cache/guest/initrd-$Name.cpio"
+    $stage = Join-Path $Root ".cache/guest/stage-$Name"
     if (Test-Path $stage) { Remove-Item -Recurse -Force $stage }
     $bbdir = Join-Path $Root '.cache/guest/busybox'
-    if (-not (Test-Path (Join-Path $bbdir 'bin/busybox'))) { Invoke-Checked 'dpkg-deb' @('-x', $busyboxDeb, $bbdir) | Out-Host }
-    foreach ($d in 'bin', 'dev', 'proc', 'sys', 'tmp', 'modules', 'index') { New-Item -ItemType Directory -Force (Join-Path $stage $d) | Out-Null }
+    if (-not (Test-Path (Join-Path $bbdir 'bin/busybox'))) { Invoke-Checked 'dpkg-deb' @('-x', (Get-SearchDeb @('busybox-static')), $bbdir) | Out-Host }
+    foreach ($d in 'bin', 'dev', 'proc', 'sys', 'tmp', 'modules') { New-Item -ItemType Directory -Force (Join-Path $stage $d) | Out-Null }
     Copy-Item (Join-Path $bbdir 'bin/busybox') (Join-Path $stage 'bin/busybox')
-    Copy-Item $Artifacts.Binary (Join-Path $stage 'search')
-    Copy-Item (Join-Path $Artifacts.Index '*') (Join-Path $stage 'index')
-    $load = foreach ($m in $guest.Modules) {
+    $load = foreach ($m in $Guest.Modules) {
         Copy-Item $m (Join-Path $stage 'modules')
         "insmod /modules/$(Split-Path -Leaf $m)"
     }
-    # /init: the kernel's first process. Networking is QEMU user mode's fixed 10.0.2.0/24; the
-    # service's options come from the kernel command line (search.ram=1 loads the index into RAM).
+    & $Populate $stage
     $init = @"
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -158,6 +152,30 @@ ip link set lo up
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
+$Body
+"@
+    [System.IO.File]::WriteAllText((Join-Path $stage 'init'), $init.Replace("`r`n", "`n") + "`n")
+    Invoke-Checked 'chmod' @('755', (Join-Path $stage 'init'), (Join-Path $stage 'bin/busybox')) | Out-Host
+    Push-Location $stage
+    try {
+        & bash -c "find . | LC_ALL=C sort | cpio -o -H newc --quiet > '$initrd'"
+        if ($LASTEXITCODE -ne 0) { Fail "cpio failed to pack the initramfs $initrd" }
+    } finally { Pop-Location }
+    Remove-Item -Recurse -Force $stage
+    Write-Host "guest: initramfs $initrd ($([math]::Round((Get-Item $initrd).Length / 1MB, 1)) MiB)"
+    return $initrd
+}
+
+# An initramfs for the search service: the binary and one index beside the common /init.
+function Get-GuestInitrd([string] $Set, [hashtable] $Artifacts) {
+    $guest = Get-GuestKernel
+    $initrd = Join-Path $Root ".cache/guest/initrd-$Set.cpio"
+    $inputs = @($Artifacts.Binary, (Join-Path $Artifacts.Index 'segments.gen'), (Join-Path $Root 'build/search.ps1'))
+    if ((Test-Path $initrd) -and -not ($inputs | Where-Object { (Get-Item $_).LastWriteTimeUtc -gt (Get-Item $initrd).LastWriteTimeUtc })) {
+        return @{ Kernel = $guest.Kernel; Initrd = $initrd }
+    }
+    # The service's options come from the kernel command line (search.ram=1 loads the index into RAM).
+    $body = @"
 RAM=
 grep -q 'search.ram=1' /proc/cmdline && RAM=--ram
 echo "guest: starting search"
@@ -165,15 +183,13 @@ DOTNET_EnableDiagnostics=0 /search serve --index /index --address 0.0.0.0 --port
 echo "guest: search exited with status `$?"
 poweroff -f
 "@
-    [System.IO.File]::WriteAllText((Join-Path $stage "init"), $init.Replace("`r`n", "`n") + "`n")
-    Invoke-Checked 'chmod' @('755', (Join-Path $stage 'init'), (Join-Path $stage 'search'), (Join-Path $stage 'bin/busybox')) | Out-Host
-    Push-Location $stage
-    try {
-        & bash -c "find . | LC_ALL=C sort | cpio -o -H newc --quiet > '$initrd'"
-        if ($LASTEXITCODE -ne 0) { Fail 'cpio failed to pack the initramfs' }
-    } finally { Pop-Location }
-    Remove-Item -Recurse -Force $stage
-    Write-Host "guest: initramfs $initrd ($([math]::Round((Get-Item $initrd).Length / 1MB, 1)) MiB)"
+    $initrd = New-GuestInitrd $Set $guest $body {
+        param($stage)
+        Copy-Item $Artifacts.Binary (Join-Path $stage 'search')
+        Invoke-Checked 'chmod' @('755', (Join-Path $stage 'search')) | Out-Host
+        New-Item -ItemType Directory -Force (Join-Path $stage 'index') | Out-Null
+        Copy-Item (Join-Path $Artifacts.Index '*') (Join-Path $stage 'index')
+    }
     return @{ Kernel = $guest.Kernel; Initrd = $initrd }
 }
 

@@ -1,7 +1,9 @@
 using Libra.Bench;
+using Libra.Bench.OsBench;
 using Libra.Bench.Targets;
 
 // bench: starts every target, measures peak and constant-rate latency, writes the report.
+// osbench: runs the osbench probe natively, in the Linux guest (9P cache=none and loose) and on Libra.
 // serve: starts one target and keeps it up until Ctrl-C (build.ps1 search -Guest), or with --query
 // asks it one query, prints the answer and stops it (build.ps1 search -Query, the README's first command).
 var a = Args.Parse(args);
@@ -13,7 +15,8 @@ try
     {
         "bench" => await Bench.RunAsync(a, cts.Token),
         "serve" => await ServeAsync(a, cts.Token),
-        _ => throw new ArgumentException($"unknown command '{a.Command}' (bench, serve)"),
+        "osbench" => await OsBenchRun.RunAsync(a, cts.Token),
+        _ => throw new ArgumentException($"unknown command '{a.Command}' (bench, serve, osbench)"),
     };
 }
 catch (ArgumentException e)
@@ -42,6 +45,8 @@ sealed class Args
     public string Command = "bench";
     public string? Binary, Index, Queries, Kernel, Initrd, LibraKernel, LibraOptions, Query, Corpus = "?", Results = "bench/results";
     public List<string> Targets = [];
+    // Targets that cannot run here, with the reason (osbench reports them as skipped).
+    public List<(string Target, string Reason)> Skip = [];
     public bool Smoke, Ram;
     public int? Rounds, Smp, Memory;
     public double? Duration, Warmup;
@@ -70,6 +75,10 @@ sealed class Args
                 case "--corpus": a.Corpus = Next(); break;
                 case "--results": a.Results = Next(); break;
                 case "--target": a.Targets.Add(Next()); break;
+                case "--skip":
+                    string[] skip = Next().Split('=', 2);
+                    a.Skip.Add((skip[0], skip.Length > 1 ? skip[1] : "not available here"));
+                    break;
                 case "--smoke": a.Smoke = true; break;
                 case "--ram": a.Ram = true; break;
                 case "--rounds": a.Rounds = int.Parse(Next()); break;

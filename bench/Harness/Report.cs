@@ -230,15 +230,24 @@ public sealed class Report
             plot {string.Join(", \\\n     ", plots)}
             """;
         File.WriteAllText(stem + ".plot.gp", script);
+        return Gnuplot.Run(stem + ".plot.gp") ? png : null;
+    }
+}
+
+// Draws a plot script with gnuplot (Debian's gnuplot-nox); false when gnuplot is missing or fails.
+static class Gnuplot
+{
+    public static bool Run(string script)
+    {
         try
         {
-            using var p = Process.Start(new ProcessStartInfo("gnuplot", stem + ".plot.gp") { RedirectStandardError = true });
-            if (p == null) return null;
+            using var p = Process.Start(new ProcessStartInfo("gnuplot", script) { RedirectStandardError = true });
+            if (p == null) return false;
             string err = p.StandardError.ReadToEnd();
             p.WaitForExit();
-            if (p.ExitCode != 0) { Console.Error.WriteLine($"bench: gnuplot failed: {err}"); return null; }
+            if (p.ExitCode != 0) { Console.Error.WriteLine($"bench: gnuplot failed: {err}"); return false; }
+            return true;
         }
-        catch (System.ComponentModel.Win32Exception) { return null; }
-        return png;
+        catch (System.ComponentModel.Win32Exception) { return false; }
     }
 }

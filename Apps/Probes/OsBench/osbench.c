@@ -1,19 +1,31 @@
 /*
  * osbench: what the OS primitives cost, the same static C program natively and on Libra.
  *
- *   osbench            one JSON row per primitive on stdout: per-operation median and p99 in ns
- *   osbench --smoke    the same rows from short loops (the test suite's "it still runs")
+ *   osbench [DIR] [--port P]
+ *                      one JSON row per primitive on stdout: per-operation median and p99 in ns (rows
+ *                      that move data also give "bytes" per operation); DIR adds the file rows (over
+ *                      9P on Libra and in the Linux guest), --port P a TCP ping-pong over
+ *                      127.0.0.1:P (on Libra, P must be published: its loopback is the Side's)
+ *   osbench ... --serve after the rows, echo one TCP connection on 0.0.0.0:P (the port --port names)
+ *                      until it closes: the host measures a published port's round trip through it;
+ *                      DIR/serving exists while the listener is up, so the host knows when to connect
+ *   osbench --smoke    the same rows from short loops and a 4 MiB file (the test suite's "it still runs")
  *   osbench --check    correctness only, deterministic lines (the differential suite): ping-pongs
  *                      complete, sleeps and timeouts are never early, spinning threads share the CPU,
- *                      the vDSO is there and its clocks agree with the system calls'
+ *                      the vDSO is there and its clocks agree with the system calls', fresh anonymous
+ *                      pages read zero; with DIR and --port the file and TCP rows' operations too
  *   osbench --sleep MS one nanosleep of MS milliseconds, then exit (the tickless-idle test counts
  *                      the kernel's timer interrupts around it)
  *
- * Built with gcc -static -O2 -pthread by `build.ps1 probes` (build/probes.ps1).
+ * Options and DIR come in any order. `build.ps1 osbench` runs it natively, in the Linux guest and on
+ * Libra (bench/Harness/OsBench). Built with gcc -static -O2 -pthread by `build.ps1 probes`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -23,7 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -69,30 +84,38 @@ static int compare_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Prints one row: samples[] holds per-batch durations; each is divided by the batch size. */
-static void report(const char *row, int batch, int count)
+/* Prints one row: samples[] holds per-batch durations; each is divided by the batch size. `bytes`:
+   what one operation moves (0: nothing), for the rows whose cost is throughput. */
+static void report_bytes(const char *row, int batch, int count, long bytes)
 {
     qsort(samples, (size_t)count, sizeof samples[0], compare_u64);
     uint64_t median = samples[count / 2], p99 = samples[(count * 99) / 100 < count ? (count * 99) / 100 : count - 1];
-    printf("{\"row\":\"%s\",\"batch\":%d,\"samples\":%d,\"median_ns\":%.1f,\"p99_ns\":%.1f}\n",
-           row, batch, count, (double)median / batch, (double)p99 / batch);
+    printf("{\"row\":\"%s\",\"batch\":%d,\"samples\":%d,\"median_ns\":%.1f,\"p99_ns\":%.1f", row, batch, count,
+           (double)median / batch, (double)p99 / batch);
+    if (bytes > 0) printf(",\"bytes\":%ld", bytes);
+    printf("}\n");
     fflush(stdout);
 }
 
+static void report(const char *row, int batch, int count) { report_bytes(row, batch, count, 0); }
+
 typedef void (*operation)(int batch);
 
-static void measure(const char *row, operation op, int batch)
+/* Runs `op` once to warm up, then times batches until the budget is spent (at least `least`). */
+static int sample(operation op, int batch, int least)
 {
     uint64_t start = now_ns();
     int count = 0;
-    op(batch);                                  /* warm-up */
-    while (count < max_samples && (count < 5 || now_ns() - start < budget_ns)) {
+    op(batch);
+    while (count < max_samples && (count < least || now_ns() - start < budget_ns)) {
         uint64_t t0 = now_ns();
         op(batch);
         samples[count++] = now_ns() - t0;
     }
-    report(row, batch, count);
+    return count;
 }
+
+static void measure(const char *row, operation op, int batch) { report(row, batch, sample(op, batch, 5)); }
 
 static void op_getppid(int n) { for (int i = 0; i < n; i++) syscall(SYS_getppid); }
 
@@ -100,6 +123,12 @@ static void op_clock(int n)
 {
     struct timespec ts;
     for (int i = 0; i < n; i++) clock_gettime(CLOCK_MONOTONIC, &ts);
+}
+
+static void op_gettimeofday(int n)
+{
+    struct timeval tv;
+    for (int i = 0; i < n; i++) gettimeofday(&tv, NULL);
 }
 
 static void op_yield(int n) { for (int i = 0; i < n; i++) sched_yield(); }
@@ -232,6 +261,230 @@ static void stop_pipe_partner(pthread_t t)
     close(to_partner[0]); close(to_partner[1]); close(from_partner[0]); close(from_partner[1]);
 }
 
+/* ---- eventfd ping-pong: a count to the partner's eventfd, one back on ours; stop_partner ends it ---- */
+
+static int to_partner_event, from_partner_event;
+static atomic_int stop_partner;
+
+static void *eventfd_partner(void *unused)
+{
+    (void)unused;
+    uint64_t value;
+    while (read(to_partner_event, &value, sizeof value) == sizeof value && !atomic_load(&stop_partner)) {
+        if (write(from_partner_event, &value, sizeof value) != sizeof value) break;
+    }
+    return NULL;
+}
+
+static void op_eventfd_round(int n)
+{
+    uint64_t value = 1;
+    for (int i = 0; i < n; i++) {
+        if (write(to_partner_event, &value, sizeof value) != sizeof value ||
+            read(from_partner_event, &value, sizeof value) != sizeof value) fail("eventfd ping-pong");
+    }
+}
+
+static pthread_t start_eventfd_partner(void)
+{
+    pthread_t t;
+    to_partner_event = eventfd(0, EFD_CLOEXEC);
+    from_partner_event = eventfd(0, EFD_CLOEXEC);
+    if (to_partner_event < 0 || from_partner_event < 0) fail("eventfd");
+    atomic_store(&stop_partner, 0);
+    if (pthread_create(&t, NULL, eventfd_partner, NULL) != 0) fail("pthread_create");
+    return t;
+}
+
+static void stop_eventfd_partner(pthread_t t)
+{
+    uint64_t one = 1;
+    atomic_store(&stop_partner, 1);
+    if (write(to_partner_event, &one, sizeof one) != sizeof one) fail("eventfd stop");
+    pthread_join(t, NULL);
+    close(to_partner_event); close(from_partner_event);
+}
+
+/* ---- TCP over 127.0.0.1:port, one byte each way with Nagle off; the partner echoes until EOF ---- */
+
+static int tcp_client = -1, tcp_server = -1;
+
+static void *tcp_partner(void *unused)
+{
+    (void)unused;
+    char c;
+    while (read(tcp_server, &c, 1) == 1)
+        if (write(tcp_server, &c, 1) != 1) break;
+    return NULL;
+}
+
+static void op_tcp_round(int n)
+{
+    char c = 't';
+    for (int i = 0; i < n; i++) {
+        if (write(tcp_client, &c, 1) != 1 || read(tcp_client, &c, 1) != 1) fail("TCP ping-pong");
+    }
+}
+
+/* A TCP listener on `host`:port (host in host byte order), its address in *address. */
+static int listen_on(uint32_t host, int port, struct sockaddr_in *address)
+{
+    *address = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(host) };
+    int one = 1;
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0) fail("socket");
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(listener, (struct sockaddr *)address, sizeof *address) != 0 || listen(listener, 1) != 0) fail("bind or listen");
+    return listener;
+}
+
+/* Connects a client to a listener on 127.0.0.1:port and starts the echoing partner on the accepted side. */
+static pthread_t start_tcp_partner(int port)
+{
+    struct sockaddr_in address;
+    int one = 1;
+    int listener = listen_on(INADDR_LOOPBACK, port, &address);
+    tcp_client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (tcp_client < 0 || connect(tcp_client, (struct sockaddr *)&address, sizeof address) != 0) fail("connect to 127.0.0.1");
+    tcp_server = accept(listener, NULL, NULL);
+    if (tcp_server < 0) fail("accept");
+    close(listener);
+    setsockopt(tcp_client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(tcp_server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    pthread_t t;
+    if (pthread_create(&t, NULL, tcp_partner, NULL) != 0) fail("pthread_create");
+    return t;
+}
+
+/* Listens on 0.0.0.0:port, marks `dir`/serving while it does, and echoes the one connection it
+   accepts byte for byte until the peer closes it. */
+static void serve_one_connection(const char *dir, int port)
+{
+    struct sockaddr_in address;
+    int one = 1;
+    int listener = listen_on(INADDR_ANY, port, &address);
+    char marker[4096];
+    snprintf(marker, sizeof marker, "%s/serving", dir != NULL ? dir : ".");
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create the serving marker");
+    close(fd);
+    tcp_server = accept(listener, NULL, NULL);
+    if (tcp_server < 0) fail("accept");
+    close(listener);
+    unlink(marker);
+    setsockopt(tcp_server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tcp_partner(NULL);
+    close(tcp_server);
+}
+
+static void stop_tcp_partner(pthread_t t)
+{
+    close(tcp_client);
+    pthread_join(t, NULL);
+    close(tcp_server);
+}
+
+/* ---- memory: a first touch of an anonymous page, and mapping and unmapping 64 KiB ---- */
+
+#define FAULT_PAGES 256
+
+/* Times the first write to each of FAULT_PAGES fresh anonymous pages (the mapping itself untimed),
+   at least `least` times and until `budget` ns have passed; fills samples[], returns the count. Every page must read back what was written. */
+static int page_fault_rounds(int least, uint64_t budget)
+{
+    uint64_t start = now_ns();
+    int count = 0;
+    while (count < max_samples && (count < least || now_ns() - start < budget)) {
+        volatile char *area = mmap(NULL, FAULT_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED) fail("mmap");
+        uint64_t t0 = now_ns();
+        for (int page = 0; page < FAULT_PAGES; page++) area[page * 4096] = (char)page;
+        samples[count++] = now_ns() - t0;
+        for (int page = 0; page < FAULT_PAGES; page++)
+            if (area[page * 4096] != (char)page || area[page * 4096 + 1] != 0) fail("a fresh anonymous page");
+        munmap((void *)area, FAULT_PAGES * 4096);
+    }
+    return count;
+}
+
+static void op_mmap_munmap(int n)
+{
+    for (int i = 0; i < n; i++) {
+        void *area = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED || munmap(area, 64 * 1024) != 0) fail("mmap+munmap 64 KiB");
+    }
+}
+
+/* ---- files in DIR: a 4 KiB file to stat and read, a big file written and read sequentially ---- */
+
+#define CHUNK (1024 * 1024)
+
+static char small_path[4096], big_path[4096];
+static long big_bytes = 64L * 1024 * 1024;
+static char chunk[CHUNK], readback[CHUNK];   /* what is written; where reads land */
+
+static void write_file(const char *path, long bytes)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("create a file in DIR");
+    for (long done = 0; done < bytes; ) {
+        long n = bytes - done < CHUNK ? bytes - done : CHUNK;
+        ssize_t w = write(fd, chunk, (size_t)n);
+        if (w <= 0) fail("write");
+        done += w;
+    }
+    if (close(fd) != 0) fail("close after writing");
+}
+
+/* Reads the whole file; returns the bytes read. */
+static long read_file(const char *path, char *into, long size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("open a file in DIR");
+    long total = 0;
+    ssize_t r;
+    while ((r = read(fd, into, (size_t)size)) > 0) total += r;
+    if (r < 0) fail("read");
+    close(fd);
+    return total;
+}
+
+static void op_stat(int n)
+{
+    struct stat st;
+    for (int i = 0; i < n; i++)
+        if (stat(small_path, &st) != 0 || st.st_size != 4096) fail("stat");
+}
+
+static void op_open_read_close(int n)
+{
+    for (int i = 0; i < n; i++)
+        if (read_file(small_path, readback, 4096) != 4096) fail("open+read 4 KiB+close");
+}
+
+static void op_write_big(int n) { for (int i = 0; i < n; i++) write_file(big_path, big_bytes); }
+
+static void op_read_big(int n)
+{
+    for (int i = 0; i < n; i++)
+        if (read_file(big_path, readback, CHUNK) != big_bytes) fail("sequential read");
+}
+
+/* Names the files under `dir` and writes the 4 KiB one (the chunk's pattern: byte i is i * 7). */
+static void prepare_files(const char *dir)
+{
+    snprintf(small_path, sizeof small_path, "%s/osbench-4k", dir);
+    snprintf(big_path, sizeof big_path, "%s/osbench-big", dir);
+    for (int i = 0; i < CHUNK; i++) chunk[i] = (char)(i * 7);
+    write_file(small_path, 4096);
+}
+
+static void remove_files(void)
+{
+    unlink(small_path);
+    unlink(big_path);
+}
+
 /* ---- thread create + join ---- */
 
 static void *nothing(void *arg) { return arg; }
@@ -259,10 +512,11 @@ static void measure_sleep(const char *row, uint64_t ns, int most)
     report(row, 1, count);
 }
 
-static void bench(void)
+static void bench(const char *dir, int port, int serve)
 {
     measure("getppid", op_getppid, 100);
     measure("clock_gettime_monotonic", op_clock, 100);
+    measure("gettimeofday", op_gettimeofday, 100);
     measure("sched_yield", op_yield, 100);
     pthread_t t = start_futex_partner();
     measure("futex_pingpong_round_trip", op_futex_round, 10);
@@ -270,10 +524,29 @@ static void bench(void)
     t = start_pipe_partner();
     measure("pipe_pingpong_round_trip", op_pipe_round, 10);
     stop_pipe_partner(t);
+    t = start_eventfd_partner();
+    measure("eventfd_pingpong_round_trip", op_eventfd_round, 10);
+    stop_eventfd_partner(t);
     measure("thread_create_join", op_thread, 1);
     report("futex_wake_to_run_spinning_waker", 1, spinning_waker_rounds(max_samples < 200 ? max_samples : 200, 2 * budget_ns));
+    report("anon_page_fault_4k", FAULT_PAGES, page_fault_rounds(5, budget_ns));
+    measure("mmap_munmap_64k", op_mmap_munmap, 10);
     measure_sleep("nanosleep_1ms_achieved", 1000000, 200);
     measure_sleep("nanosleep_100us_achieved", 100000, 500);
+    if (dir != NULL) {
+        prepare_files(dir);
+        measure("file_stat", op_stat, 10);
+        measure("file_open_read_4k_close", op_open_read_close, 10);
+        report_bytes("file_write_sequential", 1, sample(op_write_big, 1, 3), big_bytes);
+        report_bytes("file_read_sequential", 1, sample(op_read_big, 1, 3), big_bytes);
+        remove_files();
+    }
+    if (port != 0) {
+        t = start_tcp_partner(port);
+        measure("tcp_loopback_pingpong_round_trip", op_tcp_round, 10);
+        stop_tcp_partner(t);
+        if (serve) serve_one_connection(dir, port);
+    }
 }
 
 /* ---- correctness checks: only what is true on any correct kernel, never how fast ---- */
@@ -372,7 +645,7 @@ static void check_vdso(void)
     printf("THREAD_CPUTIME_ID (the vDSO's fallback to the syscall) advances: %s\n", timespec_ns(&cpu1) > timespec_ns(&cpu0) ? "yes" : "no");
 }
 
-static void check(void)
+static void check(const char *dir, int port)
 {
     check_vdso();
 
@@ -403,8 +676,18 @@ static void check(void)
     stop_pipe_partner(t);
     printf("pipe ping-pong: 1000 rounds completed\n");
 
+    t = start_eventfd_partner();
+    op_eventfd_round(1000);
+    stop_eventfd_partner(t);
+    printf("eventfd ping-pong: 1000 rounds completed\n");
+
     op_thread(50);
     printf("thread create+join: 50 completed\n");
+
+    page_fault_rounds(4, 0);
+    printf("fresh anonymous pages read zero and keep what was written: 4 x %d pages\n", FAULT_PAGES);
+    op_mmap_munmap(100);
+    printf("mmap+munmap 64 KiB: 100 completed\n");
 
     /* Two spinning threads both make progress while the main thread sleeps. */
     atomic_store(&spin_stop, 0);
@@ -459,24 +742,62 @@ static void check(void)
     struct timespec resolution;
     clock_getres(CLOCK_MONOTONIC, &resolution);
     printf("clock_getres(MONOTONIC) at most 1 ms: %s\n", resolution.tv_sec == 0 && resolution.tv_nsec > 0 && resolution.tv_nsec <= 1000000 ? "yes" : "no");
+
+    if (dir != NULL) {
+        big_bytes = 4L * 1024 * 1024;
+        prepare_files(dir);
+        op_stat(100);
+        printf("stat of a 4 KiB file: 100 completed, each with st_size 4096\n");
+        op_open_read_close(100);
+        printf("open+read 4 KiB+close: 100 completed, each read 4096 bytes, the last what was written: %s\n",
+               memcmp(readback, chunk, 4096) == 0 ? "yes" : "no");
+        op_write_big(2);
+        op_read_big(2);
+        int fd = open(big_path, O_RDONLY | O_CLOEXEC);
+        int same = fd >= 0;
+        for (long done = 0; same && done < big_bytes; done += CHUNK)
+            same = read(fd, readback, CHUNK) == CHUNK && memcmp(readback, chunk, CHUNK) == 0;
+        close(fd);
+        printf("a 4 MiB file written and read sequentially twice reads back what was written: %s\n", same ? "yes" : "no");
+        remove_files();
+        struct stat st;
+        printf("the files are gone after unlink: %s\n", stat(small_path, &st) != 0 && errno == ENOENT ? "yes" : "no");
+    }
+    if (port != 0) {
+        t = start_tcp_partner(port);
+        op_tcp_round(1000);
+        stop_tcp_partner(t);
+        printf("TCP ping-pong over 127.0.0.1: 1000 rounds completed\n");
+    }
     printf("osbench: all checks done\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--check") == 0) {
-        check();
+    const char *dir = NULL, *sleep_ms = NULL;
+    int port = 0, checking = 0, serve = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--check") == 0) checking = 1;
+        else if (strcmp(argv[i], "--smoke") == 0) {
+            budget_ns = 20000000;
+            max_samples = 20;
+            big_bytes = 4L * 1024 * 1024;
+        }
+        else if (strcmp(argv[i], "--sleep") == 0 && i + 1 < argc) sleep_ms = argv[++i];
+        else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--serve") == 0) serve = 1;
+        else if (argv[i][0] != '-') dir = argv[i];
+        else {
+            fprintf(stderr, "osbench: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (sleep_ms != NULL) {
+        sleep_ns((uint64_t)atol(sleep_ms) * 1000000u);
+        printf("slept %s ms\n", sleep_ms);
         return 0;
     }
-    if (argc > 2 && strcmp(argv[1], "--sleep") == 0) {
-        sleep_ns((uint64_t)atol(argv[2]) * 1000000u);
-        printf("slept %s ms\n", argv[2]);
-        return 0;
-    }
-    if (argc > 1 && strcmp(argv[1], "--smoke") == 0) {
-        budget_ns = 20000000;
-        max_samples = 20;
-    }
-    bench();
+    if (checking) check(dir, port);
+    else bench(dir, port, serve);
     return 0;
 }

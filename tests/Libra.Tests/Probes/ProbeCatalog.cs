@@ -93,6 +93,10 @@ public static class ProbeCatalog
         // A static C program (gcc -static): futex and pipe ping-pongs complete (beside a spinning
         // thread too), spinning threads share the CPU, sleeps and timeouts are never early.
         new("osbench-check", "osbench", ["--check"], NoEnvironment, 0, [], "osbench-check"),
+        // The same checks with osbench's file rows in a directory (over 9P on Libra: stat, open+read
+        // 4 KiB+close, a 4 MiB file written and read back) and its TCP ping-pong over 127.0.0.1:5642.
+        new("osbench-check-files-tcp", "osbench", ["--check", "--port", "5642"], NoEnvironment, 0, [], "osbench-check-files-tcp",
+            WorksInDirectory: true, GuestPort: 5642),
         // A static C program for what .NET's runtime hides: SIGPIPE from a pipe without a reader kills
         // at its default disposition (128 + 13), and gives EPIPE when ignored or handled.
         new("posix-sigpipe", "posix", ["sigpipe-pipe"], NoEnvironment, 141, [], "posix-sigpipe"),
