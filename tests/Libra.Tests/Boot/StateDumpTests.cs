@@ -46,8 +46,9 @@ public class StateDumpTests(ITestOutputHelper output)
 
         Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
         string dump = string.Join("\n", result.Lines.Select(l => l.Text).Where(l => l.Contains("dump: ")));
-        Assert.Matches(@"dump: thread 1 'kestrel' blocked in \w+", dump);
-        Assert.Matches(@"dump: thread \d+ '\.NET Sockets' blocked in epoll_wait", dump);
+        Assert.Matches(@"dump: thread 1 'kestrel' (running|runnable|blocked in \w+)", dump);
+        // The runtime's threads idle in their calls (one may be between two of them at the instant).
+        Assert.Matches(@"dump: thread \d+ '\.NET (Sockets|Finalizer)' blocked in (epoll_wait|futex)", dump);
         Assert.Matches(@"dump: fd \d+ socket non-blocking ready 0x[0-9a-f]+, has waiters, watched by epoll, inet stream listening side id \d+", dump);
         Assert.Matches(@"dump:   epoll: \d+ item\(s\), \d+ on the ready list", dump);
         Assert.Matches(@"dump: side link up, .*; \d+ socket\(s\)", dump);
