@@ -38,6 +38,7 @@ namespace Libra.Shims
         // a microsecond left (itimer_get_remtime); one that fired and waits for its SIGALRM to be taken, none.
         private static void Current(out ulong value, out ulong interval)
         {
+            Timers.ExpireDue();     // what is due fires first, however late the timer interrupt
             IntervalTimer* timer = Real;
             interval = timer->Interval;
             value = 0;

@@ -166,6 +166,7 @@ namespace Libra.Shims
         // a timer that is due but has not fired yet shows 1 ns; an expired SIGEV_NONE one-shot shows 0.
         private static void Current(PosixTimer* timer, out ulong value, out ulong interval)
         {
+            Timers.ExpireDue();     // what is due fires first, however late the timer interrupt
             IntervalTimer* t = &timer->Timer;
             bool none = timer->Notify == SIGEV_NONE;
             interval = t->Interval;

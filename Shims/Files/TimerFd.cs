@@ -106,9 +106,11 @@ namespace Libra.Shims
             return TimeCalls.WriteItimerspec(a->A1, value, interval) ? 0 : -Errno.EFAULT;
         }
 
-        // The time left (0 once passed) and the period; a periodic timer goes on first.
+        // The time left (0 once passed) and the period; a periodic timer goes on first. Timers that
+        // are due fire first, so a late timer interrupt (a busy host under TCG) shows no stale state.
         private static void Current(TimerFile* timer, out ulong value, out ulong interval)
         {
+            Timers.ExpireDue();
             if (timer->Timer.Interval != 0) GoOn(timer);
             interval = timer->Timer.Interval;
             long left = timer->Timer.Armed ? timer->Timer.Remaining(Clock.Nanoseconds()) : 0;
@@ -119,6 +121,7 @@ namespace Libra.Shims
         {
             if (length < 8) return -Errno.EINVAL;
             var timer = (TimerFile*)file->Object;
+            Timers.ExpireDue();
             while (timer->Ticks == 0)
             {
                 if (file->IsNonBlocking) return -Errno.EAGAIN;
