@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
@@ -248,6 +249,62 @@ static void signal_waits(void)
     block_only(0);
     signal(SIGALRM, SIG_DFL);
     signal(SIGUSR1, SIG_DFL);
+}
+
+static int futex_word;
+
+static void on_alarm_change_word(int signal) { (void)signal; handled_count++; futex_word = 1; }
+
+static long futex_wait(const struct timespec *timeout)
+{
+    return syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, timeout, NULL, 0);
+}
+
+// Which interrupted waits restart under SA_RESTART (signal(7)), and the temporary masks of ppoll
+// and epoll_pwait: a signal they let in runs its handler, and the caller's mask comes back after.
+static void interrupted_waits(void)
+{
+    printf("-- interrupted waits\n");
+    struct sigaction action = { .sa_handler = on_alarm_change_word, .sa_flags = SA_RESTART };
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGALRM, &action, NULL);
+    futex_word = 0;
+    handled_count = 0;
+    set_real_timer(2 * MS, 0);
+    // Restarted after the handler, the wait finds the word changed.
+    result("futex wait, no timeout, SA_RESTART handler changes the word", futex_wait(NULL));
+    printf("handler ran: %d\n", (int)handled_count);
+    action.sa_flags = 0;
+    sigaction(SIGALRM, &action, NULL);
+    futex_word = 0;
+    set_real_timer(2 * MS, 0);
+    result("futex wait, no timeout, no SA_RESTART", futex_wait(NULL));
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &action, NULL);
+    futex_word = 0;
+    set_real_timer(2 * MS, 0);
+    struct timespec second = ts(1000 * MS);
+    result("futex wait with a timeout, SA_RESTART", futex_wait(&second));
+
+    install(SIGALRM, SA_RESTART);
+    block_only(SIGALRM);
+    sigset_t open, after;
+    sigemptyset(&open);
+    handled_count = 0;
+    set_real_timer(2 * MS, 0);
+    result("ppoll letting a blocked SIGALRM in", ppoll(NULL, 0, &second, &open));
+    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    printf("handler ran: %d, SIGALRM blocked after: %s\n", (int)handled_count, yes(sigismember(&after, SIGALRM)));
+    int epoll = epoll_create1(0);
+    struct epoll_event event;
+    handled_count = 0;
+    set_real_timer(2 * MS, 0);
+    result("epoll_pwait letting a blocked SIGALRM in", epoll_pwait(epoll, &event, 1, 1000, &open));
+    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    printf("handler ran: %d, SIGALRM blocked after: %s\n", (int)handled_count, yes(sigismember(&after, SIGALRM)));
+    close(epoll);
+    block_only(0);
+    signal(SIGALRM, SIG_DFL);
 }
 
 static timer_t make_timer(clockid_t clock, int notify, int signal, int value, pid_t tid)
@@ -541,6 +598,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     alarm_and_itimers();
     signal_waits();
+    interrupted_waits();
     posix_timers();
     timer_fds();
     printf("done\n");
