@@ -181,7 +181,7 @@ namespace Libra.Shims
         // timer_settime(id, flags, new, old)
         internal static long SetTime(SyscallArgs* a)
         {
-            PosixTimer* timer = Find(a->A0);
+            PosixTimer* timer = Find((uint)a->A0);
             if (timer == null) return -Errno.EINVAL;
             long error = TimeCalls.ReadItimerspec(a->A2, out ulong value, out ulong interval);
             if (error != 0) return error;
@@ -203,7 +203,7 @@ namespace Libra.Shims
         // timer_gettime(id, value)
         internal static long GetTime(SyscallArgs* a)
         {
-            PosixTimer* timer = Find(a->A0);
+            PosixTimer* timer = Find((uint)a->A0);
             if (timer == null) return -Errno.EINVAL;
             Current(timer, out ulong value, out ulong interval);
             return TimeCalls.WriteItimerspec(a->A1, value, interval) ? 0 : -Errno.EFAULT;
@@ -212,14 +212,14 @@ namespace Libra.Shims
         // timer_getoverrun(id)
         internal static long GetOverrun(SyscallArgs* a)
         {
-            PosixTimer* timer = Find(a->A0);
+            PosixTimer* timer = Find((uint)a->A0);
             return timer == null ? -Errno.EINVAL : TimerArithmetic.OverrunToInt(timer->OverrunLast);
         }
 
         // timer_delete(id)
         internal static long Delete(SyscallArgs* a)
         {
-            PosixTimer* timer = Find(a->A0);
+            PosixTimer* timer = Find((uint)a->A0);
             if (timer == null) return -Errno.EINVAL;
             timer->Timer.Disarm();
             DropPendingSignal(timer);

@@ -111,6 +111,22 @@ static void set_real_timer(long long value_ns, long long interval_ns)
     setitimer(ITIMER_REAL, &v, NULL);
 }
 
+// Interrupts the blocking call that follows: SIGALRM every 2 ms until stop_alarms, so that one
+// comes while the call sleeps even when the first came before it started (a busy host).
+static void start_alarms(void) { set_real_timer(2 * MS, 2 * MS); }
+
+static void stop_alarms(void)
+{
+    int saved = errno;
+    set_real_timer(0, 0);
+    sigset_t alarm_set;
+    sigemptyset(&alarm_set);
+    sigaddset(&alarm_set, SIGALRM);
+    struct timespec zero = { 0, 0 };
+    sigtimedwait(&alarm_set, NULL, &zero);      // one left pending where SIGALRM is blocked
+    errno = saved;
+}
+
 static void alarm_and_itimers(void)
 {
     printf("-- alarm, setitimer, getitimer\n");
@@ -120,11 +136,12 @@ static void alarm_and_itimers(void)
     result("alarm(0) after alarm(5)", alarm(0));
 
     handled_count = 0;
-    set_real_timer(3 * MS, 0);
     long long start = now_ns(CLOCK_MONOTONIC);
+    start_alarms();
     result("pause", pause());
+    stop_alarms();
     printf("pause woke by %s, si_code %d, si_pid 0: %s, not early: %s\n", handled_signal == SIGALRM ? "SIGALRM" : "?",
-        (int)handled_code, yes(handled_pid_is_zero), yes(now_ns(CLOCK_MONOTONIC) - start >= 3 * MS));
+        (int)handled_code, yes(handled_pid_is_zero), yes(now_ns(CLOCK_MONOTONIC) - start >= 2 * MS));
 
     struct itimerval v = { { 0, 250000 }, { 1, 0 } }, old;
     setitimer(ITIMER_REAL, &v, NULL);
@@ -208,21 +225,26 @@ static void signal_waits(void)
     // A handled signal outside the set interrupts the wait.
     install(SIGALRM, SA_RESTART);
     handled_count = 0;
-    set_real_timer(2 * MS, 0);
+    start_alarms();
     result("sigtimedwait interrupted by a handled SIGALRM (SA_RESTART)", sigwaitinfo(&set, &info));
-    printf("handler ran: %d\n", (int)handled_count);
+    stop_alarms();
+    printf("handler ran: %s\n", yes(handled_count >= 1));
 
     // sigsuspend: the wait's mask is SIGUSR2 only; the handler runs with that mask plus its own
-    // signal; afterwards the old mask (SIGUSR1) is back.
+    // signal; afterwards the old mask (SIGUSR1 and SIGALRM) is back.
     install(SIGALRM, 0);
     handled_count = 0;
-    sigset_t suspend_mask;
+    sigset_t suspend_mask, alarm_only;
     sigemptyset(&suspend_mask);
     sigaddset(&suspend_mask, SIGUSR2);
-    set_real_timer(2 * MS, 0);
+    sigemptyset(&alarm_only);
+    sigaddset(&alarm_only, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &alarm_only, NULL);
+    start_alarms();
     result("sigsuspend", sigsuspend(&suspend_mask));
+    stop_alarms();
     sigset_t after;
-    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    pthread_sigmask(SIG_UNBLOCK, &alarm_only, &after);
     printf("in the handler: SIGUSR2 %s, SIGALRM %s, SIGUSR1 %s; after: SIGUSR1 %s, SIGUSR2 %s\n",
         sigismember(&handler_mask, SIGUSR2) ? "blocked" : "open", sigismember(&handler_mask, SIGALRM) ? "blocked" : "open",
         sigismember(&handler_mask, SIGUSR1) ? "blocked" : "open", sigismember(&after, SIGUSR1) ? "blocked" : "open",
@@ -239,12 +261,12 @@ static void signal_waits(void)
 
     // Sleeps end with EINTR after a handler, SA_RESTART or not (signal(7)).
     install(SIGALRM, SA_RESTART);
-    set_real_timer(2 * MS, 0);
+    start_alarms();
     struct timespec long_sleep = ts(2000 * MS), left = { 0, 0 };
     result("nanosleep interrupted (SA_RESTART)", nanosleep(&long_sleep, &left));
     printf("remaining reported and less than asked: %s\n", yes(ns_of(left) > 0 && ns_of(left) < 2000 * MS));
-    set_real_timer(2 * MS, 0);
     printf("clock_nanosleep interrupted (SA_RESTART): %s\n", errno_name(clock_nanosleep(CLOCK_MONOTONIC, 0, &long_sleep, NULL)));
+    stop_alarms();
 
     block_only(0);
     signal(SIGALRM, SIG_DFL);
@@ -270,21 +292,19 @@ static void interrupted_waits(void)
     sigaction(SIGALRM, &action, NULL);
     futex_word = 0;
     handled_count = 0;
-    set_real_timer(2 * MS, 0);
+    start_alarms();
     // Restarted after the handler, the wait finds the word changed.
     result("futex wait, no timeout, SA_RESTART handler changes the word", futex_wait(NULL));
-    printf("handler ran: %d\n", (int)handled_count);
-    action.sa_flags = 0;
-    sigaction(SIGALRM, &action, NULL);
+    stop_alarms();
+    printf("handler ran: %s\n", yes(handled_count >= 1));
+    install(SIGALRM, 0);
     futex_word = 0;
-    set_real_timer(2 * MS, 0);
+    start_alarms();
     result("futex wait, no timeout, no SA_RESTART", futex_wait(NULL));
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGALRM, &action, NULL);
-    futex_word = 0;
-    set_real_timer(2 * MS, 0);
+    install(SIGALRM, SA_RESTART);
     struct timespec second = ts(1000 * MS);
     result("futex wait with a timeout, SA_RESTART", futex_wait(&second));
+    stop_alarms();
 
     install(SIGALRM, SA_RESTART);
     block_only(SIGALRM);
@@ -342,6 +362,10 @@ static void *target_thread(void *argument)
     target_signal = sigwaitinfo(&set, &target_info);
     return NULL;
 }
+
+static volatile int thread_callback_value;
+
+static void on_timer_thread(union sigval value) { __atomic_store_n(&thread_callback_value, value.sival_int, __ATOMIC_RELEASE); }
 
 static void posix_timers(void)
 {
@@ -454,6 +478,19 @@ static void posix_timers(void)
         target_info.si_value.sival_int);
     timer_delete(directed);
 
+    // SIGEV_THREAD: glibc's helper thread takes the signal (SIGEV_THREAD_ID to it) and runs the callback.
+    struct sigevent threaded;
+    memset(&threaded, 0, sizeof threaded);
+    threaded.sigev_notify = SIGEV_THREAD;
+    threaded.sigev_notify_function = on_timer_thread;
+    threaded.sigev_value.sival_int = 1234;
+    timer_t callback_timer;
+    timer_create(CLOCK_MONOTONIC, &threaded, &callback_timer);
+    arm(callback_timer, 0, 2 * MS, 0);
+    for (int i = 0; i < 2000 && !__atomic_load_n(&thread_callback_value, __ATOMIC_ACQUIRE); i++) sleep_ns(1 * MS);
+    printf("SIGEV_THREAD: the callback ran with %d\n", thread_callback_value);
+    timer_delete(callback_timer);
+
     // Refusals.
     struct sigevent event;
     memset(&event, 0, sizeof event);
@@ -560,19 +597,21 @@ static void timer_fds(void)
     count = read_count(fd, &n);
     printf("blocking read: %ld bytes, count %lld, not early: %s\n", n, count, yes(now_ns(CLOCK_REALTIME) >= deadline));
 
-    // A blocking read restarts after a SA_RESTART handler, and fails with EINTR without it (the
-    // timer's 30 ms leave room for the 2 ms alarm to come first even on a busy machine).
+    // A blocking read restarts after a SA_RESTART handler (alarms every 2 ms, the timer at 30 ms),
+    // and fails with EINTR without it.
     install(SIGALRM, SA_RESTART);
     handled_count = 0;
     spec = (struct itimerspec){ ts(0), ts(30 * MS) };
     timerfd_settime(fd, 0, &spec, NULL);
-    set_real_timer(2 * MS, 0);
+    start_alarms();
     count = read_count(fd, &n);
-    printf("read across a SA_RESTART handler: %ld bytes, count %lld, handler ran %d\n", n, count, (int)handled_count);
+    stop_alarms();
+    printf("read across SA_RESTART handlers: %ld bytes, count %lld, a handler ran: %s\n", n, count, yes(handled_count >= 1));
     install(SIGALRM, 0);
     timerfd_settime(fd, 0, &spec, NULL);
-    set_real_timer(2 * MS, 0);
+    start_alarms();
     read_count(fd, &n);
+    stop_alarms();
     result("read across a handler without SA_RESTART", n);
     signal(SIGALRM, SIG_DFL);
     close(fd);
