@@ -149,11 +149,9 @@ namespace Libra.Shims
             ulong mask;
             if (!UserMemory.CopyFromUser(&mask, a->A0, 8)) return -Errno.EFAULT;
             Thread* self = Scheduler.Current;
-            self->SavedMask = self->BlockedSignals;
-            self->RestoreMask = true;
+            SignalDelivery.RestoreMaskOnReturn(self->BlockedSignals);
             self->BlockedSignals = mask & ~Unblockable;
-            while (Scheduler.Block(0) != WakeReason.Interrupted) { }
-            return -Errno.ERESTARTNOHAND;
+            return Pause(a);
         }
 
         // rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of `set` (blocked or

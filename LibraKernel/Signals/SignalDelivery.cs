@@ -121,6 +121,17 @@ namespace Libra.Signals
             if (signal == SIGALRM) Shims.IntervalTimerCalls.AlarmTaken();
         }
 
+        // A call that waited under a temporary mask (rt_sigsuspend, ppoll, pselect6, epoll_pwait)
+        // and was interrupted: `mask` comes back once the signal's handler is set up, in its frame
+        // (so the handler's return restores it), or at once when no handler runs
+        // (set_restore_sigmask in Linux).
+        internal static void RestoreMaskOnReturn(ulong mask)
+        {
+            Thread* self = Scheduler.Current;
+            self->SavedMask = mask;
+            self->RestoreMask = true;
+        }
+
         // Just before returning to ring 3: the result of an interrupted call (`restart`: how it
         // restarts), then at most one handler; an rt_sigsuspend's mask goes back after.
         internal static void BeforeUserReturn(InterruptFrame* frame, int restart = NoRestart)

@@ -1,4 +1,5 @@
 using Libra.Memory;
+using Libra.Signals;
 using Libra.Threads;
 using Libra.Time;
 
@@ -250,13 +251,8 @@ namespace Libra.Shims
         internal static void RestoreSignals(ulong sigsetAddress, ulong saved, long result)
         {
             if (sigsetAddress == 0) return;
-            Thread* self = Scheduler.Current;
-            if (result != -Errno.EINTR) self->BlockedSignals = saved;
-            else
-            {
-                self->SavedMask = saved;
-                self->RestoreMask = true;
-            }
+            if (result != -Errno.EINTR) Scheduler.Current->BlockedSignals = saved;
+            else SignalDelivery.RestoreMaskOnReturn(saved);
         }
     }
 }
