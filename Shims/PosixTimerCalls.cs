@@ -150,14 +150,16 @@ namespace Libra.Shims
             info->SetOverrun(TimerArithmetic.OverrunToInt(timer->OverrunLast));
         }
 
-        // Takes the timer's signal back if it is still pending.
+        // Takes the timer's signal back if it is still pending (in the slot or queued behind it).
         private static void DropPendingSignal(PosixTimer* timer)
         {
             Thread* thread = timer->PendingTid != 0 ? ThreadTable.Find(timer->PendingTid) : null;
             timer->PendingTid = 0;
-            if (thread == null) return;
+            if (thread == null || (thread->PendingSignals & SignalDelivery.Bit(timer->Signal)) == 0) return;
             SignalInfo* info = SignalDelivery.InfoOf(thread, timer->Signal);
-            if ((thread->PendingSignals & SignalDelivery.Bit(timer->Signal)) != 0 && info->Code == SignalInfo.SI_TIMER && info->TimerId == timer->Id)
+            if (info->Code != SignalInfo.SI_TIMER || info->TimerId != timer->Id)
+                SignalQueue.RemoveTimerSignal(thread, timer->Signal, timer->Id);
+            else if (!SignalQueue.PromoteNext(thread, timer->Signal))
                 thread->PendingSignals &= ~SignalDelivery.Bit(timer->Signal);
         }
 

@@ -75,13 +75,14 @@ namespace Libra.Signals
         // Queues `signal` with what it carries for `thread`, waking it if it sleeps interruptibly and
         // does not block it. False when the signal was discarded: ignored and not blocked (a blocked
         // signal is never ignored: its action may change before it is unblocked, kernel/signal.c
-        // sig_ignored), or already pending (a standard signal is pending once; Libra merges a second
-        // real-time signal too, where Linux would queue it).
+        // sig_ignored), or a standard signal already pending (real-time and timer signals queue:
+        // SignalQueue).
         internal static bool Send(Thread* thread, int signal, SignalInfo info)
         {
             ulong bit = Bit(signal);
             if (((thread->BlockedSignals | thread->RealBlocked) & bit) == 0 && IsIgnored(signal)) return false;
-            if ((thread->PendingSignals & bit) != 0) return false;
+            if ((thread->PendingSignals & bit) != 0)
+                return (signal >= SignalQueue.FirstRealtime || info.Code == SignalInfo.SI_TIMER) && SignalQueue.Append(thread, signal, info);
             thread->PendingSignals |= bit;
             *InfoOf(thread, signal) = info;
             if ((thread->BlockedSignals & bit) == 0 || signal == SIGKILL)
@@ -115,8 +116,8 @@ namespace Libra.Signals
         // meanwhile become the signal's si_overrun (Shims/PosixTimerCalls.cs, IntervalTimerCalls.cs).
         internal static void Dequeue(Thread* thread, int signal, SignalInfo* info)
         {
-            thread->PendingSignals &= ~Bit(signal);
             *info = *InfoOf(thread, signal);
+            if (!SignalQueue.PromoteNext(thread, signal)) thread->PendingSignals &= ~Bit(signal);
             if (info->Code == SignalInfo.SI_TIMER) Shims.PosixTimerCalls.SignalTaken(info);
             if (signal == SIGALRM) Shims.IntervalTimerCalls.AlarmTaken();
         }

@@ -28,6 +28,7 @@ namespace Libra.Threads
         internal ulong BlockedSignals;
         internal ulong PendingSignals;
         internal SignalInfoSlots PendingInfo;   // what each pending signal carries (Signals/SignalInfo.cs)
+        internal Signals.QueuedSignal* QueuedSignals;   // further instances of pending signals (Signals/SignalQueue.cs)
         // rt_sigtimedwait unblocks the signals it waits for; Linux's real_blocked: the mask before.
         internal ulong RealBlocked;
         // rt_sigsuspend: the mask to put back once the handler that ended the wait is set up.

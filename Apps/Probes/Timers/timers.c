@@ -449,6 +449,41 @@ static void posix_timers(void)
     printf("default sigevent: %s, si_value is the id: %s\n", got == SIGALRM ? "SIGALRM" : "?", yes(info.si_value.sival_int == plain));
     syscall(SYS_timer_delete, plain);
 
+    // Two timers on one real-time signal: both signals queue, each with its own value; a deleted
+    // timer's queued signal goes with it.
+    int rt = SIGRTMIN + 2;
+    sigset_t rt_set;
+    sigemptyset(&rt_set);
+    sigaddset(&rt_set, rt);
+    pthread_sigmask(SIG_BLOCK, &rt_set, NULL);
+    timer_t first = make_timer(CLOCK_MONOTONIC, SIGEV_SIGNAL, rt, 1, 0), second = make_timer(CLOCK_MONOTONIC, SIGEV_SIGNAL, rt, 2, 0),
+        third = make_timer(CLOCK_MONOTONIC, SIGEV_SIGNAL, rt, 3, 0);
+    arm(first, 0, 1 * MS, 0);
+    arm(second, 0, 2 * MS, 0);
+    arm(third, 0, 3 * MS, 0);
+    sleep_ns(6 * MS);
+    timer_delete(second);
+    printf("three timers on SIGRTMIN+2, the second deleted: values");
+    while (sigtimedwait(&rt_set, &info, &(struct timespec){ 0, 0 }) == rt) printf(" %d", info.si_value.sival_int);
+    printf("\n");
+    timer_delete(first);
+    timer_delete(third);
+    // A standard signal from two timers queues twice too (send_sigqueue), where two kills leave one.
+    first = make_timer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGUSR1, 1, 0);
+    second = make_timer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGUSR1, 2, 0);
+    arm(first, 0, 1 * MS, 0);
+    arm(second, 0, 2 * MS, 0);
+    sleep_ns(5 * MS);
+    printf("two timers on SIGUSR1: values");
+    while (sigtimedwait(&usr1, &info, &(struct timespec){ 0, 0 }) == SIGUSR1) printf(" %d", info.si_value.sival_int);
+    printf("\n");
+    timer_delete(first);
+    timer_delete(second);
+    for (int i = 0; i < 3; i++) kill(getpid(), rt);
+    int taken = 0;
+    while (sigtimedwait(&rt_set, &info, &(struct timespec){ 0, 0 }) == rt) taken++;
+    printf("kill three times with SIGRTMIN+2: taken %d\n", taken);
+
     // SIGEV_NONE: nothing is sent; timer_gettime counts down to 0.
     timer_t silent = make_timer(CLOCK_MONOTONIC, SIGEV_NONE, 0, 0, 0);
     arm(silent, 0, 1000 * MS, 0);
