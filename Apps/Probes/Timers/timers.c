@@ -78,6 +78,7 @@ static int wait_info(const sigset_t *set, siginfo_t *info, const struct timespec
 // What the last handler saw.
 static volatile sig_atomic_t handled_count, handled_signal, handled_code, handled_pid_is_zero;
 static sigset_t handler_mask;
+static volatile long long handled_cpu;      // the process's CPU time when the handler ran
 
 static void on_signal(int signal, siginfo_t *info, void *context)
 {
@@ -86,6 +87,7 @@ static void on_signal(int signal, siginfo_t *info, void *context)
     handled_signal = signal;
     handled_code = info->si_code;
     handled_pid_is_zero = info->si_pid == 0;
+    handled_cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     pthread_sigmask(SIG_BLOCK, NULL, &handler_mask);
 }
 
@@ -174,6 +176,30 @@ static void alarm_and_itimers(void)
         yes(sigismember(&blocked, SIGALRM)));
     block_only(0);
     signal(SIGALRM, SIG_DFL);
+}
+
+// ITIMER_PROF and ITIMER_VIRTUAL run on CPU time: a sleep does not bring them closer, a busy loop does.
+static void cpu_itimer(int which, int signo, const char *name)
+{
+    install(signo, 0);
+    handled_count = 0;
+    struct itimerval v = { { 0, 0 }, { 0, 50000 } }, left;
+    setitimer(which, &v, NULL);
+    sleep_ns(10 * MS);
+    getitimer(which, &left);
+    long long left_us = left.it_value.tv_sec * 1000000LL + left.it_value.tv_usec;
+    // Linux adds a scheduler tick (1 to 10 ms) to the value it arms.
+    printf("%s: after a 10 ms sleep: no signal: %s, value in (40 ms, 60 ms]: %s\n", name, yes(handled_count == 0),
+        yes(left_us > 40000 && left_us <= 60000));
+    struct itimerval five = { { 0, 0 }, { 0, 5000 } };
+    long long cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID), wall = now_ns(CLOCK_MONOTONIC);
+    setitimer(which, &five, NULL);
+    while (handled_count == 0 && now_ns(CLOCK_MONOTONIC) - wall < 5000 * MS) { }
+    printf("%s: after 5 ms of CPU time: %d signal, si_code %d, not early: %s\n", name, (int)handled_count, (int)handled_code,
+        yes(handled_cpu - cpu >= 5 * MS));
+    getitimer(which, &left);
+    printf("%s: then disarmed: %ld %ld\n", name, (long)left.it_value.tv_sec, (long)left.it_value.tv_usec);
+    signal(signo, SIG_DFL);
 }
 
 static void signal_waits(void)
@@ -671,6 +697,8 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     alarm_and_itimers();
+    cpu_itimer(ITIMER_PROF, SIGPROF, "ITIMER_PROF");
+    cpu_itimer(ITIMER_VIRTUAL, SIGVTALRM, "ITIMER_VIRTUAL");
     signal_waits();
     interrupted_waits();
     posix_timers();
