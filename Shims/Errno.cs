@@ -13,8 +13,9 @@ namespace Libra.Shims
         internal const long EPROTO = 71, ENOTSOCK = 88, EMSGSIZE = 90, ENOPROTOOPT = 92, EAFNOSUPPORT = 97, EADDRINUSE = 98,
             EADDRNOTAVAIL = 99, ENETUNREACH = 101, ECONNABORTED = 103, ECONNRESET = 104, ENOBUFS = 105, EISCONN = 106,
             ENOTCONN = 107, ECONNREFUSED = 111, EHOSTUNREACH = 113, EALREADY = 114, EINPROGRESS = 115;
-        // Internal: the call was interrupted by a signal and restarts when the handler has SA_RESTART.
-        internal const long ERESTARTSYS = 512;
+        // Internal: the call was interrupted by a signal and restarts when the handler has SA_RESTART
+        // (ERESTARTSYS), or only when no handler runs (ERESTARTNOHAND; include/linux/errno.h).
+        internal const long ERESTARTSYS = 512, ERESTARTNOHAND = 514;
 
         internal static string Name(long errno) => errno switch
         {
@@ -26,7 +27,7 @@ namespace Libra.Shims
             ENOTTY => "ENOTTY", EXDEV => "EXDEV", EFBIG => "EFBIG", ENOSPC => "ENOSPC", ESPIPE => "ESPIPE", EROFS => "EROFS",
             EPIPE => "EPIPE", ERANGE => "ERANGE", EDEADLK => "EDEADLK", ENAMETOOLONG => "ENAMETOOLONG", ENOSYS => "ENOSYS",
             ENOTEMPTY => "ENOTEMPTY", ELOOP => "ELOOP", ENODATA => "ENODATA", EOVERFLOW => "EOVERFLOW",
-            ENOTSUP => "EOPNOTSUPP", ENODEV => "ENODEV", EPROTONOSUPPORT => "EPROTONOSUPPORT", ETIMEDOUT => "ETIMEDOUT", ERESTARTSYS => "ERESTARTSYS",
+            ENOTSUP => "EOPNOTSUPP", ENODEV => "ENODEV", EPROTONOSUPPORT => "EPROTONOSUPPORT", ETIMEDOUT => "ETIMEDOUT", ERESTARTSYS => "ERESTARTSYS", ERESTARTNOHAND => "ERESTARTNOHAND",
             EPROTO => "EPROTO", ENOTSOCK => "ENOTSOCK", EMSGSIZE => "EMSGSIZE", ENOPROTOOPT => "ENOPROTOOPT",
             EAFNOSUPPORT => "EAFNOSUPPORT", EADDRINUSE => "EADDRINUSE", EADDRNOTAVAIL => "EADDRNOTAVAIL", ENETUNREACH => "ENETUNREACH",
             ECONNABORTED => "ECONNABORTED", ECONNRESET => "ECONNRESET", ENOBUFS => "ENOBUFS", EISCONN => "EISCONN",

@@ -79,7 +79,9 @@ namespace Libra.Shims
                 {
                     WakeReason.Woken => 0,
                     WakeReason.TimedOut => -Errno.ETIMEDOUT,
-                    _ => -Errno.EINTR,
+                    // Without a timeout the wait restarts under SA_RESTART; with one it ends with
+                    // EINTR after a handler (futex_wait: ERESTARTSYS, or a restart block).
+                    _ => deadline == 0 ? -Errno.ERESTARTSYS : -Errno.EINTR,
                 };
             }
         }

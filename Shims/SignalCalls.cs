@@ -1,10 +1,12 @@
 using Libra.Memory;
 using Libra.Signals;
 using Libra.Threads;
+using Libra.Time;
 
 namespace Libra.Shims
 {
-    // Signals: actions, masks, the alternate stack, rt_sigreturn, and thread-directed kills.
+    // Signals: actions, masks, the alternate stack, rt_sigreturn, kills, and the waits for a signal
+    // (pause, rt_sigsuspend, rt_sigtimedwait).
     internal static unsafe class SignalCalls
     {
         private const int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
@@ -107,7 +109,8 @@ namespace Libra.Shims
 
         internal static long Tkill(SyscallArgs* a) => SendTo((int)a->A0, (int)a->A1);
 
-        // kill(pid, signal) to our own process goes to the main thread (or the first live one).
+        // kill(pid, signal) to our own process: a process-directed signal with si_code SI_USER and
+        // the sender's pid and uid (kernel/signal.c prepare_kill_siginfo).
         internal static long Kill(SyscallArgs* a)
         {
             int pid = (int)a->A0;
@@ -115,26 +118,86 @@ namespace Libra.Shims
             int signal = (int)a->A1;
             if (signal < 0 || signal > SignalDelivery.MaxSignal) return -Errno.EINVAL;
             if (signal == 0) return 0;
-            for (int i = 0; i < ThreadTable.Count; i++)
-            {
-                Thread* thread = ThreadTable.At(i);
-                if (thread->IsAlive && (thread->BlockedSignals & SignalDelivery.Bit(signal)) == 0)
-                {
-                    SignalDelivery.Send(thread, signal);
-                    return 0;
-                }
-            }
-            SignalDelivery.Send(Scheduler.Current, signal);
+            SignalDelivery.SendToProcess(signal, SignalInfo.FromProcess(SignalInfo.SI_USER, ThreadTable.ProcessId));
             return 0;
         }
 
+        // tkill and tgkill: si_code SI_TKILL (do_tkill).
         private static long SendTo(int tid, int signal)
         {
             if (tid <= 0 || signal < 0 || signal > SignalDelivery.MaxSignal) return -Errno.EINVAL;
             Thread* target = ThreadTable.Find(tid);
             if (target == null) return -Errno.ESRCH;
-            if (signal != 0) SignalDelivery.Send(target, signal);
+            if (signal != 0) SignalDelivery.Send(target, signal, SignalInfo.FromProcess(SignalInfo.SI_TKILL, ThreadTable.ProcessId));
             return 0;
+        }
+
+        // pause(): sleeps until a signal is delivered; EINTR after its handler (ERESTARTNOHAND: a
+        // signal that runs no handler restarts the wait).
+        internal static long Pause(SyscallArgs* a)
+        {
+            while (Scheduler.Block(0) != WakeReason.Interrupted) { }
+            return -Errno.ERESTARTNOHAND;
+        }
+
+        // rt_sigsuspend(mask, sigsetsize): waits with `mask` as the signal mask until a signal is
+        // delivered; the handler runs with `mask` (plus its own), and the mask from before the call
+        // comes back with the handler's return (SignalDelivery.Deliver writes it into the frame).
+        internal static long SigSuspend(SyscallArgs* a)
+        {
+            if (a->A1 != 8) return -Errno.EINVAL;
+            ulong mask;
+            if (!UserMemory.CopyFromUser(&mask, a->A0, 8)) return -Errno.EFAULT;
+            Thread* self = Scheduler.Current;
+            SignalDelivery.RestoreMaskOnReturn(self->BlockedSignals);
+            self->BlockedSignals = mask & ~Unblockable;
+            return Pause(a);
+        }
+
+        // rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of `set` (blocked or
+        // not), waiting for one until the relative timeout (none: forever); the signal number, with
+        // its siginfo_t at `info`. EAGAIN when the timeout passes, EINTR when a signal outside the
+        // set runs its handler first (kernel/signal.c do_sigtimedwait). While it waits, the set is
+        // unblocked, so a signal of the set wakes it.
+        internal static long SigTimedWait(SyscallArgs* a)
+        {
+            if (a->A3 != 8) return -Errno.EINVAL;
+            ulong set;
+            if (!UserMemory.CopyFromUser(&set, a->A0, 8)) return -Errno.EFAULT;
+            set &= ~Unblockable;
+            ulong deadline = 0;
+            bool timed = a->A2 != 0;
+            if (timed)
+            {
+                long error = TimeCalls.Deadline(a->A2, absolute: false, realtime: false, out deadline);
+                if (error != 0) return error;
+            }
+            Thread* self = Scheduler.Current;
+            WakeReason reason = WakeReason.None;
+            while (true)
+            {
+                ulong ready = self->PendingSignals & set;
+                if (ready != 0)
+                {
+                    int signal = SignalDelivery.LowestSignal(ready);
+                    SignalInfo info;
+                    SignalDelivery.Dequeue(self, signal, &info);
+                    if (a->A1 != 0)
+                    {
+                        byte* record = stackalloc byte[SignalInfo.Size];
+                        info.WriteTo(record, signal);
+                        if (!UserMemory.CopyToUser(a->A1, record, SignalInfo.Size)) return -Errno.EFAULT;
+                    }
+                    return signal;
+                }
+                if (reason == WakeReason.Interrupted) return -Errno.EINTR;
+                if (reason == WakeReason.TimedOut || (timed && Clock.Nanoseconds() >= deadline)) return -Errno.EAGAIN;
+                self->RealBlocked = self->BlockedSignals;
+                self->BlockedSignals &= ~set;
+                reason = Scheduler.Block(timed ? deadline : 0);
+                self->BlockedSignals = self->RealBlocked;
+                self->RealBlocked = 0;
+            }
         }
     }
 }

@@ -45,7 +45,10 @@ namespace Libra.Shims
             if (Trace) TraceEnd(result);
             frame->Rax = (ulong)result;
             Scheduler.BeforeUserReturn();
-            SignalDelivery.BeforeUserReturn(frame, result == -Errno.ERESTARTSYS && number != RtSigreturn);
+            int restart = number == RtSigreturn ? SignalDelivery.NoRestart
+                : result == -Errno.ERESTARTSYS ? SignalDelivery.RestartIfSaRestart
+                : result == -Errno.ERESTARTNOHAND ? SignalDelivery.RestartIfNoHandler : SignalDelivery.NoRestart;
+            SignalDelivery.BeforeUserReturn(frame, restart);
         }
 
         private static void ReportUnimplemented(ulong number, string name)

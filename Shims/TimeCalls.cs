@@ -10,10 +10,10 @@ namespace Libra.Shims
     // deadline to the timer's resolution, which clock_getres reports.
     internal static unsafe class TimeCalls
     {
-        private const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
+        internal const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
             CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
             CLOCK_REALTIME_ALARM = 8, CLOCK_BOOTTIME_ALARM = 9, CLOCK_TAI = 11;
-        private const int TIMER_ABSTIME = 1;
+        internal const int TIMER_ABSTIME = 1;
         private const ulong NsPerSecond = 1_000_000_000;
 
         // The clock's reading in nanoseconds; false for an id Linux would refuse. CPU-time clocks count
@@ -62,6 +62,41 @@ namespace Libra.Shims
             ulong seconds = (ulong)timespec[0];
             nanoseconds = seconds > 100_000_000_000ul ? ulong.MaxValue / 2 : seconds * NsPerSecond + (ulong)timespec[1];
             return 0;
+        }
+
+        // The clocks an absolute time on is a wall-clock time (Clock.RealtimeOffset apart from monotonic).
+        internal static bool IsRealtime(int clock) =>
+            clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE || clock == CLOCK_TAI || clock == CLOCK_REALTIME_ALARM;
+
+        // A timer's first deadline on the monotonic clock: `value` from now, or at `value` on `clock`
+        // (TIMER_ABSTIME, TFD_TIMER_ABSTIME); a time already past gives a deadline already past.
+        internal static ulong TimerDeadline(int clock, bool absolute, ulong value)
+        {
+            if (!absolute) return Clock.Nanoseconds() + value;
+            if (IsRealtime(clock)) return value > Clock.RealtimeOffset ? value - Clock.RealtimeOffset : 1;
+            return value == 0 ? 1 : value;
+        }
+
+        // struct itimerspec { timespec it_interval; timespec it_value; } from user memory: 0, or
+        // -EFAULT, or -EINVAL for a timespec Linux refuses.
+        internal static long ReadItimerspec(ulong address, out ulong value, out ulong interval)
+        {
+            value = interval = 0;
+            long* record = stackalloc long[4];
+            if (!UserMemory.CopyFromUser(record, address, 32)) return -Errno.EFAULT;
+            if (!TimerArithmetic.TimespecToNs(record[0], record[1], out interval) ||
+                !TimerArithmetic.TimespecToNs(record[2], record[3], out value)) return -Errno.EINVAL;
+            return 0;
+        }
+
+        internal static bool WriteItimerspec(ulong address, ulong value, ulong interval)
+        {
+            ulong* record = stackalloc ulong[4];
+            record[0] = interval / NsPerSecond;
+            record[1] = interval % NsPerSecond;
+            record[2] = value / NsPerSecond;
+            record[3] = value % NsPerSecond;
+            return UserMemory.CopyToUser(address, record, 32);
         }
 
         // A user timeout as a deadline on the monotonic clock (what the scheduler sleeps on).
@@ -135,8 +170,7 @@ namespace Libra.Shims
         private static long Sleep(int clock, int flags, ulong request, ulong remaining)
         {
             bool absolute = (flags & TIMER_ABSTIME) != 0;
-            bool realtime = clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE || clock == CLOCK_TAI || clock == CLOCK_REALTIME_ALARM;
-            long result = Deadline(request, absolute, realtime, out ulong deadline);
+            long result = Deadline(request, absolute, IsRealtime(clock), out ulong deadline);
             if (result != 0) return result;
             while (true)
             {

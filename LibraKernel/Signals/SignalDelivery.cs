@@ -11,13 +11,17 @@ namespace Libra.Signals
     internal static unsafe class SignalDelivery
     {
         internal const int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
-            SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGURG = 23, SIGWINCH = 28, MaxSignal = 64;
+            SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGURG = 23, SIGWINCH = 28, MaxSignal = 64;
         internal const ulong SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000, SA_NODEFER = 0x40000000,
             SA_RESETHAND = 0x80000000, SA_RESTORER = 0x04000000;
         internal const ulong SIG_DFL = 0, SIG_IGN = 1;
-        internal const int SI_TKILL = -6, SI_USER = 0;
+        internal const int SI_TKILL = SignalInfo.SI_TKILL, SI_USER = SignalInfo.SI_USER;
         internal const int SEGV_MAPERR = 1, SEGV_ACCERR = 2, FPE_INTDIV = 1, ILL_ILLOPN = 2, BUS_ADRALN = 1, TRAP_BRKPT = 1;
         internal const int SS_ONSTACK = 1, SS_DISABLE = 2;
+        // How the system call being returned from restarts when a signal interrupted it: not at all
+        // (its result stands), as SA_RESTART says (ERESTARTSYS), or only when no handler runs
+        // (ERESTARTNOHAND: pause, rt_sigsuspend end with EINTR after a handler).
+        internal const int NoRestart = 0, RestartIfSaRestart = 1, RestartIfNoHandler = 2;
 
         // uapi/asm-generic/signal.h kernel_sigaction for x86-64.
         internal struct Action
@@ -59,41 +63,106 @@ namespace Libra.Signals
         private static bool IgnoredByDefault(int signal) =>
             signal == SIGCHLD || signal == SIGURG || signal == SIGWINCH || signal == SIGCONT;
 
-        // tgkill and friends: queue `signal` for `thread`, waking it if it sleeps interruptibly.
-        internal static void Send(Thread* thread, int signal)
+        private static bool IsIgnored(int signal)
         {
             Action* action = ActionOf(signal);
-            if (action->Handler == SIG_IGN || (action->Handler == SIG_DFL && IgnoredByDefault(signal))) return;
-            thread->PendingSignals |= Bit(signal);
-            if ((thread->BlockedSignals & Bit(signal)) == 0 || signal == SIGKILL)
-                Scheduler.Wake(thread, WakeReason.Interrupted);
+            return action->Handler == SIG_IGN || (action->Handler == SIG_DFL && IgnoredByDefault(signal));
         }
 
-        // Just before returning to ring 3: the result of an interrupted call, then at most one handler.
-        internal static void BeforeUserReturn(InterruptFrame* frame, bool interruptedCall = false)
+        // What the pending `signal` of `thread` carries.
+        internal static SignalInfo* InfoOf(Thread* thread, int signal) => (SignalInfo*)(thread->PendingInfo.Words + (signal - 1) * 3);
+
+        // Queues `signal` with what it carries for `thread`, waking it if it sleeps interruptibly and
+        // does not block it. False when the signal was discarded: ignored and not blocked (a blocked
+        // signal is never ignored: its action may change before it is unblocked, kernel/signal.c
+        // sig_ignored), or a standard signal already pending (real-time and timer signals queue:
+        // SignalQueue).
+        internal static bool Send(Thread* thread, int signal, SignalInfo info)
+        {
+            ulong bit = Bit(signal);
+            if (((thread->BlockedSignals | thread->RealBlocked) & bit) == 0 && IsIgnored(signal)) return false;
+            if ((thread->PendingSignals & bit) != 0)
+                return (signal >= SignalQueue.FirstRealtime || info.Code == SignalInfo.SI_TIMER) && SignalQueue.Append(thread, signal, info);
+            thread->PendingSignals |= bit;
+            *InfoOf(thread, signal) = info;
+            if ((thread->BlockedSignals & bit) == 0 || signal == SIGKILL)
+                Scheduler.Wake(thread, WakeReason.Interrupted);
+            return true;
+        }
+
+        // A signal the kernel raises at the process about the current call (SIGPIPE): SI_USER from
+        // the process itself, as Linux's SEND_SIG_NOINFO.
+        internal static void Send(Thread* thread, int signal) =>
+            Send(thread, signal, SignalInfo.FromProcess(SI_USER, ThreadTable.ProcessId));
+
+        // A signal for the whole process (kill, ITIMER_REAL, a POSIX timer): the first live thread that
+        // does not block it takes it, else the first live thread (Linux keeps it on the process until
+        // some thread unblocks it). The thread it is pending on; null when it was discarded (Send).
+        internal static Thread* SendToProcess(int signal, SignalInfo info)
+        {
+            Thread* target = null;
+            for (int i = 0; i < ThreadTable.Count; i++)
+            {
+                Thread* thread = ThreadTable.At(i);
+                if (!thread->IsAlive) continue;
+                if ((thread->BlockedSignals & Bit(signal)) == 0) { target = thread; break; }
+                if (target == null) target = thread;
+            }
+            return target != null && Send(target, signal, info) ? target : null;
+        }
+
+        // Takes `signal` off the thread's pending set, with what it carried. As Linux's
+        // dequeue_signal, taking a timer's signal re-arms a periodic timer, and the periods it missed
+        // meanwhile become the signal's si_overrun (Shims/PosixTimerCalls.cs, IntervalTimerCalls.cs).
+        internal static void Dequeue(Thread* thread, int signal, SignalInfo* info)
+        {
+            *info = *InfoOf(thread, signal);
+            if (!SignalQueue.PromoteNext(thread, signal)) thread->PendingSignals &= ~Bit(signal);
+            if (info->Code == SignalInfo.SI_TIMER) Shims.PosixTimerCalls.SignalTaken(info);
+            if (signal == SIGALRM) Shims.IntervalTimerCalls.AlarmTaken();
+        }
+
+        // A call that waited under a temporary mask (rt_sigsuspend, ppoll, pselect6, epoll_pwait)
+        // and was interrupted: `mask` comes back once the signal's handler is set up, in its frame
+        // (so the handler's return restores it), or at once when no handler runs
+        // (set_restore_sigmask in Linux).
+        internal static void RestoreMaskOnReturn(ulong mask)
         {
             Thread* self = Scheduler.Current;
-            bool restartable = interruptedCall;
+            self->SavedMask = mask;
+            self->RestoreMask = true;
+        }
+
+        // Just before returning to ring 3: the result of an interrupted call (`restart`: how it
+        // restarts), then at most one handler; an rt_sigsuspend's mask goes back after.
+        internal static void BeforeUserReturn(InterruptFrame* frame, int restart = NoRestart)
+        {
+            Thread* self = Scheduler.Current;
             while (true)
             {
                 ulong ready = self->PendingSignals & ~self->BlockedSignals;
                 if ((self->PendingSignals & Bit(SIGKILL)) != 0) ready = Bit(SIGKILL);
                 if (ready == 0) break;
                 int signal = LowestSignal(ready);
-                self->PendingSignals &= ~Bit(signal);
+                SignalInfo info;
+                Dequeue(self, signal, &info);
                 Action* action = ActionOf(signal);
-                if (action->Handler == SIG_IGN || (action->Handler == SIG_DFL && IgnoredByDefault(signal))) continue;
-                if (action->Handler == SIG_DFL || signal == SIGKILL) Die(frame, signal, SI_TKILL, 0);
-                if (restartable)
+                if (IsIgnored(signal)) continue;
+                if (action->Handler == SIG_DFL || signal == SIGKILL) Die(frame, signal, info.Code, 0);
+                if (restart != NoRestart)
                 {
-                    if ((action->Flags & SA_RESTART) != 0) Restart(frame, self);
+                    if (restart == RestartIfSaRestart && (action->Flags & SA_RESTART) != 0) Restart(frame, self);
                     else frame->Rax = unchecked((ulong)-Shims.Errno.EINTR);
-                    restartable = false;
                 }
-                if (!Deliver(frame, signal, SI_TKILL, 0, 0, 0)) Die(frame, SIGSEGV, SI_USER, 0);
+                if (!Deliver(frame, signal, &info, 0, 0)) Die(frame, SIGSEGV, SI_USER, 0);
                 return;
             }
-            if (restartable) Restart(frame, self);
+            if (self->RestoreMask)
+            {
+                self->BlockedSignals = self->SavedMask;
+                self->RestoreMask = false;
+            }
+            if (restart != NoRestart) Restart(frame, self);
         }
 
         private static void Restart(InterruptFrame* frame, Thread* self)
@@ -110,11 +179,12 @@ namespace Libra.Signals
             Action* action = ActionOf(signal);
             if (action->Handler == SIG_DFL || action->Handler == SIG_IGN || (self->BlockedSignals & Bit(signal)) != 0)
                 Die(frame, signal, code, address);
-            if (!Deliver(frame, signal, code, address, frame->Vector, cr2)) Die(frame, SIGSEGV, SI_USER, 0);
+            SignalInfo info = SignalInfo.Fault(code, address);
+            if (!Deliver(frame, signal, &info, frame->Vector, cr2)) Die(frame, SIGSEGV, SI_USER, 0);
         }
 
         // Builds the frame and points the thread at the handler; false when the stack cannot hold it.
-        private static bool Deliver(InterruptFrame* frame, int signal, int code, ulong address, ulong trapNumber, ulong cr2)
+        private static bool Deliver(InterruptFrame* frame, int signal, SignalInfo* info, ulong trapNumber, ulong cr2)
         {
             Thread* self = Scheduler.Current;
             Action* action = ActionOf(signal);
@@ -146,10 +216,13 @@ namespace Libra.Signals
             *(ulong*)(uc + UcMcontext + McCsGsFsSs) = (frame->Cs & 0xffff) | ((frame->Ss & 0xffff) << 48);
             *(ulong*)(uc + UcMcontext + McErr) = trapNumber == 14 || trapNumber == 13 ? frame->ErrorCode : 0;
             *(ulong*)(uc + UcMcontext + McTrapno) = trapNumber;
-            *(ulong*)(uc + UcMcontext + McOldmask) = self->BlockedSignals;
+            // The mask the handler's return restores: rt_sigsuspend's caller's, not the wait's.
+            ulong restored = self->RestoreMask ? self->SavedMask : self->BlockedSignals;
+            self->RestoreMask = false;
+            *(ulong*)(uc + UcMcontext + McOldmask) = restored;
             *(ulong*)(uc + UcMcontext + McCr2) = cr2;
             *(ulong*)(uc + UcMcontext + McFpstate) = fpstate;
-            *(ulong*)(uc + UcSigmask) = self->BlockedSignals;
+            *(ulong*)(uc + UcSigmask) = restored;
             Native.MemMove((void*)fpstate, self->UserFxState, (nuint)(xstate ? s_xstateSize : InterruptFrame.FxSaveSize));
             byte* sw = (byte*)fpstate + SwReservedOffset;
             Native.MemSet(sw, 0, 48);
@@ -162,11 +235,7 @@ namespace Libra.Signals
                 *(uint*)(fpstate + s_xstateSize) = FP_XSTATE_MAGIC2;
             }
 
-            byte* info = f + InfoOffset;
-            *(int*)(info + 0) = signal;
-            *(int*)(info + 8) = code;
-            if (code == SI_TKILL || code == SI_USER) { *(int*)(info + 16) = ThreadTable.ProcessId; *(int*)(info + 20) = 0; }
-            else *(ulong*)(info + 16) = address;
+            info->WriteTo(f + InfoOffset, signal);
 
             self->BlockedSignals |= action->Mask;
             if ((action->Flags & SA_NODEFER) == 0) self->BlockedSignals |= Bit(signal);

@@ -27,6 +27,13 @@ namespace Libra.Threads
         // Signals: a bit per signal (bit n-1 for signal n), as in sigset_t.
         internal ulong BlockedSignals;
         internal ulong PendingSignals;
+        internal SignalInfoSlots PendingInfo;   // what each pending signal carries (Signals/SignalInfo.cs)
+        internal Signals.QueuedSignal* QueuedSignals;   // further instances of pending signals (Signals/SignalQueue.cs)
+        // rt_sigtimedwait unblocks the signals it waits for; Linux's real_blocked: the mask before.
+        internal ulong RealBlocked;
+        // rt_sigsuspend: the mask to put back once the handler that ended the wait is set up.
+        internal ulong SavedMask;
+        internal bool RestoreMask;
         internal ulong AltStackBase, AltStackSize;
         internal int AltStackFlags;
 
@@ -49,6 +56,9 @@ namespace Libra.Threads
         internal NameBuffer Name;
 
         internal struct NameBuffer { internal fixed byte Bytes[NameLength]; }
+
+        // One SignalInfo (three words) per signal 1..64.
+        internal struct SignalInfoSlots { internal fixed ulong Words[64 * 3]; }
 
         // The user context saved at the top of the kernel stack.
         internal InterruptFrame* UserFrame => (InterruptFrame*)(KernelStackTop - InterruptFrame.SizeOnStack);

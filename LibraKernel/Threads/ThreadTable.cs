@@ -52,6 +52,7 @@ namespace Libra.Threads
         internal static void Release(Thread* thread)
         {
             thread->State = ThreadState.Dead;
+            Signals.SignalQueue.Clear(thread);
             thread->NextFree = s_free;
             s_free = thread;
             LiveCount--;

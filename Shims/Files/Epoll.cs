@@ -297,7 +297,7 @@ namespace Libra.Shims
             long error = PollCalls.MaskSignals(a->A4, a->A5, out ulong saved);
             if (error != 0) return error;
             long result = Wait(a);
-            PollCalls.RestoreSignals(a->A4, saved);
+            PollCalls.RestoreSignals(a->A4, saved, result);
             return result;
         }
 
@@ -309,7 +309,7 @@ namespace Libra.Shims
             error = PollCalls.MaskSignals(a->A4, a->A5, out ulong saved);
             if (error != 0) return error;
             long result = WaitUntil(a->Int0, a->A1, a->Int2, deadline, immediate);
-            PollCalls.RestoreSignals(a->A4, saved);
+            PollCalls.RestoreSignals(a->A4, saved, result);
             return result;
         }
 

@@ -5,7 +5,7 @@ namespace Libra.Shims
 {
     // Which kind an open file is, for the few calls that belong to one kind only (a 9P fid's
     // attributes, a mapping's contents); everything else goes through OpenFile.Ops.
-    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll, Socket, Memory }
+    internal enum FileKind : byte { Console, Synthetic, Pipe, Null, Random, Directory, NineP, EventFd, Epoll, Socket, Memory, TimerFd }
 
     // An open file description (shared by dup'ed descriptors).
     internal unsafe struct OpenFile
@@ -53,6 +53,7 @@ namespace Libra.Shims
             PipeFile.Initialize();
             NinePFiles.Initialize();
             EventFd.Initialize();
+            TimerFd.Initialize();
             Epoll.Initialize();
             Net.SocketCalls.Initialize();
             Install(0, ConsoleFile.Open(0, O_RDONLY));

@@ -1,4 +1,5 @@
 using Libra.Memory;
+using Libra.Signals;
 using Libra.Threads;
 using Libra.Time;
 
@@ -45,7 +46,7 @@ namespace Libra.Shims
             error = MaskSignals(a->A3, a->A4, out ulong saved);
             if (error != 0) return error;
             long result = PollFds(a->A0, a->A1, deadline, immediate);
-            RestoreSignals(a->A3, saved);
+            RestoreSignals(a->A3, saved, result);
             return result;
         }
 
@@ -101,7 +102,7 @@ namespace Libra.Shims
             error = MaskSignals(sigset, sigsetSize, out ulong saved);
             if (error != 0) return error;
             long result = SelectFds(a->Int0, a->A1, a->A2, a->A3, deadline, immediate);
-            RestoreSignals(sigset, saved);
+            RestoreSignals(sigset, saved, result);
             if (a->A4 != 0) WriteRemaining(a->A4, deadline, microseconds: false);
             return result;
         }
@@ -232,9 +233,9 @@ namespace Libra.Shims
         }
 
         // The signal mask of ppoll, pselect6 and epoll_pwait, in force while the call waits. A
-        // signal it lets in ends the wait with EINTR and is delivered once the caller's own mask
-        // allows it (Linux delivers it under the temporary mask: a difference only for a handler
-        // that the old mask blocks).
+        // signal it lets in ends the wait with EINTR and its handler runs under that mask; the
+        // caller's own mask comes back with the handler's return, as after rt_sigsuspend
+        // (RestoreSignals; Linux's restore_saved_sigmask_unless).
         internal static long MaskSignals(ulong sigsetAddress, ulong size, out ulong saved)
         {
             Thread* self = Scheduler.Current;
@@ -247,9 +248,11 @@ namespace Libra.Shims
             return 0;
         }
 
-        internal static void RestoreSignals(ulong sigsetAddress, ulong saved)
+        internal static void RestoreSignals(ulong sigsetAddress, ulong saved, long result)
         {
-            if (sigsetAddress != 0) Scheduler.Current->BlockedSignals = saved;
+            if (sigsetAddress == 0) return;
+            if (result != -Errno.EINTR) Scheduler.Current->BlockedSignals = saved;
+            else SignalDelivery.RestoreMaskOnReturn(saved);
         }
     }
 }

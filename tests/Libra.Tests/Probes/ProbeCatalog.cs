@@ -108,6 +108,11 @@ public static class ProbeCatalog
         // /proc/cpuinfo, and fcntl record and OFD locks. The table itself differs from the host's;
         // the probe prints what a program sees of it, not the table.
         new("vfs", "vfs", [], NoEnvironment, 0, [], "vfs"),
+        // A static C program on the timer and signal-wait calls: alarm, setitimer/getitimer, POSIX timers
+        // (SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE, absolute deadlines, intervals and overruns),
+        // timerfd under read, poll, select and epoll, pause, rt_sigsuspend, rt_sigtimedwait, kill to
+        // oneself (SI_USER) against tgkill (SI_TKILL), and which interrupted calls SA_RESTART restarts.
+        new("timers", "timers", [], NoEnvironment, 0, [], "timers"),
     ];
 
     // Probes a test of their own drives instead of the catalog (an executable in artifacts/probes/
