@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
 
-// libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]]
+// libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]...
 //   [--publish [ADDR:]HOSTPORT:PORT]... [--net outbound|none] [--trace-syscalls] [--verbose]
 //   [--kernel-log FILE] [--memory 512M] [--machine q35] [--cpus N] [--append TEXT] [--initrd FILE]
 //   [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]
@@ -13,7 +13,7 @@ using Libra.Qemu;
 // refused bind or connect) go to stderr.
 // libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]
 // Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline.
-const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
 const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]";
 
@@ -45,6 +45,7 @@ bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = fa
 var environment = new List<string>();
 var appArguments = new List<string>();
 var publish = new List<string>();
+var mounts = new List<HostMount>();
 string? net = null, dns = null;
 for (int i = 1; i < args.Length; i++)
 {
@@ -65,6 +66,10 @@ for (int i = 1; i < args.Length; i++)
             case "--file-server":
                 string server = Value();
                 if (!FileServers.TryParse(server, out fileServer)) throw new ArgumentException($"--file-server expects qemu or diod, not '{server}'");
+                break;
+            case "--mount":
+                string spec = Value();
+                mounts.Add(HostMount.Parse(spec, out string? mountProblem) ?? throw new ArgumentException(mountProblem));
                 break;
             case "--publish": publish.Add(Value()); break;
             case "--net":
@@ -97,6 +102,10 @@ if (initrd is not null && !File.Exists(initrd)) return Refuse($"initrd '{initrd}
 // A boot with nothing to run only makes sense for the kernel's own options (self-tests).
 if (app is null && image is null && initrd is null && append.Length == 0) return Refuse("nothing to run: give --app ELF or --image FILE (or --append with the kernel's own options)");
 if (share is not null && !Directory.Exists(share)) return Refuse(File.Exists(share) ? $"shared directory '{share}' is a file, not a directory" : $"shared directory '{share}' does not exist");
+foreach (var mount in mounts)
+    if (mount.Problem() is { } mountProblem) return Refuse(mountProblem);
+if (mounts.Count > 8) return Usage("at most 8 --mount options");
+if (mounts.GroupBy(m => m.GuestDirectory).FirstOrDefault(g => g.Count() > 1) is { } twice) return Usage($"two --mount options mount at '{twice.Key}'");
 if (fileServer != FileServer.Qemu && share is null) return Usage($"--file-server {FileServers.Name(fileServer)} needs --share DIR");
 
 string commandLine = AppCommandLine.Build(append, app, environment, appArguments, trace);
@@ -107,6 +116,7 @@ var machine = new QemuMachine
     InitialRamDisk = app ?? image ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
     InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly, FileServer = fileServer,
     Network = publish.Count > 0 || net is not null ? new NetworkOptions(publish, net == "outbound", dns) : null,
+    Mounts = mounts.Select(m => m with { HostDirectory = Path.GetFullPath(m.HostDirectory) }).ToList(),
 };
 DiodProcess? diod;
 try { diod = FileServerProcess.Start(machine); }

@@ -49,7 +49,7 @@ public static class ProbeOnLibra
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(6);
 
     public static async Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G", WorkDirectory? directory = null,
-        string kernelOptions = "")
+        string kernelOptions = "", IReadOnlyList<HostMount>? mounts = null)
     {
         string binary = ProbeArtifacts.PathOf(probe);
         var environment = probe.Environment.Select(pair => $"{pair.Key}={pair.Value}");
@@ -70,6 +70,7 @@ public static class ProbeOnLibra
             Network = probe.GuestPort is int port
                 ? new NetworkOptions([$"{Side.SideGuest.FreePort()}:{port}", $"{Side.SideGuest.FreeUdpPort()}:{port}/udp"], Outbound: true) : null,
             CommandLine = AppCommandLine.Build(kernelOptions, binary, environment, args, traceSyscalls),
+            Mounts = mounts ?? [],
         };
         try { return await BootRun.RunAsync(machine, Timeout); }
         finally { if (directory is null) shared?.Delete(); }

@@ -98,6 +98,8 @@ public class RunCommandTests(EchoArgsProgram echo) : IClassFixture<EchoArgsProgr
         { ["-App", "/nonexistent/app"], 2, "application '/nonexistent/app' does not exist" },
         { [], 2, "nothing to run: give --app ELF or --image FILE" },
         { ["-Image", "/nonexistent/app.img"], 2, "image '/nonexistent/app.img' does not exist" },
+        { ["-Share", "/nonexistent/dir", "-App", "@echo"], 2, "shared directory '/nonexistent/dir' does not exist" },
+        { ["-Mount", "/nonexistent/dir:/data", "-App", "@echo"], 2, "mount source '/nonexistent/dir' does not exist" },
         { ["-Memory", "16M", "-App", "@echo"], 1, "not enough memory: Libra needs at least 24 MiB of RAM and this machine has 16 MiB" },
     };
 
