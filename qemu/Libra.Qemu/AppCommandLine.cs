@@ -46,7 +46,10 @@ public static class AppCommandLine
         line.Contains("PANIC", StringComparison.Ordinal) ||
         line.Contains("out of memory", StringComparison.Ordinal);
 
+    // What the kernel's own log lines start with.
+    public const string KernelLogPrefix = "libra: ";
+
     // A system call traced by libra.trace=syscalls: "libra: [TID] name(args) = result".
     public static bool IsTrace(string line) =>
-        line.StartsWith("libra: [", StringComparison.Ordinal) && line.Contains(") = ", StringComparison.Ordinal);
+        line.StartsWith(KernelLogPrefix + "[", StringComparison.Ordinal) && line.Contains(") = ", StringComparison.Ordinal);
 }

@@ -152,7 +152,9 @@ var pumps = Task.WhenAll(
     {
         logFile?.WriteLine(line);
         reported = GuestChannels.ExitStatusIn(line) ?? reported;
-        if (verbose || AppCommandLine.IsAttention(line) || (trace && AppCommandLine.IsTrace(line))) Console.Error.WriteLine(line);
+        // A traced call reads as strace -f shows one: "[TID] name(args) = result".
+        if (trace && AppCommandLine.IsTrace(line)) Console.Error.WriteLine(verbose ? line : line[AppCommandLine.KernelLogPrefix.Length..]);
+        else if (verbose || AppCommandLine.IsAttention(line)) Console.Error.WriteLine(line);
     }, CancellationToken.None));
 process.WaitForExit();
 await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5)));
