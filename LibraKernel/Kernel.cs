@@ -24,6 +24,9 @@ namespace Libra
         internal const int CannotExecuteExitStatus = 126;
 
         private static BootInfo s_boot;
+        // The TSC at kmain: boot times in the log count from it.
+        internal static ulong BootTsc;
+        internal static ulong MicrosecondsSinceBoot => (Native.ReadTsc() - BootTsc) * 1_000_000 / Clock.TscHz;
         private static KernelOptions s_options;
         private static AppArguments s_app;
         private static bool s_appRequested;
@@ -39,7 +42,7 @@ namespace Libra
         [RuntimeExport("kmain")]
         private static void Main(ulong startInfo)
         {
-            ulong bootTsc = Native.ReadTsc();
+            BootTsc = Native.ReadTsc();
             Uart16550.Initialize();
             Cpu.Identify();
 
@@ -90,7 +93,7 @@ namespace Libra
             KernelLog.Write(")"); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("memory: "); KernelLog.Size(PhysicalMemory.FreeBytes); KernelLog.Write(" free after boot; kernel image ");
             KernelLog.Size(image->PhysicalEnd - image->PhysicalStart); KernelLog.End();
-            KernelLog.Begin(); KernelLog.Write("ready in "); KernelLog.Thousandths((Native.ReadTsc() - bootTsc) * 1_000_000 / Clock.TscHz);
+            KernelLog.Begin(); KernelLog.Write("ready in "); KernelLog.Thousandths(MicrosecondsSinceBoot);
             KernelLog.Write(" ms since kmain"); KernelLog.End();
 
             if (s_options.SelfTest != SelfTest.None) SelfTests.Run(s_options.SelfTest, s_options.TickHz);
