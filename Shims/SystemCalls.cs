@@ -96,6 +96,8 @@ namespace Libra.Shims
             KernelLog.Write(entry.Name);
             KernelLog.Write('(');
             uint kinds = SyscallTraceFormat.Kinds(self->SyscallNumber);
+            const int TextMax = 256;
+            byte* text = stackalloc byte[TextMax];
             ulong* values = &args->A0;
             for (int i = 0; i < entry.ArgumentCount; i++)
             {
@@ -109,6 +111,14 @@ namespace Libra.Shims
                         break;
                     case TraceArgument.Input: WriteBuffer(values[i], i + 1 < entry.ArgumentCount ? values[i + 1] : 0); break;
                     case TraceArgument.Output: if (result >= 0) WriteBuffer(values[i], (ulong)result); else WriteNumber(values[i]); break;
+                    case TraceArgument.OpenFlags:
+                        KernelLog.WriteAscii(text, SyscallTraceFormat.OpenFlags((uint)values[i], new Span<byte>(text, TextMax)));
+                        // The mode that follows only with O_CREAT or O_TMPFILE, as strace shows open.
+                        if (!SyscallTraceFormat.Creates((uint)values[i])) { KernelLog.Write(") = "); return; }
+                        break;
+                    case TraceArgument.Mode:
+                        KernelLog.WriteAscii(text, SyscallTraceFormat.Mode((uint)values[i], new Span<byte>(text, TextMax)));
+                        break;
                     default: WriteNumber(values[i]); break;
                 }
             }

@@ -94,6 +94,17 @@ public class RunCommandTests(EchoArgsProgram echo) : IClassFixture<EchoArgsProgr
             "in\n"u8.ToArray(), directory, TimeSpan.FromMinutes(5));
         Assert.True(result.ExitStatus == 0, result.ToString());
         Assert.Equal("arg 1: 2d 64 3a\narg 2: 2a\nin\nstdin: 3 bytes, end of file\n", result.Stdout);
+
+        // Through a symbolic link to it (as on PATH), with a failure's status and line as without it.
+        string link = System.IO.Path.Combine(directory, "bin", "libra");
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(link)!);
+        if (!File.Exists(link)) File.CreateSymbolicLink(link, System.IO.Path.Combine(LibraBoot.RepositoryRoot, "libra"));
+        var linked = CommandRunner.Run(link, ["run", "-NoBuild", "-App", "./echoargs", "--", "via link"], null, directory, TimeSpan.FromMinutes(5));
+        Assert.True(linked.ExitStatus == 0, linked.ToString());
+        Assert.Equal("arg 1: 76 69 61 20 6c 69 6e 6b\nstdin: 0 bytes, end of file\n", linked.Stdout);
+        var missing = CommandRunner.Run(link, ["run", "-NoBuild", "-App", "./missing"], null, directory, TimeSpan.FromMinutes(5));
+        Assert.Equal(2, missing.ExitStatus);
+        Assert.Contains("application './missing' does not exist", missing.Stderr);
     }
 
     public static TheoryData<string[], int, string> Refusals => new()

@@ -39,7 +39,8 @@ public class SyscallTraceFormatTests
         uint openat = SyscallTraceFormat.Kinds(257);
         Assert.Equal(TraceArgument.DirectoryFd, SyscallTraceFormat.Kind(openat, 0));
         Assert.Equal(TraceArgument.Path, SyscallTraceFormat.Kind(openat, 1));
-        Assert.Equal(TraceArgument.Number, SyscallTraceFormat.Kind(openat, 2));
+        Assert.Equal(TraceArgument.OpenFlags, SyscallTraceFormat.Kind(openat, 2));
+        Assert.Equal(TraceArgument.Mode, SyscallTraceFormat.Kind(openat, 3));
         uint renameat2 = SyscallTraceFormat.Kinds(316);
         Assert.Equal(TraceArgument.Path, SyscallTraceFormat.Kind(renameat2, 3));
         Assert.Equal(TraceArgument.Path, SyscallTraceFormat.Kind(SyscallTraceFormat.Kinds(2), 0));    // open
@@ -55,4 +56,35 @@ public class SyscallTraceFormatTests
         Assert.Equal(TraceArgument.Input, SyscallTraceFormat.Kind(SyscallTraceFormat.Kinds(1), 1));
         Assert.False(SyscallTraceFormat.ShownAfter(SyscallTraceFormat.Kinds(231)));   // exit_group
     }
+
+    static string Flags(uint flags)
+    {
+        var output = new byte[256];
+        return Encoding.ASCII.GetString(output, 0, SyscallTraceFormat.OpenFlags(flags, output));
+    }
+
+    [Theory]
+    [InlineData(0u, "O_RDONLY")]
+    [InlineData(0x80000u, "O_RDONLY|O_CLOEXEC")]
+    [InlineData(0x241u, "O_WRONLY|O_CREAT|O_TRUNC")]
+    [InlineData(0x410002u, "O_RDWR|O_TMPFILE")]
+    [InlineData(0x101001u, "O_WRONLY|O_SYNC")]
+    [InlineData(0x90800u, "O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC")]
+    [InlineData(0x1000000u, "O_RDONLY|0x1000000")]
+    public void Open_flags_are_named_as_strace_names_them(uint flags, string expected) => Assert.Equal(expected, Flags(flags));
+
+    [Theory]
+    [InlineData(0x1a4u, "0644")]
+    [InlineData(0x1edu, "0755")]
+    [InlineData(0u, "0")]
+    [InlineData(0x9ffu, "04777")]
+    public void Modes_are_octal(uint mode, string expected)
+    {
+        var output = new byte[16];
+        Assert.Equal(expected, Encoding.ASCII.GetString(output, 0, SyscallTraceFormat.Mode(mode, output)));
+    }
+
+    [Fact]
+    public void Open_shows_its_mode_only_when_it_may_create() =>
+        Assert.Equal([true, true, false], new[] { 0x41u, 0x410002u, 0x2u }.Select(SyscallTraceFormat.Creates));
 }
