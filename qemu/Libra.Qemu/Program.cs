@@ -11,11 +11,12 @@ using Libra.Qemu;
 // and here with --verbose or when it reports a failure), and exits with the application's status.
 // --publish or --net starts the Side daemon (the guest's network) before QEMU; its log lines (a
 // refused bind or connect) go to stderr.
-// libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]
-// Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline.
+// libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]
+// Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline
+// (and, for a program that calls dlopen, the libraries with what they need: SharedLibraries).
 const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
-const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]";
+const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
 {
@@ -168,6 +169,7 @@ static int WriteImage(string[] args)
     string? app = null, output = null, name = null;
     var environment = new List<string>();
     var arguments = new List<string>();
+    var libraries = new List<string>();
     for (int i = 1; i < args.Length; i++)
     {
         string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
@@ -179,6 +181,7 @@ static int WriteImage(string[] args)
                 case "--out": output = Value(); break;
                 case "--name": name = Value(); break;
                 case "--env": environment.Add(EnvironmentPair(Value())); break;
+                case "--library": libraries.Add(Value()); break;
                 case "--": arguments.AddRange(args[(i + 1)..]); i = args.Length; break;
                 default: return Usage($"unknown option '{args[i]}'", ImageUsage);
             }
@@ -189,7 +192,10 @@ static int WriteImage(string[] args)
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
     if (name is not null && (name.Length == 0 || name.Contains('/'))) return Usage($"--name '{name}' is not a file name", ImageUsage);
     if (Directory.Exists(output)) return Refuse($"--out '{output}' is a directory");
-    var entries = AppImage.Write(output, app, name, environment, arguments);
+    SharedLibraries.Set? shared = null;
+    try { if (libraries.Count > 0) shared = SharedLibraries.Resolve(libraries); }
+    catch (ArgumentException e) { return Refuse(e.Message); }
+    var entries = AppImage.Write(output, app, name, environment, arguments, shared);
     foreach (var entry in entries) Console.WriteLine($"  {entry.Path,-24} {entry.Size,14:N0} bytes");
     Console.WriteLine($"  {AppImage.CommandLinePath}: {AppImage.DefaultCommandLine(entries[0].Path, environment, arguments)}");
     Console.WriteLine($"image: {output} ({new FileInfo(output).Length:N0} bytes)");

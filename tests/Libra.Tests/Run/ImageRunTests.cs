@@ -83,4 +83,44 @@ public class ImageRunTests
             work.Delete();
         }
     }
+
+    // A static program that calls dlopen (built elsewhere): `image -Library libz.so.1` carries the
+    // library, what it links against (libc.so.6, the dynamic loader) and /etc/ld.so.cache, and the
+    // program then prints on Libra what it prints natively; without them dlopen fails as it would.
+    [Fact]
+    public void An_image_made_with_Library_carries_what_a_static_dlopen_loads()
+    {
+        var work = WorkDirectory.Create();
+        try
+        {
+            string program = Path.Combine(work.Path, "dlopen");
+            var compiled = CommandRunner.Run("gcc", ["-static", "-O2", "-o", program, Path.Combine(LibraBoot.RepositoryRoot, "tests/Libra.Tests/Run/dlopen.c")],
+                null, work.Path, TimeSpan.FromMinutes(2));
+            Assert.True(compiled.ExitStatus == 0, compiled.ToString());
+            var native = CommandRunner.Run(program, [], null, work.Path, TimeSpan.FromSeconds(30));
+            Assert.True(native.ExitStatus == 0, native.ToString());
+            Assert.StartsWith("dlopen libz.so.1: ok, zlibVersion ", native.Stdout);
+
+            string image = Path.Combine(work.Path, "dlopen.img");
+            var made = CommandRunner.BuildScript(["image", "-App", program, "-Library", "libz.so.1", "-Out", image]);
+            Assert.True(made.ExitStatus == 0, made.ToString());
+            Assert.Contains("lib/x86_64-linux-gnu/libc.so.6", made.Stdout);
+            Assert.Contains("etc/ld.so.cache", made.Stdout);
+            var onLibra = CommandRunner.BuildScript(["run", "-NoBuild", "-Image", image]);
+            Assert.True(onLibra.ExitStatus == 0, onLibra.ToString());
+            Assert.Equal(native.Stdout, onLibra.Stdout);
+
+            var bare = CommandRunner.BuildScript(["run", "-NoBuild", "-App", program]);
+            Assert.Equal(1, bare.ExitStatus);
+            Assert.Equal("dlopen libz.so.1: libz.so.1: cannot open shared object file: No such file or directory\n", bare.Stdout);
+
+            var unknown = CommandRunner.BuildScript(["image", "-App", program, "-Library", "libnothere.so.9", "-Out", image]);
+            Assert.Equal(2, unknown.ExitStatus);
+            Assert.Contains("library 'libnothere.so.9' is not in the host's loader cache", unknown.Stderr);
+        }
+        finally
+        {
+            work.Delete();
+        }
+    }
 }
