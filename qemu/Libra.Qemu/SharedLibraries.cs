@@ -44,7 +44,9 @@ public static class SharedLibraries
     // A soname's path from the host's loader cache ("\tlibz.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libz.so.1").
     private static string FindInCache(string soname)
     {
-        foreach (string line in Run("/sbin/ldconfig", "-p").Split('\n'))
+        // ldconfig lives in /sbin, which a normal user's PATH often lacks.
+        string ldconfig = System.IO.File.Exists("/sbin/ldconfig") ? "/sbin/ldconfig" : "/usr/sbin/ldconfig";
+        foreach (string line in Run(ldconfig, "-p").Split('\n'))
         {
             string text = line.Trim();
             if (!text.StartsWith(soname + " (", StringComparison.Ordinal) || !text.Contains("x86-64", StringComparison.Ordinal)) continue;
