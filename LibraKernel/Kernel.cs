@@ -24,6 +24,9 @@ namespace Libra
         internal const int CannotExecuteExitStatus = 126;
 
         private static BootInfo s_boot;
+        // The TSC at kmain: boot times in the log count from it.
+        internal static ulong BootTsc;
+        internal static ulong MicrosecondsSinceBoot => (Native.ReadTsc() - BootTsc) * 1_000_000 / Clock.TscHz;
         private static KernelOptions s_options;
         private static AppArguments s_app;
         private static bool s_appRequested;
@@ -33,11 +36,13 @@ namespace Libra
         private struct AttachNameText { internal fixed byte Bytes[AttachNameMax]; }
         private static AttachNameText s_attachName;
         private static int s_attachNameLength;
+        private struct MountClientTable { internal fixed ulong Entries[BootMounts.MaxMountRequests]; }
+        private static MountClientTable s_mountClients;
 
         [RuntimeExport("kmain")]
         private static void Main(ulong startInfo)
         {
-            ulong bootTsc = Native.ReadTsc();
+            BootTsc = Native.ReadTsc();
             Uart16550.Initialize();
             Cpu.Identify();
 
@@ -88,7 +93,7 @@ namespace Libra
             KernelLog.Write(")"); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("memory: "); KernelLog.Size(PhysicalMemory.FreeBytes); KernelLog.Write(" free after boot; kernel image ");
             KernelLog.Size(image->PhysicalEnd - image->PhysicalStart); KernelLog.End();
-            KernelLog.Begin(); KernelLog.Write("ready in "); KernelLog.Thousandths((Native.ReadTsc() - bootTsc) * 1_000_000 / Clock.TscHz);
+            KernelLog.Begin(); KernelLog.Write("ready in "); KernelLog.Thousandths(MicrosecondsSinceBoot);
             KernelLog.Write(" ms since kmain"); KernelLog.End();
 
             if (s_options.SelfTest != SelfTest.None) SelfTests.Run(s_options.SelfTest, s_options.TickHz);
@@ -126,7 +131,7 @@ namespace Libra
             Drivers.Virtio.VirtioSerialDevice.ForcePolling = s_options.PollVirtio;
             Drivers.Virtio.VirtioSerialDevice.Probe();
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
-            MountSharedDirectory();
+            MountSharedDirectories();
             Shims.Net.NetworkLink.Start();
             Vdso.VdsoMapping.Disabled = s_options.NoVdso;
             byte* module = Layout.PhysicalToVirtual(boot->ModulePhysical[0]);
@@ -150,11 +155,11 @@ namespace Libra
                         KernelLog.Write(exe == null ? " is not in the image (libra.app= names it)" : " in the image is not a regular file"); KernelLog.End();
                         Exit(CannotExecuteExitStatus);
                     }
-                    BootMounts.Mount(image, exePath, null, 0, Shims.NineP.NinePClient.Mounted, tmpSize);
+                    BootMounts.Mount(image, exePath, null, 0, Shims.NineP.NinePClient.Root, MountClients, tmpSize);
                     module = exe->Borrowed;
                     moduleSize = exe->Size;
                 }
-                else BootMounts.Mount(null, exePath, module, moduleSize, Shims.NineP.NinePClient.Mounted, tmpSize);
+                else BootMounts.Mount(null, exePath, module, moduleSize, Shims.NineP.NinePClient.Root, MountClients, tmpSize);
                 if (!AppLoader.Load(module, moduleSize, app))
                     Exit(CannotExecuteExitStatus);
             }
@@ -163,32 +168,62 @@ namespace Libra
         }
 
         // The exported host directory as the application's root: through QEMU's own 9P server when
-        // there is a virtio-9p device, else through the virtio-serial port "libra.9p" (a 9P server
-        // such as diod on the host end of it; the device is probed before, in RunApplication).
-        private static void MountSharedDirectory()
+        // there is a virtio-9p device with the mount tag "libra", else through the virtio-serial port
+        // "libra.9p" (a 9P server such as diod on the host end of it; the device is probed before, in
+        // RunApplication). Then each libra.mount= over the virtio-9p device with its tag.
+        private static void MountSharedDirectories()
         {
             Drivers.Virtio.Virtio9pDevice.ForcePolling = s_options.PollVirtio;
+            Drivers.Virtio.Virtio9pDevice.ProbeAll();
             var transport = new Shims.NineP.NinePClient.Transport();
-            if (Drivers.Virtio.Virtio9pDevice.Probe()) transport.Transact = &Drivers.Virtio.Virtio9pDevice.Transact;
+            byte* shareTag = stackalloc byte[] { (byte)'l', (byte)'i', (byte)'b', (byte)'r', (byte)'a' };
+            Drivers.Virtio.Virtio9pDevice* device = Drivers.Virtio.Virtio9pDevice.WithTag(new ReadOnlySpan<byte>(shareTag, 5));
+            if (device != null) { transport.Context = device; transport.Transact = &Drivers.Virtio.Virtio9pDevice.Transact; }
             else if (Shims.NineP.NinePStreamTransport.Connect()) transport.Transact = &Shims.NineP.NinePStreamTransport.Transact;
-            else return;
-            int error;
-            fixed (byte* name = s_attachName.Bytes) error = Shims.NineP.NinePClient.Mount(transport, new ReadOnlySpan<byte>(name, s_attachNameLength));
-            if (error != 0)
+            if (transport.Transact != null)
             {
-                KernelLog.Begin(); KernelLog.Write("9p: cannot attach the shared directory: "); KernelLog.Write(Errno.Name(-error)); KernelLog.End();
-                Exit(BootFailureExitStatus);
+                int error;
+                fixed (byte* name = s_attachName.Bytes)
+                    Shims.NineP.NinePClient.Root = Shims.NineP.NinePClient.Mount(transport, new ReadOnlySpan<byte>(name, s_attachNameLength), out error);
+                if (error != 0)
+                {
+                    KernelLog.Begin(); KernelLog.Write("9p: cannot attach the shared directory: "); KernelLog.Write(Errno.Name(-error)); KernelLog.End();
+                    Exit(BootFailureExitStatus);
+                }
+                KernelLog.Begin(); KernelLog.Write("9p: the shared directory is the root (9P2000.L, msize ");
+                KernelLog.Decimal(Shims.NineP.NinePClient.Root->Msize); KernelLog.Write(")"); KernelLog.End();
             }
-            KernelLog.Begin(); KernelLog.Write("9p: the shared directory is the root (9P2000.L, msize ");
-            KernelLog.Decimal(Shims.NineP.NinePClient.Msize); KernelLog.Write(")"); KernelLog.End();
+            for (int i = 0; i < BootMounts.RequestCount; i++)
+            {
+                BootMounts.MountRequest* request = BootMounts.Requested(i);
+                var tag = new ReadOnlySpan<byte>(request->Tag, request->TagLength);
+                device = Drivers.Virtio.Virtio9pDevice.WithTag(tag);
+                int error = -(int)Errno.ENODEV;
+                if (device != null)
+                {
+                    transport.Context = device;
+                    transport.Transact = &Drivers.Virtio.Virtio9pDevice.Transact;
+                    MountClients[i] = Shims.NineP.NinePClient.Mount(transport, default, out error);
+                }
+                KernelLog.Begin();
+                KernelLog.Write(error != 0 ? "9p: cannot mount " : "9p: mounted "); KernelLog.WriteAscii(request->Path, request->PathLength);
+                KernelLog.Write(" (mount tag '"); KernelLog.WriteAscii(request->Tag, request->TagLength); KernelLog.Write("'");
+                if (error != 0) { KernelLog.Write("): "); KernelLog.Write(device == null ? "no virtio-9p device has that tag" : Errno.Name(-error)); KernelLog.End(); Exit(BootFailureExitStatus); }
+                KernelLog.Write(request->ReadOnly ? ", read-only)" : ", read-write)"); KernelLog.End();
+            }
         }
 
+        // One client per libra.mount=, in order.
+        private static Shims.NineP.NinePClient** MountClients
+        {
+            get { fixed (ulong* entries = s_mountClients.Entries) return (Shims.NineP.NinePClient**)entries; }
+        }
         internal static void Exit(int status)
         {
-            if (Shims.NineP.NinePClient.Mounted)
+            if (Shims.NineP.NinePClient.Root != null)
             {
                 // Fids besides the root and the path cache's belong to files the application left open.
-                int open = Shims.NineP.NinePClient.FidsInUse - 1 - Shims.PathCache.Count;
+                int open = Shims.NineP.NinePClient.Root->FidsInUse - 1 - Shims.PathCache.Count;
                 KernelLog.Begin(); KernelLog.Write("9p: "); KernelLog.Decimal((ulong)open); KernelLog.Write(" fid(s) left open at exit; ");
                 KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.Requests); KernelLog.Write(" virtio-9p requests, "); KernelLog.Decimal(Drivers.Virtio.Virtio9pDevice.InterruptsTaken);
                 KernelLog.Write(" completion interrupts; path cache "); KernelLog.Decimal(Shims.PathCache.Hits); KernelLog.Write(" hits, ");
@@ -274,6 +309,13 @@ namespace Libra
                 if (KernelOptions.Is(key, "libra.counters_ms") && valueLength >= 0 && NumberText.TryParse(value, out ulong period) && period > 0)
                 {
                     CostCounters.PeriodMs = period;
+                    continue;
+                }
+                if (KernelOptions.Is(key, "libra.mount") && valueLength >= 0)
+                {
+                    if (BootMounts.Request(value)) continue;
+                    KernelLog.Begin(); KernelLog.Write("warning: bad or one too many 'libra.mount="); KernelLog.Write(value);
+                    KernelLog.Write("' ignored (expected TAG:ro|rw:/PATH, at most 8)"); KernelLog.End();
                     continue;
                 }
                 if (KernelOptions.Is(key, "libra.9p.aname") && valueLength >= 0)

@@ -5,18 +5,18 @@ using Libra.Shims.NineP;
 
 namespace Libra.Shims
 {
-    // Files from the Linux side: every path outside the synthetic /proc, /sys and /dev is a file in
-    // the exported directory, reached through the 9P2000.L client. Paths arrive normalized
-    // (PathName), so they never leave the export; symbolic links are followed here, against the
-    // guest's root, at most 40 deep (Linux's MAXSYMLINKS).
+    // Files from the Linux side: a host directory exported over 9P2000.L (the share at "/", or a run
+    // -Mount), each mount with its own client (FileSystem.State, and OpenFile.Object of its files).
+    // Paths arrive normalized (PathName) and inside the mount, so they never leave the export;
+    // symbolic links are followed here, against the export's root, at most 40 deep (Linux's
+    // MAXSYMLINKS): for the share that is the guest's root, for a -Mount its own directory.
     internal static unsafe class NinePFiles
     {
         private const int MaxSymlinks = 40;
-        internal const ulong Device = 0x26;     // st_dev of every file in the export
 
         // The fid for a normalized path (following links in every name when `followLast`, else in all
         // but the last), with its qid; -errno when it does not resolve.
-        internal static int Resolve(byte* path, int length, bool followLast, out uint fid, out NinePQid qid)
+        internal static int Resolve(NinePClient* c, byte* path, int length, bool followLast, out uint fid, out NinePQid qid)
         {
             byte* current = stackalloc byte[PathName.Max];
             byte* scratch = stackalloc byte[PathName.Max];
@@ -26,10 +26,10 @@ namespace Libra.Shims
             {
                 // Walk name by name from the root; a link partway (or at the end, when following)
                 // is replaced by its target and the walk starts again.
-                int error = WalkChecked(current, length, followLast, out fid, out qid, out int linkEnd);
+                int error = WalkChecked(c, current, length, followLast, out fid, out qid, out int linkEnd);
                 if (error != 0 || linkEnd < 0) return error;
-                int targetLength = NinePClient.ReadLink(fid, target, PathName.Max - 1);
-                NinePClient.Clunk(fid);
+                int targetLength = c->ReadLink(fid, target, PathName.Max - 1);
+                c->Clunk(fid);
                 if (targetLength < 0) return targetLength;
                 // The link's directory is its parent; the rest of the path follows the target.
                 PathName.SplitLast(current, linkEnd, out int parentLength, out _);
@@ -46,16 +46,16 @@ namespace Libra.Shims
         // Walks `path` from the root; when a symbolic link stands where it must be followed (any name
         // but the last, or the last when `followLast`), returns a fid for the link itself and linkEnd =
         // the end of its name in `path` (else -1), so Resolve can splice in its target.
-        private static int WalkChecked(byte* path, int length, bool followLast, out uint fid, out NinePQid qid, out int linkEnd)
+        private static int WalkChecked(NinePClient* c, byte* path, int length, bool followLast, out uint fid, out NinePQid qid, out int linkEnd)
         {
             linkEnd = -1;
-            int error = NinePClient.Walk(new ReadOnlySpan<byte>(path + 1, length - 1), out fid, out qid, out int linkIndex);
+            int error = c->Walk(new ReadOnlySpan<byte>(path + 1, length - 1), out fid, out qid, out int linkIndex);
             if (linkIndex >= 0)
             {
                 // A link before the last name: walk to it alone (the walk above went through or stopped).
-                if (error == 0) NinePClient.Clunk(fid);
+                if (error == 0) c->Clunk(fid);
                 linkEnd = EndOfName(path, length, linkIndex);
-                return NinePClient.Walk(new ReadOnlySpan<byte>(path + 1, linkEnd - 1), out fid, out qid);
+                return c->Walk(new ReadOnlySpan<byte>(path + 1, linkEnd - 1), out fid, out qid);
             }
             if (error != 0) return error;
             if (qid.IsSymlink && followLast) linkEnd = length;
@@ -75,40 +75,40 @@ namespace Libra.Shims
             return length;
         }
 
-        internal static int Open(byte* path, int length, int flags, uint mode, out OpenFile* file)
+        internal static int Open(NinePClient* c, byte* path, int length, int flags, uint mode, out OpenFile* file)
         {
             file = null;
             bool create = (flags & FileTable.O_CREAT) != 0;
-            int error = Resolve(path, length, followLast: true, out uint fid, out NinePQid qid);
-            if (error == 0 && create && (flags & FileTable.O_EXCL) != 0) { NinePClient.Clunk(fid); return -(int)Errno.EEXIST; }
+            int error = Resolve(c, path, length, followLast: true, out uint fid, out NinePQid qid);
+            if (error == 0 && create && (flags & FileTable.O_EXCL) != 0) { c->Clunk(fid); return -(int)Errno.EEXIST; }
             if (error == -(int)Errno.ENOENT && create)
-                return CreateAt(path, length, flags, mode, out file);
+                return CreateAt(c, path, length, flags, mode, out file);
             if (error != 0) return error;
             int access = flags & FileTable.O_ACCMODE;
-            if (qid.IsDirectory && access != FileTable.O_RDONLY) { NinePClient.Clunk(fid); return -(int)Errno.EISDIR; }
-            if (!qid.IsDirectory && (flags & FileTable.O_DIRECTORY) != 0) { NinePClient.Clunk(fid); return -(int)Errno.ENOTDIR; }
+            if (qid.IsDirectory && access != FileTable.O_RDONLY) { c->Clunk(fid); return -(int)Errno.EISDIR; }
+            if (!qid.IsDirectory && (flags & FileTable.O_DIRECTORY) != 0) { c->Clunk(fid); return -(int)Errno.ENOTDIR; }
             uint openFlags = (uint)(flags & (FileTable.O_ACCMODE | FileTable.O_TRUNC | FileTable.O_APPEND | FileTable.O_DIRECTORY));
             if ((flags & FileTable.O_PATH) == 0)
             {
-                error = NinePClient.Open(fid, openFlags, out _);
-                if (error != 0) { NinePClient.Clunk(fid); return error; }
+                error = c->Open(fid, openFlags, out _);
+                if (error != 0) { c->Clunk(fid); return error; }
             }
-            file = NewFile(fid, flags, qid);
+            file = NewFile(c, fid, flags, qid);
             return 0;
         }
 
-        private static int CreateAt(byte* path, int length, int flags, uint mode, out OpenFile* file)
+        private static int CreateAt(NinePClient* c, byte* path, int length, int flags, uint mode, out OpenFile* file)
         {
             file = null;
             if (!PathName.SplitLast(path, length, out int parentLength, out int nameStart)) return -(int)Errno.EISDIR;
-            int error = Resolve(path, parentLength, followLast: true, out uint directory, out NinePQid parentQid);
+            int error = Resolve(c, path, parentLength, followLast: true, out uint directory, out NinePQid parentQid);
             if (error != 0) return error;
-            if (!parentQid.IsDirectory) { NinePClient.Clunk(directory); return -(int)Errno.ENOTDIR; }
+            if (!parentQid.IsDirectory) { c->Clunk(directory); return -(int)Errno.ENOTDIR; }
             uint createFlags = (uint)(flags & (FileTable.O_ACCMODE | FileTable.O_TRUNC | FileTable.O_APPEND | FileTable.O_EXCL)) | (uint)FileTable.O_CREAT;
-            error = NinePClient.Create(directory, new ReadOnlySpan<byte>(path + nameStart, length - nameStart), createFlags,
+            error = c->Create(directory, new ReadOnlySpan<byte>(path + nameStart, length - nameStart), createFlags,
                 mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff, out NinePQid qid);
-            if (error != 0) { NinePClient.Clunk(directory); return error; }
-            file = NewFile(directory, flags, qid);
+            if (error != 0) { c->Clunk(directory); return error; }
+            file = NewFile(c, directory, flags, qid);
             return 0;
         }
 
@@ -137,83 +137,90 @@ namespace Libra.Shims
 
         private static long OpenIn(FileSystem* fs, PathWalk* walk, int flags, uint mode, OpenFile** file)
         {
+            NinePClient* c = ClientOf(fs);
             const int O_TMPFILE = 0x400000;
             if ((flags & O_TMPFILE) != 0) return -Errno.EOPNOTSUPP;
-            int error = Open(walk->Path, walk->Length, flags, mode, out OpenFile* opened);
+            int error = Open(c, walk->Path, walk->Length, flags, mode, out OpenFile* opened);
             *file = opened;
             return error;
         }
 
-        private static long StatIn(FileSystem* fs, PathWalk* walk, StatRecord* record) => StatPath(walk->Path, walk->Length, walk->Follow, record);
+        private static long StatIn(FileSystem* fs, PathWalk* walk, StatRecord* record) => StatPath(ClientOf(fs), walk->Path, walk->Length, walk->Follow, record);
 
         private static long LookupIn(FileSystem* fs, PathWalk* walk, uint* mode)
         {
-            int error = Resolve(walk->Path, walk->Length, walk->Follow, out uint fid, out NinePQid qid);
+            NinePClient* c = ClientOf(fs);
+            int error = Resolve(c, walk->Path, walk->Length, walk->Follow, out uint fid, out NinePQid qid);
             if (error != 0) return error;
-            NinePClient.Clunk(fid);
+            c->Clunk(fid);
             *mode = qid.IsDirectory ? FileTable.S_IFDIR : qid.IsSymlink ? FileTable.S_IFLNK : FileTable.S_IFREG;
             return 0;
         }
 
         private static long ReadLinkIn(FileSystem* fs, PathWalk* walk, byte* target, int capacity)
         {
-            int error = Resolve(walk->Path, walk->Length, followLast: false, out uint fid, out NinePQid qid);
+            NinePClient* c = ClientOf(fs);
+            int error = Resolve(c, walk->Path, walk->Length, followLast: false, out uint fid, out NinePQid qid);
             if (error != 0) return error;
-            int n = qid.IsSymlink ? NinePClient.ReadLink(fid, target, capacity) : (int)-Errno.EINVAL;
-            NinePClient.Clunk(fid);
+            int n = qid.IsSymlink ? c->ReadLink(fid, target, capacity) : (int)-Errno.EINVAL;
+            c->Clunk(fid);
             return n;
         }
 
-        private static long MakeDirectoryIn(FileSystem* fs, PathWalk* walk, uint mode) => MakeDirectory(walk->Path, walk->Length, mode);
+        private static long MakeDirectoryIn(FileSystem* fs, PathWalk* walk, uint mode) => MakeDirectory(ClientOf(fs), walk->Path, walk->Length, mode);
 
-        private static long SymlinkIn(FileSystem* fs, byte* target, int targetLength, PathWalk* walk) => Symlink(target, targetLength, walk->Path, walk->Length);
+        private static long SymlinkIn(FileSystem* fs, byte* target, int targetLength, PathWalk* walk) => Symlink(ClientOf(fs), target, targetLength, walk->Path, walk->Length);
 
-        private static long UnlinkIn(FileSystem* fs, PathWalk* walk, bool directory) => Unlink(walk->Path, walk->Length, directory);
+        private static long UnlinkIn(FileSystem* fs, PathWalk* walk, bool directory) => Unlink(ClientOf(fs), walk->Path, walk->Length, directory);
 
         private static long RenameIn(FileSystem* fs, PathWalk* from, PathWalk* to, uint flags)
         {
+            NinePClient* c = ClientOf(fs);
             const uint RENAME_NOREPLACE = 1;
-            if ((flags & RENAME_NOREPLACE) != 0 && Resolve(to->Path, to->Length, false, out uint existing, out _) == 0)
+            if ((flags & RENAME_NOREPLACE) != 0 && Resolve(c, to->Path, to->Length, false, out uint existing, out _) == 0)
             {
-                NinePClient.Clunk(existing);
+                c->Clunk(existing);
                 return -Errno.EEXIST;
             }
-            return Rename(from->Path, from->Length, to->Path, to->Length);
+            return Rename(c, from->Path, from->Length, to->Path, to->Length);
         }
 
         // link(2): Tlink of the old name's fid into the new name's directory (links in the old name
         // followed when walk->Follow, linkat's AT_SYMLINK_FOLLOW).
         private static long LinkIn(FileSystem* fs, PathWalk* from, PathWalk* to)
         {
-            int error = Resolve(from->Path, from->Length, from->Follow, out uint fid, out NinePQid qid);
+            NinePClient* c = ClientOf(fs);
+            int error = Resolve(c, from->Path, from->Length, from->Follow, out uint fid, out NinePQid qid);
             if (error != 0) return error;
-            if (qid.IsDirectory) { NinePClient.Clunk(fid); return -Errno.EPERM; }
-            error = Parent(to->Path, to->Length, out uint directory, out ReadOnlySpan<byte> name);
+            if (qid.IsDirectory) { c->Clunk(fid); return -Errno.EPERM; }
+            error = Parent(c, to->Path, to->Length, out uint directory, out ReadOnlySpan<byte> name);
             if (error == 0)
             {
-                error = NinePClient.Link(directory, fid, name);
-                NinePClient.Clunk(directory);
+                error = c->Link(directory, fid, name);
+                c->Clunk(directory);
             }
-            NinePClient.Clunk(fid);
+            c->Clunk(fid);
             return error == -(int)Errno.EBUSY ? -Errno.EEXIST : error;
         }
 
         private static long SetAttributesIn(FileSystem* fs, PathWalk* walk, NinePSetAttr* attributes)
         {
-            int error = Resolve(walk->Path, walk->Length, walk->Follow, out uint fid, out NinePQid qid);
+            NinePClient* c = ClientOf(fs);
+            int error = Resolve(c, walk->Path, walk->Length, walk->Follow, out uint fid, out NinePQid qid);
             if (error != 0) return error;
             if ((attributes->Valid & NinePProtocol.SetattrSize) != 0 && qid.IsDirectory) error = (int)-Errno.EISDIR;
-            else error = NinePClient.SetAttr(fid, in *attributes);
-            NinePClient.Clunk(fid);
+            else error = c->SetAttr(fid, in *attributes);
+            c->Clunk(fid);
             return error;
         }
 
         private static long StatFsIn(FileSystem* fs, PathWalk* walk, ulong address)
         {
-            int error = Resolve(walk->Path, walk->Length, followLast: true, out uint fid, out _);
+            NinePClient* c = ClientOf(fs);
+            int error = Resolve(c, walk->Path, walk->Length, followLast: true, out uint fid, out _);
             if (error != 0) return error;
-            long result = StatFs(fid, address);
-            NinePClient.Clunk(fid);
+            long result = StatFs(c, fid, address, fs->ReadOnly);
+            c->Clunk(fid);
             return result;
         }
 
@@ -241,32 +248,39 @@ namespace Libra.Shims
             return n;
         }
 
-        private static long StatOpen(OpenFile* file, StatRecord* record) => Describe(file->Fid, record);
+        private static long StatOpen(OpenFile* file, StatRecord* record) => Describe(ClientOf(file), file->Fid, record);
 
-        private static long SetOpenAttributes(OpenFile* file, NinePSetAttr* attributes) => NinePClient.SetAttr(file->Fid, in *attributes);
+        private static long SetOpenAttributes(OpenFile* file, NinePSetAttr* attributes) => ClientOf(file)->SetAttr(file->Fid, in *attributes);
 
-        private static void Release(OpenFile* file) => NinePClient.Clunk(file->Fid);
+        private static void Release(OpenFile* file) => ClientOf(file)->Clunk(file->Fid);
 
         private static long SizeOf(OpenFile* file, ulong* size) => Size(file, out *size);
 
         private static long ListDirectory(OpenFile* file, ulong buffer, ulong capacity) =>
             file->IsDirectory ? GetDents(file, buffer, capacity) : -Errno.ENOTDIR;
 
-        private static OpenFile* NewFile(uint fid, int flags, NinePQid qid)
+        private static OpenFile* NewFile(NinePClient* c, uint fid, int flags, NinePQid qid)
         {
             OpenFile* file = FileTable.New(FileKind.NineP, s_ops, flags, qid.IsDirectory ? FileTable.S_IFDIR : FileTable.S_IFREG);
             file->Fid = fid;
+            file->Object = c;
             file->Inode = qid.Path;
             return file;
         }
 
+        // The client a mount or an open file belongs to.
+        private static NinePClient* ClientOf(FileSystem* fs) => (NinePClient*)fs->State;
+
+        internal static NinePClient* ClientOf(OpenFile* file) => (NinePClient*)file->Object;
+
         internal static long Read(OpenFile* file, byte* buffer, ulong length, ulong offset)
         {
+            NinePClient* c = ClientOf(file);
             ulong done = 0;
             while (done < length)
             {
-                int chunk = length - done > (ulong)NinePClient.MaxIo ? NinePClient.MaxIo : (int)(length - done);
-                int n = NinePClient.Read(file->Fid, offset + done, buffer + done, chunk);
+                int chunk = length - done > (ulong)c->MaxIo ? c->MaxIo : (int)(length - done);
+                int n = c->Read(file->Fid, offset + done, buffer + done, chunk);
                 if (n < 0) return done > 0 ? (long)done : n;
                 done += (ulong)n;
                 if (n < chunk) break;
@@ -276,11 +290,12 @@ namespace Libra.Shims
 
         internal static long Write(OpenFile* file, byte* data, ulong length, ulong offset)
         {
+            NinePClient* c = ClientOf(file);
             ulong done = 0;
             while (done < length)
             {
-                int chunk = length - done > (ulong)NinePClient.MaxIo ? NinePClient.MaxIo : (int)(length - done);
-                int n = NinePClient.Write(file->Fid, offset + done, data + done, chunk);
+                int chunk = length - done > (ulong)c->MaxIo ? c->MaxIo : (int)(length - done);
+                int n = c->Write(file->Fid, offset + done, data + done, chunk);
                 if (n < 0) return done > 0 ? (long)done : n;
                 done += (ulong)n;
                 if (n == 0) break;
@@ -290,18 +305,19 @@ namespace Libra.Shims
 
         internal static long Size(OpenFile* file, out ulong size)
         {
-            int error = NinePClient.GetAttr(file->Fid, NinePProtocol.GetattrSize, out NinePAttr attr);
+            NinePClient* c = ClientOf(file);
+            int error = c->GetAttr(file->Fid, NinePProtocol.GetattrSize, out NinePAttr attr);
             size = attr.Size;
             return error;
         }
 
         // What stat says, from Rgetattr (with the birth time when the server has it).
-        internal static long Describe(uint fid, StatRecord* r)
+        internal static long Describe(NinePClient* c, uint fid, StatRecord* r)
         {
-            int error = NinePClient.GetAttr(fid, NinePProtocol.GetattrBasic | NinePProtocol.GetattrBtime, out NinePAttr a);
+            int error = c->GetAttr(fid, NinePProtocol.GetattrBasic | NinePProtocol.GetattrBtime, out NinePAttr a);
             if (error != 0) return error;
             *r = default;
-            r->Device = Device;
+            r->Device = c->Device;
             r->Inode = a.Qid.Path;
             r->Links = a.Nlink;
             r->Mode = a.Mode;
@@ -320,18 +336,18 @@ namespace Libra.Shims
         }
 
         // stat of a path: a cached fid first (PathCache), else a walk whose fid is then cached.
-        internal static long StatPath(byte* path, int length, bool follow, StatRecord* record)
+        internal static long StatPath(NinePClient* c, byte* path, int length, bool follow, StatRecord* record)
         {
-            if (PathCache.TryGet(path, length, follow, out uint cached))
+            if (PathCache.TryGet(c, path, length, follow, out uint cached))
             {
-                if (Describe(cached, record) == 0) return 0;
-                PathCache.Drop(path, length, follow);
+                if (Describe(c, cached, record) == 0) return 0;
+                PathCache.Drop(c, path, length, follow);
             }
-            int error = Resolve(path, length, follow, out uint fid, out _);
+            int error = Resolve(c, path, length, follow, out uint fid, out _);
             if (error != 0) return error;
-            long result = Describe(fid, record);
-            if (result == 0) PathCache.Put(path, length, follow, fid);
-            else NinePClient.Clunk(fid);
+            long result = Describe(c, fid, record);
+            if (result == 0) PathCache.Put(c, path, length, follow, fid);
+            else c->Clunk(fid);
             return result;
         }
 
@@ -339,9 +355,10 @@ namespace Libra.Shims
         // name } 8-byte aligned, as many as fit; the file's cookie moves past the ones given.
         internal static long GetDents(OpenFile* file, ulong buffer, ulong capacity)
         {
-            int want = capacity > (ulong)NinePClient.MaxIo ? NinePClient.MaxIo : (int)capacity;
+            NinePClient* c = ClientOf(file);
+            int want = capacity > (ulong)c->MaxIo ? c->MaxIo : (int)capacity;
             byte* raw = (byte*)KernelHeap.AllocateZeroed((ulong)want);
-            int length = NinePClient.ReadDirectory(file->Fid, file->Position, raw, want);
+            int length = c->ReadDirectory(file->Fid, file->Position, raw, want);
             if (length < 0) { KernelHeap.Free(raw); return length; }
             var entries = new NinePDirents(new ReadOnlySpan<byte>(raw, length));
             ulong written = 0;
@@ -365,66 +382,69 @@ namespace Libra.Shims
         }
 
         // The parent directory's fid and the last name of a normalized path (mkdir, unlink, rename).
-        internal static int Parent(byte* path, int length, out uint directory, out ReadOnlySpan<byte> name)
+        internal static int Parent(NinePClient* c, byte* path, int length, out uint directory, out ReadOnlySpan<byte> name)
         {
             directory = 0;
             name = default;
             if (!PathName.SplitLast(path, length, out int parentLength, out int nameStart)) return -(int)Errno.EBUSY;
-            int error = Resolve(path, parentLength, followLast: true, out directory, out NinePQid qid);
+            int error = Resolve(c, path, parentLength, followLast: true, out directory, out NinePQid qid);
             if (error != 0) return error;
-            if (!qid.IsDirectory) { NinePClient.Clunk(directory); return -(int)Errno.ENOTDIR; }
+            if (!qid.IsDirectory) { c->Clunk(directory); return -(int)Errno.ENOTDIR; }
             name = new ReadOnlySpan<byte>(path + nameStart, length - nameStart);
             return 0;
         }
 
-        internal static long MakeDirectory(byte* path, int length, uint mode)
+        internal static long MakeDirectory(NinePClient* c, byte* path, int length, uint mode)
         {
-            int error = Parent(path, length, out uint directory, out ReadOnlySpan<byte> name);
+            int error = Parent(c, path, length, out uint directory, out ReadOnlySpan<byte> name);
             if (error != 0) return error == -(int)Errno.EBUSY ? -Errno.EEXIST : error;
-            error = NinePClient.MakeDirectory(directory, name, mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff);
-            NinePClient.Clunk(directory);
+            error = c->MakeDirectory(directory, name, mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff);
+            c->Clunk(directory);
             return error;
         }
 
-        internal static long Symlink(byte* target, int targetLength, byte* path, int length)
+        internal static long Symlink(NinePClient* c, byte* target, int targetLength, byte* path, int length)
         {
-            int error = Parent(path, length, out uint directory, out ReadOnlySpan<byte> name);
+            int error = Parent(c, path, length, out uint directory, out ReadOnlySpan<byte> name);
             if (error != 0) return error == -(int)Errno.EBUSY ? -Errno.EEXIST : error;
-            error = NinePClient.Symlink(directory, name, new ReadOnlySpan<byte>(target, targetLength));
-            NinePClient.Clunk(directory);
+            error = c->Symlink(directory, name, new ReadOnlySpan<byte>(target, targetLength));
+            c->Clunk(directory);
             return error;
         }
 
-        internal static long Unlink(byte* path, int length, bool directoryWanted)
+        internal static long Unlink(NinePClient* c, byte* path, int length, bool directoryWanted)
         {
-            int error = Parent(path, length, out uint directory, out ReadOnlySpan<byte> name);
+            int error = Parent(c, path, length, out uint directory, out ReadOnlySpan<byte> name);
             if (error != 0) return error;
-            error = NinePClient.Unlink(directory, name, directoryWanted ? NinePProtocol.UnlinkRemoveDirectory : 0);
-            NinePClient.Clunk(directory);
+            error = c->Unlink(directory, name, directoryWanted ? NinePProtocol.UnlinkRemoveDirectory : 0);
+            c->Clunk(directory);
             return error;
         }
 
-        internal static long Rename(byte* from, int fromLength, byte* to, int toLength)
+        internal static long Rename(NinePClient* c, byte* from, int fromLength, byte* to, int toLength)
         {
             PathCache.Clear();      // a rename moves the fids under it
-            int error = Parent(from, fromLength, out uint fromDirectory, out ReadOnlySpan<byte> fromName);
+            int error = Parent(c, from, fromLength, out uint fromDirectory, out ReadOnlySpan<byte> fromName);
             if (error != 0) return error;
-            error = Parent(to, toLength, out uint toDirectory, out ReadOnlySpan<byte> toName);
-            if (error != 0) { NinePClient.Clunk(fromDirectory); return error; }
-            error = NinePClient.Rename(fromDirectory, fromName, toDirectory, toName);
-            NinePClient.Clunk(fromDirectory);
-            NinePClient.Clunk(toDirectory);
+            error = Parent(c, to, toLength, out uint toDirectory, out ReadOnlySpan<byte> toName);
+            if (error != 0) { c->Clunk(fromDirectory); return error; }
+            error = c->Rename(fromDirectory, fromName, toDirectory, toName);
+            c->Clunk(fromDirectory);
+            c->Clunk(toDirectory);
             return error;
         }
 
-        internal static long StatFs(uint fid, ulong address)
+        // struct statfs from Rstatfs (f_type the server's, as Linux's v9fs_statfs), with ST_RDONLY for a
+        // read-only mount (fs/statfs.c calculate_f_flags).
+        internal static long StatFs(NinePClient* c, uint fid, ulong address, bool readOnly)
         {
-            int error = NinePClient.StatFs(fid, out NinePStatFs s);
+            int error = c->StatFs(fid, out NinePStatFs s);
             if (error != 0) return error;
             long* fs = stackalloc long[15];
             for (int i = 0; i < 15; i++) fs[i] = 0;
             fs[0] = s.Type; fs[1] = s.BlockSize; fs[2] = (long)s.Blocks; fs[3] = (long)s.BlocksFree; fs[4] = (long)s.BlocksAvailable;
             fs[5] = (long)s.Files; fs[6] = (long)s.FilesFree; fs[7] = (long)s.FsId; fs[8] = s.NameLength; fs[9] = s.BlockSize;
+            if (readOnly) fs[10] = 1;       // ST_RDONLY
             return UserMemory.CopyToUser(address, fs, 120) ? 0 : -Errno.EFAULT;
         }
     }

@@ -20,9 +20,10 @@ namespace Libra.Shims
             internal int Length;
             internal bool Follow;
             internal uint Fid;
+            internal NinePClient* Client;
         }
 
-        private struct Entries { internal fixed byte Bytes[Capacity * 40]; }
+        private struct Entries { internal fixed byte Bytes[Capacity * 48]; }   // Capacity entries of 48 bytes
         private static Entries s_entries;
         private static ulong s_clock;
         internal static ulong Hits, Misses;
@@ -33,13 +34,13 @@ namespace Libra.Shims
             fixed (byte* bytes = s_entries.Bytes) return (Entry*)bytes + i;
         }
 
-        internal static bool TryGet(byte* path, int length, bool follow, out uint fid)
+        internal static bool TryGet(NinePClient* client, byte* path, int length, bool follow, out uint fid)
         {
             ulong hash = PathName.Hash(path, length);
             for (int i = 0; i < Capacity; i++)
             {
                 Entry* e = At(i);
-                if (e->Path != null && e->Hash == hash && e->Length == length && e->Follow == follow && Same(e->Path, path, length))
+                if (e->Path != null && e->Client == client && e->Hash == hash && e->Length == length && e->Follow == follow && Same(e->Path, path, length))
                 {
                     e->LastUse = ++s_clock;
                     fid = e->Fid;
@@ -53,7 +54,7 @@ namespace Libra.Shims
         }
 
         // Keeps `fid` for the path (the cache owns it from now on), evicting the least recently used.
-        internal static void Put(byte* path, int length, bool follow, uint fid)
+        internal static void Put(NinePClient* client, byte* path, int length, bool follow, uint fid)
         {
             Entry* victim = At(0);
             for (int i = 0; i < Capacity; i++)
@@ -69,18 +70,19 @@ namespace Libra.Shims
             victim->Hash = PathName.Hash(path, length);
             victim->Follow = follow;
             victim->Fid = fid;
+            victim->Client = client;
             victim->LastUse = ++s_clock;
             Count++;
         }
 
         // Forgets the path (its fid stopped answering).
-        internal static void Drop(byte* path, int length, bool follow)
+        internal static void Drop(NinePClient* client, byte* path, int length, bool follow)
         {
             ulong hash = PathName.Hash(path, length);
             for (int i = 0; i < Capacity; i++)
             {
                 Entry* e = At(i);
-                if (e->Path != null && e->Hash == hash && e->Length == length && e->Follow == follow && Same(e->Path, path, length)) Release(e);
+                if (e->Path != null && e->Client == client && e->Hash == hash && e->Length == length && e->Follow == follow && Same(e->Path, path, length)) Release(e);
             }
         }
 
@@ -92,7 +94,7 @@ namespace Libra.Shims
         private static void Release(Entry* e)
         {
             if (e->Path == null) return;
-            NinePClient.Clunk(e->Fid);
+            e->Client->Clunk(e->Fid);
             KernelHeap.Free(e->Path);
             *e = default;
             Count--;

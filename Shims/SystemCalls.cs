@@ -1,6 +1,8 @@
+using System;
 using System.Runtime;
 using Libra.Arch.X64;
 using Libra.Diagnostics;
+using Libra.Memory;
 using Libra.Signals;
 using Libra.Threads;
 
@@ -42,7 +44,7 @@ namespace Libra.Shims
                 if (Trace) TraceStart(self, entry, &args);
                 result = -Errno.ENOSYS;
             }
-            if (Trace) TraceEnd(result);
+            if (Trace) TraceEnd(self, entry, &args, result);
             frame->Rax = (ulong)result;
             Scheduler.BeforeUserReturn();
             int restart = number == RtSigreturn ? SignalDelivery.NoRestart
@@ -71,35 +73,92 @@ namespace Libra.Shims
             fixed (Reported* reported = &s_reported) return reported->Bits;
         }
 
+        // A call is shown before it runs ("name(args) = ", so one that blocks or never returns is
+        // seen), and its result after; one that writes bytes for the caller (read, readlink) is shown
+        // whole after it returns, with those bytes. Paths and buffers are decoded as strace shows them.
         private static void TraceStart(Thread* self, SyscallEntry entry, SyscallArgs* args)
         {
-            KernelLog.Write("libra: ["); KernelLog.Decimal((ulong)self->Tid); KernelLog.Write("] ");
-            KernelLog.Write(entry.Name);
-            KernelLog.Write('(');
-            ulong* values = &args->A0;
-            for (int i = 0; i < entry.ArgumentCount; i++)
-            {
-                if (i > 0) KernelLog.Write(", ");
-                WriteArgument(values[i]);
-            }
-            KernelLog.Write(") = ");
+            if (SyscallTraceFormat.ShownAfter(SyscallTraceFormat.Kinds(self->SyscallNumber))) return;
+            TraceCall(self, entry, args, 0);
         }
 
-        private static void TraceEnd(long result)
+        private static void TraceEnd(Thread* self, SyscallEntry entry, SyscallArgs* args, long result)
         {
+            if (SyscallTraceFormat.ShownAfter(SyscallTraceFormat.Kinds(self->SyscallNumber))) TraceCall(self, entry, args, result);
             if (result < 0 && result > -4096)
             {
                 KernelLog.Write("-1 "); KernelLog.Write(Errno.Name(-result));
             }
-            else WriteArgument((ulong)result);
+            else WriteNumber((ulong)result);
             KernelLog.End();
         }
 
-        private static void WriteArgument(ulong value)
+        private static void TraceCall(Thread* self, SyscallEntry entry, SyscallArgs* args, long result)
+        {
+            KernelLog.Write("libra: ["); KernelLog.Decimal((ulong)self->Tid); KernelLog.Write("] ");
+            KernelLog.Write(entry.Name);
+            KernelLog.Write('(');
+            uint kinds = SyscallTraceFormat.Kinds(self->SyscallNumber);
+            const int TextMax = 256;
+            byte* text = stackalloc byte[TextMax];
+            ulong* values = &args->A0;
+            for (int i = 0; i < entry.ArgumentCount; i++)
+            {
+                if (i > 0) KernelLog.Write(", ");
+                switch (SyscallTraceFormat.Kind(kinds, i))
+                {
+                    case TraceArgument.Path: WritePath(values[i]); break;
+                    case TraceArgument.DirectoryFd:
+                        if ((int)values[i] == SyscallTraceFormat.AtFdCwd) KernelLog.Write("AT_FDCWD");
+                        else WriteNumber(values[i]);
+                        break;
+                    case TraceArgument.Input: WriteBuffer(values[i], i + 1 < entry.ArgumentCount ? values[i + 1] : 0); break;
+                    case TraceArgument.Output: if (result >= 0) WriteBuffer(values[i], (ulong)result); else WriteNumber(values[i]); break;
+                    case TraceArgument.OpenFlags:
+                        KernelLog.WriteAscii(text, SyscallTraceFormat.OpenFlags((uint)values[i], new Span<byte>(text, TextMax)));
+                        // The mode that follows only with O_CREAT or O_TMPFILE, as strace shows open.
+                        if (!SyscallTraceFormat.Creates((uint)values[i])) { KernelLog.Write(") = "); return; }
+                        break;
+                    case TraceArgument.Mode:
+                        KernelLog.WriteAscii(text, SyscallTraceFormat.Mode((uint)values[i], new Span<byte>(text, TextMax)));
+                        break;
+                    default: WriteNumber(values[i]); break;
+                }
+            }
+            KernelLog.Write(") = ");
+        }
+
+        private static void WriteNumber(ulong value)
         {
             if (value < 0x10000) KernelLog.Decimal(value);
             else if ((long)value < 0 && (long)value > -4096) { KernelLog.Write('-'); KernelLog.Decimal((ulong)-(long)value); }
             else KernelLog.Hex(value, value >> 32 == 0 ? 8 : 16);
+        }
+
+        // A user string, quoted; its address when it cannot be read (strace does the same).
+        private static void WritePath(ulong address)
+        {
+            byte* text = stackalloc byte[SyscallTraceFormat.PathLimit + 1];
+            int length = address == 0 ? -1 : UserMemory.CopyStringFromUser(address, text, SyscallTraceFormat.PathLimit + 1);
+            if (length == -1) { WriteNumber(address); return; }
+            WriteQuoted(text, length < 0 ? SyscallTraceFormat.PathLimit : length, truncated: length < 0);
+        }
+
+        // The first BufferLimit bytes of a user buffer, quoted.
+        private static void WriteBuffer(ulong address, ulong length)
+        {
+            byte* data = stackalloc byte[SyscallTraceFormat.BufferLimit];
+            int shown = length > SyscallTraceFormat.BufferLimit ? SyscallTraceFormat.BufferLimit : (int)length;
+            if (address == 0 || !UserMemory.CopyFromUser(data, address, (ulong)shown)) { WriteNumber(address); return; }
+            WriteQuoted(data, shown, truncated: (ulong)shown < length);
+        }
+
+        private static void WriteQuoted(byte* data, int length, bool truncated)
+        {
+            int capacity = length * 4 + 5;
+            byte* quoted = stackalloc byte[SyscallTraceFormat.PathLimit * 4 + 5];
+            int n = SyscallTraceFormat.Quote(new ReadOnlySpan<byte>(data, length), truncated, new Span<byte>(quoted, capacity));
+            KernelLog.WriteAscii(quoted, n);
         }
     }
 }

@@ -46,8 +46,8 @@ function Publish-AppProject([string] $ProjectFile, [bool] $Small) {
 }
 
 $LibraCommands['image'] = @{
-    Summary = 'write a bootable Libra image: -Project DIR|CSPROJ (published static, ICU and OpenSSL in; -Small: neither) or -App ELF, -Out FILE [-Name NAME] [-Env NAME=VALUE ...] [-- default args]'
-    Options = @{ Project = 'value'; App = 'value'; Out = 'value'; Small = 'switch'; Name = 'value'; Env = 'list' }
+    Summary = 'write a bootable Libra image: -Project DIR|CSPROJ (published static, ICU and OpenSSL in; -Small: neither) or -App ELF, -Out FILE [-Name NAME] [-Env NAME=VALUE ...] [-Library NAME|PATH ...] [-- default args]'
+    Options = @{ Project = 'value'; App = 'value'; Out = 'value'; Small = 'switch'; Name = 'value'; Env = 'list'; Library = 'list' }
     Run = {
         param($o)
         if ([bool]$o.Project -eq [bool]$o.App) { Fail 'image: give -Project DIR|CSPROJ or -App ELF' }
@@ -58,6 +58,7 @@ $LibraCommands['image'] = @{
         $arguments = @($QemuTool, 'image', '--app', $app, '--out', $o.Out)
         if ($o.Name) { $arguments += @('--name', $o.Name) }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }
+        foreach ($library in $o.Library) { $arguments += @('--library', $library) }
         if ($o.Rest.Count -gt 0) { $arguments += '--'; $arguments += $o.Rest }
         $global:LASTEXITCODE = Invoke-Exact 'dotnet' $arguments
     }

@@ -155,10 +155,10 @@ function Install-DiodPrerequisite {
 }
 
 $LibraCommands['run'] = @{
-    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> or -Image <image> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Publish [ADDR:]HOSTPORT:PORT[/udp] ...] [-Net outbound|none] [-Dns ADDR[:PORT]] [-- args]; exits with its status'
+    Summary = 'boot Libra in QEMU (KVM when /dev/kvm works, else TCG), with -App <static-elf> or -Image <image> [-Env NAME=VALUE ...] [-Share DIR [-FileServer qemu|diod]] [-Mount HOSTDIR:GUESTDIR[:ro] ...] [-Publish [ADDR:]HOSTPORT:PORT[/udp] ...] [-Net outbound|none] [-Dns ADDR[:PORT]] [-- args]; exits with its status'
     Options = @{ Memory = 'value'; Machine = 'value'; Cpus = 'value'; Append = 'value'; Initrd = 'value'; Tcg = 'switch'; Gdb = 'switch'; InterruptLog = 'value'; NoBuild = 'switch'
         App = 'value'; Image = 'value'; Env = 'list'; Share = 'value'; ReadOnly = 'switch'; FileServer = 'value'; TraceSyscalls = 'switch'; Verbose = 'switch'; KernelLog = 'value'
-        Publish = 'list'; Net = 'value'; Dns = 'value' }
+        Publish = 'list'; Net = 'value'; Dns = 'value'; Mount = 'list' }
     Run = {
         param($o)
         if ($null -ne $o.FileServer -and $o.FileServer -notin @('qemu', 'diod')) { Fail "run: -FileServer is qemu (QEMU's own 9P server, the default) or diod" }
@@ -173,6 +173,7 @@ $LibraCommands['run'] = @{
         }
         foreach ($pair in $o.Env) { $arguments += @('--env', $pair) }
         foreach ($spec in $o.Publish) { $arguments += @('--publish', $spec) }
+        foreach ($spec in $o.Mount) { $arguments += @('--mount', $spec) }
         if ($o.Tcg) { $arguments += '--tcg' }
         if ($o.Gdb) { $arguments += '--gdb' }
         if ($o.TraceSyscalls) { $arguments += '--trace-syscalls' }

@@ -21,7 +21,10 @@ namespace Libra.Drivers.Virtio
         private ushort _queueVector;
 
         // The first function of `deviceType` on bus 0 (QEMU's q35 puts -device virtio-* there).
-        internal static bool Find(uint deviceType, out PciAddress address)
+        internal static bool Find(uint deviceType, out PciAddress address) => Find(deviceType, 0, out address);
+
+        // The `index`th device of the type (0 for the first), in bus order: one virtio-9p device per share.
+        internal static bool Find(uint deviceType, int index, out PciAddress address)
         {
             for (int device = 0; device < 32; device++)
             {
@@ -31,7 +34,7 @@ namespace Libra.Drivers.Virtio
                     uint id = PciPorts.Read32(address, 0);
                     if ((ushort)id == 0xffff) { if (function == 0) break; continue; }
                     ushort subsystem = PciPorts.Read16(address, PciHeader.SubsystemIdOffset);
-                    if (VirtioPciLayout.TryDeviceType((ushort)id, (ushort)(id >> 16), subsystem, out uint type) && type == deviceType) return true;
+                    if (VirtioPciLayout.TryDeviceType((ushort)id, (ushort)(id >> 16), subsystem, out uint type) && type == deviceType && index-- == 0) return true;
                     if (function == 0 && (PciPorts.Read8(address, PciHeader.HeaderTypeOffset) & PciHeader.MultiFunctionBit) == 0) break;
                 }
             }

@@ -98,7 +98,11 @@ namespace Libra.Loader
             KernelLog.Begin(); KernelLog.Write("application: "); KernelLog.WriteAscii(ExePath, ExePathLength);
             KernelLog.Write(image.IsPositionIndependent ? " (static-pie at " : " (static at "); KernelLog.Hex(image.Relocate(image.LowestAddress, loadBase));
             KernelLog.Write(", entry "); KernelLog.Hex(aux.Entry); KernelLog.Write("), "); KernelLog.Decimal((ulong)arguments->ArgumentCount);
-            KernelLog.Write(" argument(s), "); KernelLog.Decimal((ulong)arguments->EnvironmentCount); KernelLog.Write(" environment variable(s)");
+            KernelLog.Write(" argument(s), "); KernelLog.Decimal((ulong)arguments->EnvironmentCount); KernelLog.Write(" environment variable(s); entered ");
+            // Boot to the entry point, also in CLOCK_MONOTONIC's time (which starts a little after
+            // kmain), so a program's own clock reading at Main counts from kmain too (docs/image.md).
+            KernelLog.Thousandths(Kernel.MicrosecondsSinceBoot); KernelLog.Write(" ms since kmain, at ");
+            KernelLog.Thousandths(Clock.Nanoseconds() / 1000); KernelLog.Write(" ms of CLOCK_MONOTONIC");
             KernelLog.End();
             return true;
         }

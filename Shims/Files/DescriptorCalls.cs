@@ -91,7 +91,7 @@ namespace Libra.Shims
         {
             OpenFile* file = FileTable.Get(fd);
             if (file == null) return -Errno.EBADF;
-            return file->Kind == FileKind.NineP ? NineP.NinePClient.Fsync(file->Fid, dataOnly) : 0;
+            return file->Kind == FileKind.NineP ? NinePFiles.ClientOf(file)->Fsync(file->Fid, dataOnly) : 0;
         }
     }
 }

@@ -88,7 +88,7 @@ namespace Libra.Shims
         {
             OpenFile* file = FileTable.Get(a->Int0);
             if (file == null) return -Errno.EBADF;
-            return file->Kind == FileKind.NineP ? NinePFiles.StatFs(file->Fid, a->A1) : Vfs.WriteStatFs(file->FileSystem, a->A1);
+            return file->Kind == FileKind.NineP ? NinePFiles.StatFs(NinePFiles.ClientOf(file), file->Fid, a->A1, file->FileSystem != null && file->FileSystem->ReadOnly) : Vfs.WriteStatFs(file->FileSystem, a->A1);
         }
     }
 }

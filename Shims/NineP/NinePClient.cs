@@ -4,103 +4,107 @@ using Libra.Memory;
 
 namespace Libra.Shims.NineP
 {
-    // The kernel's 9P2000.L client, which the file calls use: its one NinePSession (the operations,
-    // host-tested) mounted over the transport the kernel found (virtio-9p or the virtio-serial
-    // stream), with msize buffers from physically contiguous pages and malformed replies said in the
-    // kernel log. Calls from many threads are in flight at once on distinct tags.
-    internal static unsafe class NinePClient
+    // One of the kernel's 9P2000.L clients, which the file calls use: a NinePSession (the
+    // operations, host-tested) mounted over the transport the kernel found (a virtio-9p device or the
+    // virtio-serial stream), with msize buffers from physically contiguous pages and malformed
+    // replies said in the kernel log. Calls from many threads are in flight at once on distinct
+    // tags. The share at "/" is Root; each run -Mount is a client of its own, on its own device.
+    internal unsafe struct NinePClient
     {
         // What a transport does: send request[0..length), receive the reply into reply[0..capacity);
-        // the reply's length, or -errno.
+        // the reply's length, or -errno. Context is handed back (the device).
         internal struct Transport
         {
-            internal delegate*<byte*, int, byte*, int, int> Transact;
+            internal void* Context;
+            internal delegate*<void*, byte*, int, byte*, int, int> Transact;
         }
 
         internal const uint ProposedMsize = 256 * 1024;
         private const int MaxFids = 64 * 64;
 
-        private struct FidWords { internal fixed ulong Words[MaxFids / 64]; }
+        private NinePSession _session;
+        // st_dev of the files it serves (the mount's, MountTable.New).
+        internal ulong Device;
 
-        private static FidWords s_fidWords;
-        private static NinePSession s_session;
-        internal static bool Mounted;
+        // The share at "/" (run -Share), or null.
+        internal static NinePClient* Root;
 
-        internal static uint Msize => s_session.Msize;
-        internal static int FidsInUse => s_session.FidsInUse;
+        internal uint Msize => _session.Msize;
+        internal int FidsInUse => _session.FidsInUse;
         // The largest Tread/Twrite payload one call carries.
-        internal static int MaxIo => s_session.MaxIo;
+        internal int MaxIo => _session.MaxIo;
 
-        // version then attach: the export's root becomes the fid every walk starts from.
-        internal static int Mount(Transport transport, ReadOnlySpan<byte> attachName)
+        // version then attach: the export's root becomes the fid every walk starts from. The new
+        // client, or null with the error.
+        internal static NinePClient* Mount(Transport transport, ReadOnlySpan<byte> attachName, out int error)
         {
             NinePTransport session = default;
-            session.Context = transport.Transact;
-            session.Transact = &Transact;
+            session.Context = transport.Context;
+            session.Transact = transport.Transact;
             session.AllocateBuffer = &AllocateBuffer;
             session.FreeBuffer = &FreeBuffer;
             session.MalformedReply = &ReportMalformedReply;
-            fixed (ulong* words = s_fidWords.Words) s_session = new NinePSession(session, (int)ProposedMsize, words, MaxFids / 64);
-            int error = s_session.Mount(attachName);
-            Mounted = error == 0;
-            return error;
+            var client = (NinePClient*)KernelHeap.AllocateZeroed((ulong)sizeof(NinePClient));
+            var words = (ulong*)KernelHeap.AllocateZeroed(MaxFids / 8);
+            client->_session = new NinePSession(session, (int)ProposedMsize, words, MaxFids / 64);
+            error = client->_session.Mount(attachName);
+            if (error == 0) return client;
+            KernelHeap.Free(words);
+            KernelHeap.Free(client);
+            return null;
         }
 
         // Walks from the root along `path` (names separated by '/', no "." or "..") to a new fid.
-        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid) => s_session.Walk(s_session.RootFid, path, out fid, out qid);
+        internal int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid) => _session.Walk(_session.RootFid, path, out fid, out qid);
 
         // The same, also giving the index of the first name before the last that is a symbolic link
         // (-1 if none), for the caller to resolve against the guest's root (NinePSession.Walk).
-        internal static int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid, out int linkIndex) =>
-            s_session.Walk(s_session.RootFid, path, out fid, out qid, out linkIndex);
+        internal int Walk(ReadOnlySpan<byte> path, out uint fid, out NinePQid qid, out int linkIndex) =>
+            _session.Walk(_session.RootFid, path, out fid, out qid, out linkIndex);
 
-        internal static int Open(uint fid, uint flags, out uint iounit) => s_session.Open(fid, flags, out _, out iounit);
+        internal int Open(uint fid, uint flags, out uint iounit) => _session.Open(fid, flags, out _, out iounit);
 
         // Creates `name` in the directory `fid` and opens it; `fid` then stands for the new file.
-        internal static int Create(uint fid, ReadOnlySpan<byte> name, uint flags, uint mode, out NinePQid qid) =>
-            s_session.Create(fid, name, flags, mode, out qid);
+        internal int Create(uint fid, ReadOnlySpan<byte> name, uint flags, uint mode, out NinePQid qid) =>
+            _session.Create(fid, name, flags, mode, out qid);
 
         // Reads at most MaxIo bytes at `offset` into `buffer` (kernel or checked user memory).
-        internal static int Read(uint fid, ulong offset, byte* buffer, int count) => s_session.Read(fid, offset, buffer, count);
+        internal int Read(uint fid, ulong offset, byte* buffer, int count) => _session.Read(fid, offset, buffer, count);
 
-        internal static int Write(uint fid, ulong offset, byte* data, int count) => s_session.Write(fid, offset, data, count);
+        internal int Write(uint fid, ulong offset, byte* data, int count) => _session.Write(fid, offset, data, count);
 
-        internal static int GetAttr(uint fid, ulong mask, out NinePAttr attr) => s_session.GetAttr(fid, mask, out attr);
+        internal int GetAttr(uint fid, ulong mask, out NinePAttr attr) => _session.GetAttr(fid, mask, out attr);
 
-        internal static int SetAttr(uint fid, in NinePSetAttr attr) => s_session.SetAttr(fid, in attr);
+        internal int SetAttr(uint fid, in NinePSetAttr attr) => _session.SetAttr(fid, in attr);
 
         // Copies one Rreaddir payload (dirents from `offset`) into `buffer`; its length, or -errno.
-        internal static int ReadDirectory(uint fid, ulong offset, byte* buffer, int capacity) =>
-            s_session.ReadDirectory(fid, offset, buffer, capacity);
+        internal int ReadDirectory(uint fid, ulong offset, byte* buffer, int capacity) =>
+            _session.ReadDirectory(fid, offset, buffer, capacity);
 
-        internal static int Link(uint directoryFid, uint fid, ReadOnlySpan<byte> name) => s_session.Link(directoryFid, fid, name);
+        internal int Link(uint directoryFid, uint fid, ReadOnlySpan<byte> name) => _session.Link(directoryFid, fid, name);
 
-        internal static int Symlink(uint directoryFid, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target) =>
-            s_session.Symlink(directoryFid, name, target, out _);
+        internal int Symlink(uint directoryFid, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target) =>
+            _session.Symlink(directoryFid, name, target, out _);
 
-        internal static int MakeDirectory(uint directoryFid, ReadOnlySpan<byte> name, uint mode) =>
-            s_session.MakeDirectory(directoryFid, name, mode, out _);
+        internal int MakeDirectory(uint directoryFid, ReadOnlySpan<byte> name, uint mode) =>
+            _session.MakeDirectory(directoryFid, name, mode, out _);
 
         // unlink/rmdir of `name` in directoryFid (with the Tremove fallback, NinePFallback).
-        internal static int Unlink(uint directoryFid, ReadOnlySpan<byte> name, uint flags) => s_session.Unlink(directoryFid, name, flags);
+        internal int Unlink(uint directoryFid, ReadOnlySpan<byte> name, uint flags) => _session.Unlink(directoryFid, name, flags);
 
         // rename of oldName in oldDirectory to newName in newDirectory (with the Trename fallback).
-        internal static int Rename(uint oldDirectory, ReadOnlySpan<byte> oldName, uint newDirectory, ReadOnlySpan<byte> newName) =>
-            s_session.Rename(oldDirectory, oldName, newDirectory, newName);
+        internal int Rename(uint oldDirectory, ReadOnlySpan<byte> oldName, uint newDirectory, ReadOnlySpan<byte> newName) =>
+            _session.Rename(oldDirectory, oldName, newDirectory, newName);
 
-        internal static int StatFs(uint fid, out NinePStatFs statfs) => s_session.StatFs(fid, out statfs);
+        internal int StatFs(uint fid, out NinePStatFs statfs) => _session.StatFs(fid, out statfs);
 
         // The link's target into `buffer` (not NUL-terminated); its length, or -errno.
-        internal static int ReadLink(uint fid, byte* buffer, int capacity) => s_session.ReadLink(fid, buffer, capacity);
+        internal int ReadLink(uint fid, byte* buffer, int capacity) => _session.ReadLink(fid, buffer, capacity);
 
-        internal static int Fsync(uint fid, bool dataOnly) => s_session.Fsync(fid, dataOnly);
+        internal int Fsync(uint fid, bool dataOnly) => _session.Fsync(fid, dataOnly);
 
         // Releases the fid on the server and here; an error still frees it (the server forgets it too).
-        internal static int Clunk(uint fid) => s_session.Clunk(fid);
-
-        // The session's transport: the context is the kernel transport's own Transact.
-        private static int Transact(void* context, byte* request, int length, byte* reply, int capacity) =>
-            ((delegate*<byte*, int, byte*, int, int>)context)(request, length, reply, capacity);
+        internal int Clunk(uint fid) => _session.Clunk(fid);
 
         // msize-sized, physically contiguous buffers (a transport hands them to its device as they are).
         private static byte* AllocateBuffer(void* context, int bytes) => PhysicalMemory.AllocatePages(Pages(bytes));

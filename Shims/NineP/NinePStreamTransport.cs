@@ -38,7 +38,7 @@ namespace Libra.Shims.NineP
         }
 
         // NinePClient.Transport.Transact: the reply's length, or -EIO when the stream broke.
-        internal static int Transact(byte* request, int length, byte* reply, int capacity)
+        internal static int Transact(void* context, byte* request, int length, byte* reply, int capacity)
         {
             FrameCall call = default;
             call.Tag = *(ushort*)(request + 5);

@@ -5,9 +5,52 @@ namespace Libra.Shims
 {
     // The guest's file systems at boot, before the application starts: the root (the image's files,
     // or a small one the kernel makes: the executable at its path and /etc's name-resolution files),
-    // the share layered over it when there is one, then /proc, /sys, /dev and a tmpfs at /tmp.
+    // the share layered over it when there is one, then /proc, /sys, /dev, a tmpfs at /tmp, and the
+    // host directories run -Mount asked for (libra.mount=), each over its own virtio-9p device.
     internal static unsafe class BootMounts
     {
+        // One libra.mount=TAG:ro|rw:PATH: the device's mount tag, where it goes, and how.
+        internal struct MountRequest
+        {
+            internal const int TagMax = 64;
+            internal fixed byte Tag[TagMax];
+            internal int TagLength;
+            internal fixed byte Path[FileSystem.MountPointMax];
+            internal int PathLength;
+            internal bool ReadOnly;
+        }
+
+        internal const int MaxMountRequests = 8;
+        private struct MountRequests { internal fixed byte Bytes[MaxMountRequests * 336]; }   // room for 8 MountRequests of 332 bytes
+        private static MountRequests s_requests;
+        internal static int RequestCount { get; private set; }
+
+        internal static MountRequest* Requested(int i)
+        {
+            fixed (byte* bytes = s_requests.Bytes) return (MountRequest*)bytes + i;
+        }
+
+        // libra.mount=TAG:ro|rw:PATH (PATH %XX-escaped, absolute and normalized, not "/"); false when
+        // malformed or one too many.
+        internal static bool Request(ReadOnlySpan<char> value)
+        {
+            if (RequestCount == MaxMountRequests) return false;
+            int first = 0;
+            while (first < value.Length && value[first] != ':') first++;
+            if (first <= 0 || first > MountRequest.TagMax || value.Length < first + 5 || value[first + 3] != ':') return false;
+            ReadOnlySpan<char> access = value.Slice(first + 1, 2);
+            bool readOnly = access[0] == 'r' && access[1] == 'o';
+            if (!readOnly && !(access[0] == 'r' && access[1] == 'w')) return false;
+            MountRequest* request = Requested(RequestCount);
+            int length = Loader.AppArguments.Decode(value.Slice(first + 4), request->Path, FileSystem.MountPointMax - 1);
+            if (length < 2 || request->Path[0] != (byte)'/' || request->Path[length - 1] == (byte)'/') return false;
+            for (int i = 0; i < first; i++) request->Tag[i] = (byte)value[i];
+            request->TagLength = first;
+            request->PathLength = length;
+            request->ReadOnly = readOnly;
+            RequestCount++;
+            return true;
+        }
         internal const long NinePMagic = 0x01021997, ProcMagic = 0x9fa0, SysfsMagic = 0x62656572;
 
         // The root's volume, and whether /etc/resolv.conf in it is the kernel's own (the image had
@@ -16,7 +59,8 @@ namespace Libra.Shims
         private static bool s_ownResolvConf;
 
         // `volume`: the image's files, or null to make the root here with the executable in it.
-        internal static void Mount(MemoryVolume* volume, ReadOnlySpan<byte> exePath, byte* exe, ulong exeSize, bool shared, ulong tmpLimit)
+        // `share`: the client of the share at "/", or null; `mounts`: one client per MountRequest.
+        internal static void Mount(MemoryVolume* volume, ReadOnlySpan<byte> exePath, byte* exe, ulong exeSize, NineP.NinePClient* share, NineP.NinePClient** mounts, ulong tmpLimit)
         {
             if (volume == null)
             {
@@ -24,12 +68,16 @@ namespace Libra.Shims
                 MemoryFileSystem.Add(volume, exePath, FileTable.S_IFREG | 0x1ed, exe, exeSize);
             }
             AddDefaults(volume);
+            // The mount points, as Linux needs a directory to mount on (and a listing of the parent shows them).
+            for (int i = 0; i < RequestCount; i++)
+                MemoryFileSystem.Add(volume, new ReadOnlySpan<byte>(Requested(i)->Path, Requested(i)->PathLength), FileTable.S_IFDIR | 0x1ed, null, 0);
             s_root = volume;
             FileSystem* root = MountTable.New("/", MemoryFileSystem.Operations, volume, "rootfs", "rootfs", MemoryFileSystem.RamfsMagic, readOnly: true);
-            if (shared)
+            if (share != null)
             {
                 var layers = (LayeredFileSystem.Layers*)KernelHeap.AllocateZeroed((ulong)sizeof(LayeredFileSystem.Layers));
-                layers->Upper = MountTable.New("/", NinePFiles.Operations, null, "9p", "share", NinePMagic, readOnly: false);
+                layers->Upper = MountTable.New("/", NinePFiles.Operations, share, "9p", "share", NinePMagic, readOnly: false);
+                share->Device = layers->Upper->Device;
                 layers->Lower = root;
                 MountTable.Mount("/", LayeredFileSystem.Operations, layers, "9p", "share", NinePMagic, readOnly: false);
             }
@@ -38,6 +86,13 @@ namespace Libra.Shims
             MountTable.Mount("/sys", ProcFiles.Operations, (void*)(ulong)ProcFiles.Tree.Sys, "sysfs", "sysfs", SysfsMagic, readOnly: true);
             MountTable.Mount("/dev", ProcFiles.Operations, (void*)(ulong)ProcFiles.Tree.Dev, "devtmpfs", "udev", MemoryFileSystem.TmpfsMagic, readOnly: false);
             MountTable.Mount("/tmp", MemoryFileSystem.Operations, MemoryFileSystem.NewVolume(tmpLimit), "tmpfs", "tmpfs", MemoryFileSystem.TmpfsMagic, readOnly: false);
+            for (int i = 0; i < RequestCount; i++)
+            {
+                MountRequest* request = Requested(i);
+                FileSystem* fs = MountTable.Mount(new ReadOnlySpan<byte>(request->Path, request->PathLength), NinePFiles.Operations, mounts[i],
+                    "9p", new ReadOnlySpan<byte>(request->Tag, request->TagLength), NinePMagic, request->ReadOnly);
+                if (fs != null) mounts[i]->Device = fs->Device;
+            }
         }
 
         // What a Debian system has and the image may lack: the mount points, /etc/mtab (a link to

@@ -1,3 +1,4 @@
+using System;
 using Libra.Memory;
 
 namespace Libra.Shims
@@ -20,10 +21,14 @@ namespace Libra.Shims
 
         // A new file system (operations, state, identity) mounted at a normalized path; the
         // newest mount at a point hides the older one, as on Linux. Null when the table is full.
-        internal static FileSystem* Mount(string mountPoint, FileSystemOperations* ops, void* state, string type, string source, long magic, bool readOnly)
+        internal static FileSystem* Mount(string mountPoint, FileSystemOperations* ops, void* state, string type, string source, long magic, bool readOnly) =>
+            Count == Capacity ? null : Added(New(mountPoint, ops, state, type, source, magic, readOnly));
+
+        internal static FileSystem* Mount(ReadOnlySpan<byte> mountPoint, FileSystemOperations* ops, void* state, string type, ReadOnlySpan<byte> source, long magic, bool readOnly) =>
+            Count == Capacity ? null : Added(New(mountPoint, ops, state, type, source, magic, readOnly));
+
+        private static FileSystem* Added(FileSystem* fs)
         {
-            if (Count == Capacity) return null;
-            FileSystem* fs = New(mountPoint, ops, state, type, source, magic, readOnly);
             s_mounts.Entries[Count++] = (ulong)fs;
             return fs;
         }
@@ -38,19 +43,35 @@ namespace Libra.Shims
         // A file system that is not in the table (a layer of another).
         internal static FileSystem* New(string mountPoint, FileSystemOperations* ops, void* state, string type, string source, long magic, bool readOnly)
         {
+            byte* point = stackalloc byte[FileSystem.MountPointMax];
+            byte* name = stackalloc byte[64];
+            return New(new ReadOnlySpan<byte>(point, Ascii(mountPoint, point, FileSystem.MountPointMax)), ops, state, type,
+                new ReadOnlySpan<byte>(name, Ascii(source, name, 64)), magic, readOnly);
+        }
+
+        internal static FileSystem* New(ReadOnlySpan<byte> mountPoint, FileSystemOperations* ops, void* state, string type, ReadOnlySpan<byte> source, long magic, bool readOnly)
+        {
             s_root = (ushort)'/';
             var fs = (FileSystem*)KernelHeap.AllocateZeroed((ulong)sizeof(FileSystem));
             fs->Ops = ops;
             fs->State = state;
             fs->ReadOnly = readOnly;
             fs->Magic = magic;
-            FileSystem.SetText(fs->MountPoint, FileSystem.MountPointMax, mountPoint);
-            fs->MountPointLength = mountPoint.Length;
+            int length = mountPoint.Length < FileSystem.MountPointMax ? mountPoint.Length : FileSystem.MountPointMax - 1;
+            for (int i = 0; i < length; i++) fs->MountPoint[i] = mountPoint[i];
+            fs->MountPointLength = length;
             FileSystem.SetText(fs->Type, 16, type);
-            FileSystem.SetText(fs->Source, 64, source);
+            for (int i = 0; i < source.Length && i < 63; i++) fs->Source[i] = source[i];
             s_devices++;
             fs->Device = 0x20ul + s_devices;
             return fs;
+        }
+
+        private static int Ascii(string text, byte* output, int capacity)
+        {
+            int n = text.Length < capacity ? text.Length : capacity - 1;
+            for (int i = 0; i < n; i++) output[i] = (byte)text[i];
+            return n;
         }
 
         // The file system a normalized guest path is in, and the path inside it (a pointer into

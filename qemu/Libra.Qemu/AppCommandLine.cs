@@ -37,8 +37,12 @@ public static class AppCommandLine
     }
 
     // Kernel log lines a user of `run` sees even without --verbose: why the application could not
-    // start (or that there was none), what killed it, and panics.
+    // start (or that there was none: every "cannot ..." the kernel says before it stops, an
+    // unreadable image or a share it cannot mount among them), what killed it, and panics.
     public static bool IsAttention(string line) =>
+        line.StartsWith(KernelLogPrefix + "cannot ", StringComparison.Ordinal) ||
+        line.StartsWith(KernelLogPrefix + "9p: cannot ", StringComparison.Ordinal) ||
+        line.Contains("no room for the frame bitmap", StringComparison.Ordinal) ||
         line.Contains("cannot run the application", StringComparison.Ordinal) ||
         line.Contains("no application to run", StringComparison.Ordinal) ||
         line.Contains("not enough memory", StringComparison.Ordinal) ||
@@ -47,7 +51,10 @@ public static class AppCommandLine
         line.Contains("out of memory", StringComparison.Ordinal) ||
         line.StartsWith("libra: dump: ", StringComparison.Ordinal);
 
+    // What the kernel's own log lines start with.
+    public const string KernelLogPrefix = "libra: ";
+
     // A system call traced by libra.trace=syscalls: "libra: [TID] name(args) = result".
     public static bool IsTrace(string line) =>
-        line.StartsWith("libra: [", StringComparison.Ordinal) && line.Contains(") = ", StringComparison.Ordinal);
+        line.StartsWith(KernelLogPrefix + "[", StringComparison.Ordinal) && line.Contains(") = ", StringComparison.Ordinal);
 }

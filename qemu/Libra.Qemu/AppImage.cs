@@ -28,22 +28,56 @@ public static class AppImage
 
     // Writes the image to `output` and returns what went in. The application keeps its file name
     // unless `name` says otherwise; `environment` (NAME=VALUE) and `arguments` become the defaults
-    // that the run-time command line overrides.
-    public static IReadOnlyList<Entry> Write(string output, string application, string? name, IEnumerable<string> environment, IReadOnlyList<string> arguments)
+    // that the run-time command line overrides; `libraries` (SharedLibraries.Resolve) go in at
+    // their host paths, for a program that calls dlopen.
+    public static IReadOnlyList<Entry> Write(string output, string application, string? name, IEnumerable<string> environment, IReadOnlyList<string> arguments,
+        SharedLibraries.Set? libraries = null)
     {
         string appName = name ?? Path.GetFileName(application);
         string appPath = $"{AppDirectory}/{appName}";
         string commandLine = DefaultCommandLine(appPath, environment, arguments);
         byte[] appBytes = File.ReadAllBytes(application);
         byte[] lineBytes = System.Text.Encoding.UTF8.GetBytes(commandLine);
+        var entries = new List<Entry> { new(appPath, appBytes.Length), new(CommandLinePath, lineBytes.Length) };
         using (var writer = new CpioWriter(File.Create(output)))
         {
             writer.AddDirectory(AppDirectory);
             writer.AddFile(appPath, appBytes, permissions: 0x1ed);
             writer.AddDirectory(".libra");
             writer.AddFile(CommandLinePath, lineBytes);
+            if (libraries is not null) entries.AddRange(WriteLibraries(writer, libraries));
         }
-        return [new Entry(appPath, appBytes.Length), new Entry(CommandLinePath, lineBytes.Length)];
+        return entries;
+    }
+
+    // Each file and link under its directories (made once each, outermost first); names without the leading '/'.
+    private static IEnumerable<Entry> WriteLibraries(CpioWriter writer, SharedLibraries.Set libraries)
+    {
+        var made = new HashSet<string>();
+        void Directories(string guestPath)
+        {
+            string[] names = guestPath.TrimStart('/').Split('/');
+            for (int i = 1; i < names.Length; i++)
+            {
+                string directory = string.Join('/', names[..i]);
+                if (made.Add(directory)) writer.AddDirectory(directory);
+            }
+        }
+        var entries = new List<Entry>();
+        foreach (var file in libraries.Files)
+        {
+            Directories(file.GuestPath);
+            byte[] bytes = File.ReadAllBytes(file.HostPath);
+            writer.AddFile(file.GuestPath.TrimStart('/'), bytes, permissions: 0x1ed);
+            entries.Add(new Entry(file.GuestPath.TrimStart('/'), bytes.Length));
+        }
+        foreach (var link in libraries.Links)
+        {
+            Directories(link.GuestPath);
+            writer.AddSymbolicLink(link.GuestPath.TrimStart('/'), link.Target);
+            entries.Add(new Entry($"{link.GuestPath.TrimStart('/')} -> {link.Target}", link.Target.Length));
+        }
+        return entries;
     }
 
     // One line of words separated by spaces, with no newline (the kernel splits on spaces only):

@@ -7,7 +7,7 @@ namespace Libra.Qemu;
 
 // Which 9P2000.L server exports QemuMachine.SharedDirectory: QEMU's own (virtio-9p-pci, -fsdev local),
 // or diod on a unix socket that QEMU joins to a virtio-serial port named "libra.9p" (the kernel takes
-// whichever device it finds: Kernel.MountSharedDirectory).
+// the virtio-9p device tagged "libra", else the port: Kernel.MountSharedDirectories).
 public enum FileServer { Qemu, Diod }
 
 public static class FileServers

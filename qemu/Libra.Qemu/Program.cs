@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Libra.Qemu;
 
-// libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]]
+// libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]...
 //   [--publish [ADDR:]HOSTPORT:PORT]... [--net outbound|none] [--trace-syscalls] [--verbose]
 //   [--kernel-log FILE] [--memory 512M] [--machine q35] [--cpus N] [--append TEXT] [--initrd FILE]
 //   [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]
@@ -12,11 +12,12 @@ using Libra.Qemu;
 // and here with --verbose or when it reports a failure), and exits with the application's status.
 // --publish or --net starts the Side daemon (the guest's network) before QEMU; its log lines (a
 // refused bind or connect) go to stderr.
-// libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]
-// Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline.
-const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
+// libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]
+// Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline
+// (and, for a program that calls dlopen, the libraries with what they need: SharedLibraries).
+const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
-const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [-- ARG...]";
+const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
 {
@@ -46,6 +47,7 @@ bool tcg = false, gdb = false, printCommand = false, trace = false, verbose = fa
 var environment = new List<string>();
 var appArguments = new List<string>();
 var publish = new List<string>();
+var mounts = new List<HostMount>();
 string? net = null, dns = null;
 for (int i = 1; i < args.Length; i++)
 {
@@ -66,6 +68,10 @@ for (int i = 1; i < args.Length; i++)
             case "--file-server":
                 string server = Value();
                 if (!FileServers.TryParse(server, out fileServer)) throw new ArgumentException($"--file-server expects qemu or diod, not '{server}'");
+                break;
+            case "--mount":
+                string spec = Value();
+                mounts.Add(HostMount.Parse(spec, out string? mountProblem) ?? throw new ArgumentException(mountProblem));
                 break;
             case "--publish": publish.Add(Value()); break;
             case "--net":
@@ -98,6 +104,10 @@ if (initrd is not null && !File.Exists(initrd)) return Refuse($"initrd '{initrd}
 // A boot with nothing to run only makes sense for the kernel's own options (self-tests).
 if (app is null && image is null && initrd is null && append.Length == 0) return Refuse("nothing to run: give --app ELF or --image FILE (or --append with the kernel's own options)");
 if (share is not null && !Directory.Exists(share)) return Refuse(File.Exists(share) ? $"shared directory '{share}' is a file, not a directory" : $"shared directory '{share}' does not exist");
+foreach (var mount in mounts)
+    if (mount.Problem() is { } mountProblem) return Refuse(mountProblem);
+if (mounts.Count > 8) return Usage("at most 8 --mount options");
+if (mounts.GroupBy(m => m.GuestDirectory).FirstOrDefault(g => g.Count() > 1) is { } twice) return Usage($"two --mount options mount at '{twice.Key}'");
 if (fileServer != FileServer.Qemu && share is null) return Usage($"--file-server {FileServers.Name(fileServer)} needs --share DIR");
 
 string commandLine = AppCommandLine.Build(append, app, environment, appArguments, trace);
@@ -108,6 +118,7 @@ var machine = new QemuMachine
     InitialRamDisk = app ?? image ?? initrd, ForceAccelerator = tcg ? Accelerator.Tcg : null, WaitForDebugger = gdb,
     InterruptLog = interruptLog, Channels = channels, SharedDirectory = share is null ? null : Path.GetFullPath(share), SharedReadOnly = readOnly, FileServer = fileServer,
     Network = publish.Count > 0 || net is not null ? new NetworkOptions(publish, net == "outbound", dns) : null,
+    Mounts = mounts.Select(m => m with { HostDirectory = Path.GetFullPath(m.HostDirectory) }).ToList(),
 };
 DiodProcess? diod;
 try { diod = FileServerProcess.Start(machine); }
@@ -150,7 +161,9 @@ var pumps = Task.WhenAll(
     {
         logFile?.WriteLine(line);
         reported = GuestChannels.ExitStatusIn(line) ?? reported;
-        if (verbose || AppCommandLine.IsAttention(line) || (trace && AppCommandLine.IsTrace(line))) Console.Error.WriteLine(line);
+        // A traced call reads as strace -f shows one: "[TID] name(args) = result".
+        if (trace && AppCommandLine.IsTrace(line)) Console.Error.WriteLine(verbose ? line : line[AppCommandLine.KernelLogPrefix.Length..]);
+        else if (verbose || AppCommandLine.IsAttention(line)) Console.Error.WriteLine(line);
     }, CancellationToken.None));
 process.WaitForExit();
 await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5)));
@@ -164,6 +177,7 @@ static int WriteImage(string[] args)
     string? app = null, output = null, name = null;
     var environment = new List<string>();
     var arguments = new List<string>();
+    var libraries = new List<string>();
     for (int i = 1; i < args.Length; i++)
     {
         string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
@@ -175,6 +189,7 @@ static int WriteImage(string[] args)
                 case "--out": output = Value(); break;
                 case "--name": name = Value(); break;
                 case "--env": environment.Add(EnvironmentPair(Value())); break;
+                case "--library": libraries.Add(Value()); break;
                 case "--": arguments.AddRange(args[(i + 1)..]); i = args.Length; break;
                 default: return Usage($"unknown option '{args[i]}'", ImageUsage);
             }
@@ -185,7 +200,10 @@ static int WriteImage(string[] args)
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
     if (name is not null && (name.Length == 0 || name.Contains('/'))) return Usage($"--name '{name}' is not a file name", ImageUsage);
     if (Directory.Exists(output)) return Refuse($"--out '{output}' is a directory");
-    var entries = AppImage.Write(output, app, name, environment, arguments);
+    SharedLibraries.Set? shared = null;
+    try { if (libraries.Count > 0) shared = SharedLibraries.Resolve(libraries); }
+    catch (ArgumentException e) { return Refuse(e.Message); }
+    var entries = AppImage.Write(output, app, name, environment, arguments, shared);
     foreach (var entry in entries) Console.WriteLine($"  {entry.Path,-24} {entry.Size,14:N0} bytes");
     Console.WriteLine($"  {AppImage.CommandLinePath}: {AppImage.DefaultCommandLine(entries[0].Path, environment, arguments)}");
     Console.WriteLine($"image: {output} ({new FileInfo(output).Length:N0} bytes)");

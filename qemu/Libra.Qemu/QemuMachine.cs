@@ -41,6 +41,9 @@ public sealed class QemuMachine
     // The guest's network: the Side daemon on the Channels' network socket, which QEMU joins to a
     // virtserialport named "libra.net" (start the Side first: SideProcess.Start). Null: no network.
     public NetworkOptions? Network { get; init; }
+    // More host directories, each at its own place in the guest over a virtio-9p device of its own
+    // (QEMU's 9P server), whether or not there is a SharedDirectory.
+    public IReadOnlyList<HostMount> Mounts { get; init; } = [];
     // More named virtio-serial ports, after diod's "libra.9p" when there is one (port numbers from 1).
     public IReadOnlyList<SerialPortSocket> SerialPorts { get; init; } = [];
 
@@ -111,7 +114,7 @@ public sealed class QemuMachine
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
         InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer, FileServerRelay = FileServerRelay,
         Network = Network,
-        SerialPorts = SerialPorts,
+        SerialPorts = SerialPorts, Mounts = Mounts,
     };
 
     public IReadOnlyList<string> Arguments()
@@ -135,8 +138,13 @@ public sealed class QemuMachine
         else args.AddRange(["-serial", "stdio", "-serial", "null"]);
         if (SharedDirectory is not null && FileServer == FileServer.Qemu)
             args.AddRange([
-                "-fsdev", $"local,id=share,path={SharedDirectory},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
+                "-fsdev", $"local,id=share,path={OptionValue(SharedDirectory)},security_model=none" + (SharedReadOnly ? ",readonly=on" : ""),
                 "-device", "virtio-9p-pci,fsdev=share,mount_tag=libra",
+            ]);
+        for (int i = 0; i < Mounts.Count; i++)
+            args.AddRange([
+                "-fsdev", $"local,id=mount{i + 1},path={OptionValue(Mounts[i].HostDirectory)},security_model=none" + (Mounts[i].ReadOnly ? ",readonly=on" : ""),
+                "-device", $"virtio-9p-pci,fsdev=mount{i + 1},mount_tag={HostMount.Tag(i)}",
             ]);
         args.AddRange(SerialPortArguments());
         string commandLine = CommandLine;
@@ -144,12 +152,18 @@ public sealed class QemuMachine
         // before any `--`, so the option goes first.
         if (SharedDirectory is not null && FileServer == FileServer.Diod)
             commandLine = $"libra.9p.aname={AppCommandLine.Escape(SharedDirectory)}" + (commandLine.Length > 0 ? " " + commandLine : "");
+        // Kernel options too: before any `--`.
+        for (int i = Mounts.Count - 1; i >= 0; i--)
+            commandLine = Mounts[i].KernelOption(i) + (commandLine.Length > 0 ? " " + commandLine : "");
         if (commandLine.Length > 0) args.AddRange(["-append", commandLine]);
         if (InitialRamDisk is not null) args.AddRange(["-initrd", InitialRamDisk]);
         if (WaitForDebugger) args.AddRange(["-s", "-S"]);
         if (InterruptLog is not null) args.AddRange(["-d", "int,cpu_reset,guest_errors", "-D", InterruptLog]);
         return args;
     }
+
+    // A value inside a QEMU -fsdev option list, where a comma is written twice.
+    private static string OptionValue(string text) => text.Replace(",", ",,");
 
     // One virtio-serial device for every named port: diod's (QEMU connects to its socket) first, then
     // SerialPorts, numbered from 1 (QEMU keeps port 0 for a console).

@@ -1,7 +1,13 @@
 // hello: the smallest probe. Prints a fixed greeting, each argument (not argv[0]) on its own line, the
 // environment variable PROBE_GREETING, one line on stderr, and exits with `--exit N` (default 0)
-// through Environment.Exit.
+// through Environment.Exit. With --clock, stderr says when Main began in CLOCK_MONOTONIC time: on
+// Libra the milliseconds since boot (docs/image.md measures boot-to-Main with it).
+using System.Diagnostics;
 using Libra.Probes;
+
+long mainTimestamp = Stopwatch.GetTimestamp();
+if (args.Contains("--clock"))
+    Console.Error.WriteLine($"hello: Main began at {mainTimestamp * 1000.0 / Stopwatch.Frequency:F1} ms of CLOCK_MONOTONIC");
 
 Probe.Line("Hello from a Libra probe");
 Probe.Line($"args: {args.Length}");

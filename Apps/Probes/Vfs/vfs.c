@@ -2,7 +2,7 @@
 // point, /proc/mounts, /etc/mtab), hard links and st_nlink, O_TMPFILE, /dev/stdout, /proc/cpuinfo,
 // SEEK_DATA/SEEK_HOLE and record locks. Its default output is the same natively and on Libra; the
 // other modes check what only Libra's table has (a read-only root, a small tmpfs, the share over
-// the image).
+// the image, run -Mount's host directories).
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -359,6 +359,55 @@ static void layers(void)
     report("mkdir in it", mkdir("/app/dir", 0755));
 }
 
+// Libra only, with run -Mount HOST1:/data and -Mount HOST2:/ro:ro (HOST1 holding hello.txt, HOST2
+// file.txt): each mount is its own file system, ".." leaves it, and the read-only one refuses changes.
+static void host_mounts(void)
+{
+    char buffer[256];
+    read_file("/data/hello.txt", buffer, sizeof buffer);
+    printf("/data/hello.txt: %s", buffer);
+    read_file("/ro/file.txt", buffer, sizeof buffer);
+    printf("/ro/file.txt: %s", buffer);
+    write_file("/data/new", "written in the guest\n");
+    read_file("/data/new", buffer, sizeof buffer);
+    printf("/data/new: %s", buffer);
+    report("mkdir /data/dir", mkdir("/data/dir", 0755));
+    report("rename /data/new -> /data/dir/moved", rename("/data/new", "/data/dir/moved"));
+
+    struct stat root, up, data, ro;
+    stat("/", &root);
+    stat("/data/..", &up);
+    printf("/data/.. is /: %d\n", root.st_ino == up.st_ino && root.st_dev == up.st_dev);
+    report("chdir /data/dir", chdir("/data/dir"));
+    int n = read_file("../../etc/hosts", buffer, sizeof buffer);
+    printf("../../etc/hosts from /data/dir: %d\n", n > 0 && strstr(buffer, "localhost") != NULL);
+    n = read_file("../../ro/file.txt", buffer, sizeof buffer);
+    printf("../../ro/file.txt from /data/dir: %d\n", n > 0);
+    chdir("/");
+    stat("/data/dir/moved", &data);
+    stat("/ro/file.txt", &ro);
+    printf("the mounts are distinct devices: %d\n", data.st_dev != ro.st_dev && data.st_dev != root.st_dev);
+
+    report("open /ro/file.txt for writing", open("/ro/file.txt", O_WRONLY));
+    report("create /ro/new", open("/ro/new", O_WRONLY | O_CREAT, 0644));
+    report("mkdir /ro/dir", mkdir("/ro/dir", 0755));
+    report("unlink /ro/file.txt", unlink("/ro/file.txt"));
+    report("truncate /ro/file.txt", truncate("/ro/file.txt", 0));
+    report("rename /data/dir/moved -> /tmp/moved", rename("/data/dir/moved", "/tmp/moved"));
+    report("rename /data/dir/moved -> /ro/moved", rename("/data/dir/moved", "/ro/moved"));
+    report("link /data/dir/moved -> /tmp/linked", link("/data/dir/moved", "/tmp/linked"));
+    report("rmdir /data (a mount point)", rmdir("/data"));
+    struct statfs fs;
+    statfs("/ro", &fs);
+    printf("statfs /ro read-only: %d\n", (fs.f_flags & ST_RDONLY) != 0);
+    statfs("/data", &fs);
+    printf("statfs /data read-only: %d\n", (fs.f_flags & ST_RDONLY) != 0);
+    char mounts[4096];
+    read_file("/proc/mounts", mounts, sizeof mounts);
+    printf("/proc/mounts has /data rw: %d, /ro ro: %d\n", strstr(mounts, " /data 9p rw") != NULL, strstr(mounts, " /ro 9p ro") != NULL);
+    list("/data");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -366,6 +415,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "--read-only") == 0) { read_only(); return 0; }
     if (strcmp(mode, "--fill") == 0) { fill(); return 0; }
     if (strcmp(mode, "--layers") == 0) { layers(); return 0; }
+    if (strcmp(mode, "--mounts") == 0) { host_mounts(); return 0; }
     strcpy(base, "/tmp/vfs-probe.XXXXXX");
     if (!mkdtemp(base)) { printf("mkdtemp: %s\n", errname(errno)); return 1; }
     tmpfs();

@@ -11,11 +11,11 @@ public class FileSystemTests
 {
     static ProbeCase Mode(string mode) => ProbeCatalog.Get("vfs") with { Args = [mode] };
 
-    static async Task<string> RunAsync(ProbeCase probe, string kernelOptions = "", WorkDirectory? share = null)
+    static async Task<string> RunAsync(ProbeCase probe, string kernelOptions = "", WorkDirectory? share = null, IReadOnlyList<HostMount>? mounts = null)
     {
         BootResult result = share is null
-            ? await ProbeOnLibra.RunAsync(probe, kernelOptions: kernelOptions)
-            : await ProbeOnLibra.RunAsync(probe with { WorksInDirectory = true }, kernelOptions: kernelOptions, directory: share);
+            ? await ProbeOnLibra.RunAsync(probe, kernelOptions: kernelOptions, mounts: mounts)
+            : await ProbeOnLibra.RunAsync(probe with { WorksInDirectory = true }, kernelOptions: kernelOptions, directory: share, mounts: mounts);
         Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
         Assert.DoesNotContain("PANIC", result.Output);
         return result.Stdout;
@@ -94,5 +94,53 @@ public class FileSystemTests
             Assert.True(File.Exists(Path.Combine(share.Path, "etc/new2")));
         }
         finally { share.Delete(); }
+    }
+
+    // run -Mount HOSTDIR:GUESTDIR[:ro]: each host directory its own 9P file system at its place, over
+    // the kernel's root or under a share at "/".
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Mounted_host_directories_are_file_systems_of_their_own_and_the_read_only_one_refuses_changes(bool withShare)
+    {
+        WorkDirectory data = WorkDirectory.Create(), readOnly = WorkDirectory.Create();
+        WorkDirectory? share = withShare ? WorkDirectory.Create() : null;
+        try
+        {
+            File.WriteAllText(Path.Combine(data.Path, "hello.txt"), "hello from the host\n");
+            File.WriteAllText(Path.Combine(readOnly.Path, "file.txt"), "read only\n");
+            if (share is not null) Directory.CreateDirectory(Path.Combine(share.Path, "etc"));
+            string stdout = await RunAsync(Mode("--mounts"), share: share,
+                mounts: [new HostMount(data.Path, "/data", ReadOnly: false), new HostMount(readOnly.Path, "/ro", ReadOnly: true)]);
+            Assert.Equal("""
+                /data/hello.txt: hello from the host
+                /ro/file.txt: read only
+                /data/new: written in the guest
+                mkdir /data/dir: ok
+                rename /data/new -> /data/dir/moved: ok
+                /data/.. is /: 1
+                chdir /data/dir: ok
+                ../../etc/hosts from /data/dir: 1
+                ../../ro/file.txt from /data/dir: 1
+                the mounts are distinct devices: 1
+                open /ro/file.txt for writing: EROFS
+                create /ro/new: EROFS
+                mkdir /ro/dir: EROFS
+                unlink /ro/file.txt: EROFS
+                truncate /ro/file.txt: EROFS
+                rename /data/dir/moved -> /tmp/moved: EXDEV
+                rename /data/dir/moved -> /ro/moved: EXDEV
+                link /data/dir/moved -> /tmp/linked: EXDEV
+                rmdir /data (a mount point): EBUSY
+                statfs /ro read-only: 1
+                statfs /data read-only: 0
+                /proc/mounts has /data rw: 1, /ro ro: 1
+                listing: . .. dir hello.txt
+
+                """.Replace("\r", ""), stdout);
+            Assert.Equal("written in the guest\n", File.ReadAllText(Path.Combine(data.Path, "dir/moved")));
+            Assert.Equal(["file.txt"], Directory.GetFiles(readOnly.Path).Select(Path.GetFileName));
+        }
+        finally { data.Delete(); readOnly.Delete(); share?.Delete(); }
     }
 }

@@ -73,12 +73,16 @@ public class RunCommandTests(EchoArgsProgram echo) : IClassFixture<EchoArgsProgr
     }
 
     [Fact]
-    public void Trace_syscalls_prints_the_trace_on_stderr_without_verbose()
+    public void Trace_syscalls_prints_the_trace_on_stderr_without_verbose_with_paths_and_strings_decoded()
     {
         var result = CommandRunner.BuildScript(["run", "-NoBuild", "-TraceSyscalls", "-App", echo.Path, "--", "x"]);
         Assert.True(result.ExitStatus == 0, result.ToString());
-        Assert.Contains(") = ", result.Stderr);
-        Assert.Contains("write(1, ", result.Stderr);
+        // As strace -f shows them: paths and the bytes read or written quoted, not their addresses.
+        Assert.Contains("[1] readlink(\"/proc/self/exe\", \"/echoargs\", 4096) = 9\n", result.Stderr);
+        Assert.Contains("[1] write(1, \"arg 1: 78\\n\", 10) = 10\n", result.Stderr);
+        Assert.Contains("[1] read(0, \"\", 4096) = 0\n", result.Stderr);
+        Assert.Contains("[1] write(1, \"stdin: 0 bytes, end of file\\n\", 28) = 28\n", result.Stderr);
+        Assert.DoesNotContain("libra: [", result.Stderr);
         Assert.Equal("arg 1: 78\nstdin: 0 bytes, end of file\n", result.Stdout);
     }
 
@@ -90,6 +94,17 @@ public class RunCommandTests(EchoArgsProgram echo) : IClassFixture<EchoArgsProgr
             "in\n"u8.ToArray(), directory, TimeSpan.FromMinutes(5));
         Assert.True(result.ExitStatus == 0, result.ToString());
         Assert.Equal("arg 1: 2d 64 3a\narg 2: 2a\nin\nstdin: 3 bytes, end of file\n", result.Stdout);
+
+        // Through a symbolic link to it (as on PATH), with a failure's status and line as without it.
+        string link = System.IO.Path.Combine(directory, "bin", "libra");
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(link)!);
+        if (!File.Exists(link)) File.CreateSymbolicLink(link, System.IO.Path.Combine(LibraBoot.RepositoryRoot, "libra"));
+        var linked = CommandRunner.Run(link, ["run", "-NoBuild", "-App", "./echoargs", "--", "via link"], null, directory, TimeSpan.FromMinutes(5));
+        Assert.True(linked.ExitStatus == 0, linked.ToString());
+        Assert.Equal("arg 1: 76 69 61 20 6c 69 6e 6b\nstdin: 0 bytes, end of file\n", linked.Stdout);
+        var missing = CommandRunner.Run(link, ["run", "-NoBuild", "-App", "./missing"], null, directory, TimeSpan.FromMinutes(5));
+        Assert.Equal(2, missing.ExitStatus);
+        Assert.Contains("application './missing' does not exist", missing.Stderr);
     }
 
     public static TheoryData<string[], int, string> Refusals => new()
@@ -98,6 +113,8 @@ public class RunCommandTests(EchoArgsProgram echo) : IClassFixture<EchoArgsProgr
         { ["-App", "/nonexistent/app"], 2, "application '/nonexistent/app' does not exist" },
         { [], 2, "nothing to run: give --app ELF or --image FILE" },
         { ["-Image", "/nonexistent/app.img"], 2, "image '/nonexistent/app.img' does not exist" },
+        { ["-Share", "/nonexistent/dir", "-App", "@echo"], 2, "shared directory '/nonexistent/dir' does not exist" },
+        { ["-Mount", "/nonexistent/dir:/data", "-App", "@echo"], 2, "mount source '/nonexistent/dir' does not exist" },
         { ["-Memory", "16M", "-App", "@echo"], 1, "not enough memory: Libra needs at least 24 MiB of RAM and this machine has 16 MiB" },
     };
 
