@@ -41,8 +41,9 @@ namespace Libra.Shims
                 if (Queue.Wait(PollEvents.In, 0) == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
             }
             ulong n = _ring.Take(buffer, length);
-            Queue.Notify(PollEvents.Out | PollEvents.WrNorm);
-            return (long)n;
+            if (n > 0) Queue.Notify(PollEvents.Out | PollEvents.WrNorm);
+            // The buffer went away while the reader slept (fs/pipe.c pipe_read: EFAULT when nothing was copied).
+            return n == 0 ? -Errno.EFAULT : (long)n;
         }
 
         internal long Write(byte* buffer, ulong length, bool nonBlocking)
@@ -63,8 +64,10 @@ namespace Libra.Shims
                     if (Queue.Wait(PollEvents.Out, 0) == WakeReason.Interrupted) return written > 0 ? (long)written : -Errno.ERESTARTSYS;
                     continue;
                 }
-                written += _ring.Put(buffer + written, length - written);
-                Queue.Notify(PollEvents.In | PollEvents.RdNorm);
+                ulong room = _ring.Space, put = _ring.Put(buffer + written, length - written);
+                written += put;
+                if (put > 0) Queue.Notify(PollEvents.In | PollEvents.RdNorm);
+                if (put < room && written < length) return written > 0 ? (long)written : -Errno.EFAULT;
             }
             return (long)written;
         }

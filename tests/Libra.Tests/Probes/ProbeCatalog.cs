@@ -98,6 +98,12 @@ public static class ProbeCatalog
         new("posix-sigpipe", "posix", ["sigpipe-pipe"], NoEnvironment, 141, [], "posix-sigpipe"),
         new("posix-sigpipe-ignored", "posix", ["sigpipe-ignored"], NoEnvironment, 0, [], "posix-sigpipe-ignored"),
         new("posix-sigpipe-handled", "posix", ["sigpipe-handled"], NoEnvironment, 0, [], "posix-sigpipe-handled"),
+        // A static C program giving system calls bad user pointers (null, unmapped, a kernel address,
+        // a range into a hole): every syscall family answers EFAULT (or what Linux answers), never a
+        // panic; and a read blocked on a pipe or a unix socket whose buffer another thread unmaps gets
+        // EFAULT, a blocked writer the bytes it had written (Libra's copies recover their page faults).
+        new("faults-pointers", "faults", ["pointers"], NoEnvironment, 0, [], "faults-pointers"),
+        new("faults-unmapped", "faults", ["unmapped"], NoEnvironment, 0, [], "faults-unmapped"),
         // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
         // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
         // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,
