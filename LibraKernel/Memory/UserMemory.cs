@@ -43,6 +43,11 @@ namespace Libra.Memory
         internal static bool IsUserRange(ulong start, ulong length) =>
             start >= Layout.UserLowest && length <= Layout.UserEnd && start <= Layout.UserEnd - length;
 
+        // Linux's access_ok: the range lies in the lower half, null page included (a copy there then
+        // faults and fails): the only check some calls make before writing, and only when they write.
+        internal static bool IsInUserHalf(ulong start, ulong length) =>
+            length <= Layout.UserEnd && start <= Layout.UserEnd - length;
+
         // Places an area: at `address` exactly when `fixedAddress`, else at the hint if that is free,
         // else top-down below UserMmapTop. Returns the address, or 0 when there is no room.
         internal static ulong Reserve(ulong address, ulong length, int prot, RangeKind kind, bool fixedAddress)
@@ -249,8 +254,8 @@ namespace Libra.Memory
         }
 
         // A copy between memory either side of which may be the application's, already checked with
-        // IsAccessible (a file's read or write into a syscall's buffer): the bytes copied, fewer than
-        // `length` when a page went away since the check.
+        // IsAccessible (a file's read or write into a syscall's buffer) or at least IsUserRange (Linux's
+        // access_ok): the bytes copied, fewer than `length` at the first page the areas do not allow.
         internal static ulong CopyChecked(void* destination, void* source, ulong length) =>
             length - Native.UserCopy(destination, source, length);
 

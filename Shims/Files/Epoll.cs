@@ -119,9 +119,13 @@ namespace Libra.Shims
 
         // Fills `events` (struct epoll_event, 12 bytes packed) with up to `max` ready items: a mask
         // is asked of each file again; level-triggered items stay on the list, edge-triggered ones
-        // wait for the next notification, one-shot ones are disarmed (epoll(7)).
+        // wait for the next notification, one-shot ones are disarmed (epoll(7)). `events` is a user
+        // range: an item that cannot be copied out stays ready, and with none copied the answer is
+        // -EFAULT (ep_send_events).
         internal int Harvest(ulong events, int max)
         {
+            byte* record = stackalloc byte[12];
+            bool faulted = false;
             EpollItem* pending = _readyHead;
             _readyHead = _readyTail = null;
             EpollItem* againHead = null, againTail = null;
@@ -135,8 +139,15 @@ namespace Libra.Shims
                 if (item->Disarmed) continue;
                 uint mask = PollCalls.Events(item->File) & WaitEvents(item->Events);
                 if (mask == 0) continue;
-                *(uint*)(events + (ulong)count * 12) = mask;
-                *(ulong*)(events + (ulong)count * 12 + 4) = item->Data;
+                *(uint*)record = mask;
+                *(ulong*)(record + 4) = item->Data;
+                if (UserMemory.CopyChecked((void*)(events + (ulong)count * 12), record, 12) < 12)
+                {
+                    item->NextReady = pending;
+                    pending = item;
+                    faulted = true;
+                    break;
+                }
                 count++;
                 if ((item->Events & EPOLLONESHOT) != 0) item->Disarmed = true;
                 else if ((item->Events & EPOLLET) == 0) Append(ref againHead, ref againTail, item);
@@ -148,7 +159,7 @@ namespace Libra.Shims
             Requeue(pending);
             Requeue(arrived);
             Requeue(againHead);
-            return count;
+            return faulted && count == 0 ? (int)-Errno.EFAULT : count;
         }
 
         private void Requeue(EpollItem* list)
@@ -353,13 +364,14 @@ namespace Libra.Shims
             if (file == null) return -Errno.EBADF;
             Epoll* epoll = Epoll.Of(file);
             if (epoll == null) return -Errno.EINVAL;
-            if (!UserMemory.IsAccessible(events, (ulong)max * 12, write: true)) return -Errno.EFAULT;
+            // Only the range is checked first (access_ok): with nothing ready, no byte is written.
+            if (!UserMemory.IsInUserHalf(events, (ulong)max * 12)) return -Errno.EFAULT;
             FileTable.Hold(file);
             long result;
             while (true)
             {
                 int count = epoll->Harvest(events, max);
-                if (count > 0 || immediate) { result = count; break; }
+                if (count != 0 || immediate) { result = count; break; }
                 WakeReason reason = epoll->Queue.Wait(PollEvents.In, deadline);
                 if (reason == WakeReason.Interrupted) { result = -Errno.EINTR; break; }
                 if (reason == WakeReason.TimedOut) immediate = true;

@@ -121,10 +121,11 @@ namespace Libra.Shims.Net
         }
 
         // Writes an address out as accept, recvfrom and getsockname do: truncated to *lengthAddress,
-        // which then says the full length.
-        private static long WriteAddress(ulong address, ulong lengthAddress, byte* value, int length)
+        // which then says the full length. Null pointers mean "not asked for" to accept and recvfrom;
+        // getsockname and getpeername always write (move_addr_to_user: EFAULT for a null address).
+        private static long WriteAddress(ulong address, ulong lengthAddress, byte* value, int length, bool optional = true)
         {
-            if (address == 0 || lengthAddress == 0) return 0;
+            if (optional && (address == 0 || lengthAddress == 0)) return 0;
             int room;
             if (!UserMemory.CopyFromUser(&room, lengthAddress, 4)) return -Errno.EFAULT;
             if (room < 0) return -Errno.EINVAL;
@@ -207,7 +208,7 @@ namespace Libra.Shims.Net
             byte* address = stackalloc byte[AddressCapacity];
             long length = socket->Ops->Name(socket, peer, address);
             if (length < 0) return length;
-            return WriteAddress(a->A1, a->A2, address, (int)length);
+            return WriteAddress(a->A1, a->A2, address, (int)length, optional: false);
         }
 
         // sendto(fd, buffer, length, flags, address, address_length)

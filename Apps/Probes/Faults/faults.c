@@ -97,7 +97,9 @@ static void files(int kind, uintptr_t p)
     CHECK("newfstatat buf", syscall(SYS_newfstatat, AT_FDCWD, "/", p, 0));
     CHECK("statx buf", syscall(SYS_statx, AT_FDCWD, "/", 0, 0x7ff, p));
     CHECK("getcwd", syscall(SYS_getcwd, p, 64));
-    CHECK("readlinkat buf", syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/cwd", p, 64));
+    symlink("x", "/tmp/faults-link");
+    CHECK("readlinkat buf", syscall(SYS_readlinkat, AT_FDCWD, "/tmp/faults-link", p, 64));
+    unlink("/tmp/faults-link");
     CHECK("mkdirat path", syscall(SYS_mkdirat, AT_FDCWD, p, 0700));
     CHECK("unlinkat path", syscall(SYS_unlinkat, AT_FDCWD, p, 0));
     CHECK("chdir path", syscall(SYS_chdir, p));
@@ -111,7 +113,7 @@ static void descriptors(int kind, uintptr_t p)
     int fds[2];
     syscall(SYS_pipe2, fds, 0);
     syscall(SYS_write, fds[1], "x", 1);     // readable: a null timeout returns at once
-    CHECK("poll", syscall(SYS_poll, p, 1, 0));
+    CHECK("poll", syscall(SYS_poll, p, 4, 0));     // 32 bytes: the crossing one runs into the hole
     CHECK("ppoll timeout", syscall(SYS_ppoll, &(struct pollfd){ fds[0], POLLIN, 0 }, 1, p, NULL, 8));
     CHECK("select fds", syscall(SYS_select, fds[0] + 1, p, NULL, NULL, &(struct timeval){ 0, 0 }));
     fd_set readable;
@@ -177,7 +179,7 @@ static void signals(int kind, uintptr_t p)
 
 static void pointers(void)
 {
-    chdir("/");     // getcwd and /proc/self/cwd then say the same everywhere
+    chdir("/");     // getcwd then says the same everywhere
     make_bad_pointers();
     void (*families[])(int, uintptr_t) = { files, descriptors, sockets, process, signals };
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
