@@ -99,9 +99,12 @@ namespace Libra.Shims
             if (count > 1024) return -Errno.EINVAL;
             if (!UserMemory.IsAccessible(iov, count * 16, write: false)) return -Errno.EFAULT;
             long total = 0;
+            ulong* entry = stackalloc ulong[2];
             for (ulong i = 0; i < count; i++)
             {
-                ulong buffer = ((ulong*)iov)[i * 2], length = ((ulong*)iov)[i * 2 + 1];
+                // struct iovec, copied: another thread may unmap the array while a read sleeps.
+                if (!UserMemory.CopyFromUser(entry, iov + i * 16, 16)) return total > 0 ? total : -Errno.EFAULT;
+                ulong buffer = entry[0], length = entry[1];
                 if (length == 0) continue;
                 long n = reading ? ReadInto(fd, buffer, length, ulong.MaxValue) : WriteFrom(fd, buffer, length, ulong.MaxValue);
                 if (n < 0) return total > 0 ? total : n;
