@@ -285,7 +285,13 @@ namespace Libra.Shims.Net
                 if (length == 0) return 0;
                 byte* frame = NetworkLink.TakeBuffer();
                 int header = SideCodec.DataHeader(Span(frame), inet->Id, allowed);
-                Native.MemMove(frame + SideProtocol.HeaderSize, data + sent, (nuint)allowed);
+                if (UserMemory.CopyChecked(frame + SideProtocol.HeaderSize, data + sent, (ulong)allowed) < (ulong)allowed)
+                {
+                    // The data's pages went away since the check: this frame does not go, its credit returns.
+                    NetworkLink.ReturnBuffer(frame);
+                    inet->State.Tx.Return((uint)allowed);
+                    return sent > 0 ? (long)sent : -Errno.EFAULT;
+                }
                 long error = NetworkLink.SendFrame(frame, header < 0 ? header : header + allowed);
                 if (error != 0) return sent > 0 ? (long)sent : error;
                 sent += (ulong)allowed;
