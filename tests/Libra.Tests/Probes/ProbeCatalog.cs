@@ -104,6 +104,11 @@ public static class ProbeCatalog
         // EFAULT, a blocked writer the bytes it had written (Libra's copies recover their page faults).
         new("faults-pointers", "faults", ["pointers"], NoEnvironment, 0, [], "faults-pointers"),
         new("faults-unmapped", "faults", ["unmapped"], NoEnvironment, 0, [], "faults-unmapped"),
+        // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
+        // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
+        new("links", "links", [], NoEnvironment, 0, [], "links"),
+        new("links-share", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true),
+        new("links-diod", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true, FileServer: FileServer.Diod),
         // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
         // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
         // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,
