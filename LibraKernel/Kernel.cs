@@ -159,6 +159,7 @@ namespace Libra
                     Exit(CannotExecuteExitStatus);
             }
             if (!EntropySource.IsHardware) KernelLog.Line("warning: no RDRAND; getrandom uses a TSC-seeded generator");
+            s_heapAtStart = KernelHeap.BytesInUse;
             Scheduler.RunIdle();
         }
 
@@ -183,6 +184,10 @@ namespace Libra
             KernelLog.Decimal(Shims.NineP.NinePClient.Msize); KernelLog.Write(")"); KernelLog.End();
         }
 
+        // The kernel heap in use when the application was started: the exit report's baseline, which
+        // a program that closed everything it opened comes back to.
+        private static ulong s_heapAtStart;
+
         internal static void Exit(int status)
         {
             if (Shims.NineP.NinePClient.Mounted)
@@ -203,6 +208,9 @@ namespace Libra
                 KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts, ");
                 KernelLog.Decimal(CostCounters.Wakeups); KernelLog.Write(" wake-ups, "); KernelLog.Decimal(CostCounters.Syscalls); KernelLog.Write(" system calls"); KernelLog.End();
             }
+            KernelLog.Begin(); KernelLog.Write("kernel heap: "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024);
+            KernelLog.Write(" KiB in use at exit, "); KernelLog.Decimal(s_heapAtStart / 1024); KernelLog.Write(" KiB when the application started, peak ");
+            KernelLog.Decimal(KernelHeap.PeakBytes / 1024); KernelLog.Write(" KiB"); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
         }

@@ -8,13 +8,16 @@ namespace Libra.Shims
         private byte* _ring;
         private ulong _capacity, _head, _count;
 
+        // A ring of `capacity` bytes; with IsAllocated false when the kernel heap cannot hold it.
         internal static ByteRing Create(ulong capacity)
         {
             ByteRing ring = default;
-            ring._ring = (byte*)KernelHeap.AllocateZeroed(capacity);
-            ring._capacity = capacity;
+            ring._ring = (byte*)KernelHeap.TryAllocateZeroed(capacity);
+            if (ring._ring != null) ring._capacity = capacity;
             return ring;
         }
+
+        internal bool IsAllocated => _ring != null;
 
         internal ulong Count => _count;
         internal ulong Space => _capacity - _count;

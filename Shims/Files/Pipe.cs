@@ -17,8 +17,14 @@ namespace Libra.Shims
         // A pipe with one reader and one writer, or null when the kernel heap cannot hold its ring.
         internal static Pipe* Create()
         {
-            var pipe = (Pipe*)KernelHeap.AllocateZeroed((ulong)sizeof(Pipe));
+            var pipe = (Pipe*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Pipe));
+            if (pipe == null) return null;
             pipe->_ring = ByteRing.Create(Capacity);
+            if (!pipe->_ring.IsAllocated)
+            {
+                KernelHeap.Free(pipe);
+                return null;
+            }
             pipe->Readers = 1;
             pipe->Writers = 1;
             return pipe;
@@ -107,6 +113,8 @@ namespace Libra.Shims
             if ((flags & ~(FileTable.O_NONBLOCK | FileTable.O_CLOEXEC)) != 0) return -Errno.EINVAL;
             if (!UserMemory.IsAccessible(fds, 8, write: true)) return -Errno.EFAULT;
             Pipe* pipe = Pipe.Create();
+            // No memory for the ring: Linux's create_pipe_files answers ENFILE when the pipe's inode cannot be had.
+            if (pipe == null) return -Errno.ENFILE;
             int status = flags & FileTable.O_NONBLOCK;
             OpenFile* reader = FileTable.New(FileKind.Pipe, s_ops, FileTable.O_RDONLY | status, FileTable.S_IFIFO | 0x180);
             OpenFile* writer = FileTable.New(FileKind.Pipe, s_ops, FileTable.O_WRONLY | status, FileTable.S_IFIFO | 0x180);
@@ -121,8 +129,11 @@ namespace Libra.Shims
             int* pair = stackalloc int[2];
             pair[0] = readFd;
             pair[1] = writeFd;
-            UserMemory.CopyToUser(fds, pair, 8);
-            return 0;
+            if (UserMemory.CopyToUser(fds, pair, 8)) return 0;
+            // The array went away since the check: no descriptors are left behind (do_pipe2's fput).
+            FileTable.Close(readFd);
+            FileTable.Close(writeFd);
+            return -Errno.EFAULT;
         }
 
         private static Pipe* Of(OpenFile* file) => (Pipe*)file->Object;

@@ -1,4 +1,5 @@
 using Libra.Arch.X64;
+using Libra.Diagnostics;
 using Libra.Memory;
 using Libra.Threads;
 
@@ -65,6 +66,8 @@ namespace Libra.Shims.Net
             var endpoint = (UnixEndpoint*)KernelHeap.AllocateZeroed((ulong)sizeof(UnixEndpoint));
             endpoint->Socket = socket;
             endpoint->Incoming = ByteRing.Create(socket->IsStream ? StreamCapacity : DatagramCapacity);
+            // Not yet ENOMEM: socketpair and accept would need an unwinding path first.
+            if (!endpoint->Incoming.IsAllocated) Panic.Halt("kernel heap: out of memory for a unix socket's ring");
             endpoint->NextEndpoint = s_endpoints;
             s_endpoints = endpoint;
             socket->Family = endpoint;

@@ -104,6 +104,9 @@ public static class ProbeCatalog
         // EFAULT, a blocked writer the bytes it had written (Libra's copies recover their page faults).
         new("faults-pointers", "faults", ["pointers"], NoEnvironment, 0, [], "faults-pointers"),
         new("faults-unmapped", "faults", ["unmapped"], NoEnvironment, 0, [], "faults-unmapped"),
+        // Pipes until EMFILE or ENFILE (descriptors raised to 4096), then all closed and 10,000 more
+        // opened and closed (ResourceLimitTests runs it in a machine too small for them all).
+        new("faults-pipes", "faults", ["pipes"], NoEnvironment, 0, [], "faults-pipes"),
         // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
         // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
         new("links", "links", [], NoEnvironment, 0, [], "links"),
