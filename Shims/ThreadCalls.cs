@@ -114,8 +114,12 @@ namespace Libra.Shims
         {
             if (a->A1 < 8 || (a->A1 & 7) != 0) return -Errno.EINVAL;
             ulong mask = 1;
-            // Linux copies only the kernel's mask (8 bytes here) and returns its size; glibc clears the rest.
-            return UserMemory.WriteUInt64(a->A2, mask) ? 8 : -Errno.EFAULT;
+            // The mask with every other bit clear, as many bytes as asked for up to 128 (Linux copies
+            // min(len, cpumask_size()), so a buffer that runs into a hole is EFAULT).
+            ulong* block = stackalloc ulong[16];
+            for (int i = 0; i < 16; i++) block[i] = 0;
+            block[0] = mask;
+            return UserMemory.CopyToUser(a->A2, block, a->A1 < 128 ? a->A1 : 128) ? 8 : -Errno.EFAULT;
         }
 
         internal static long SchedSetAffinity(SyscallArgs* a) => 0;
