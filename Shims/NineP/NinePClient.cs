@@ -40,6 +40,7 @@ namespace Libra.Shims.NineP
             session.AllocateBuffer = &AllocateBuffer;
             session.FreeBuffer = &FreeBuffer;
             session.MalformedReply = &ReportMalformedReply;
+            session.CopyData = &UserMemory.CopyChecked;
             fixed (ulong* words = s_fidWords.Words) s_session = new NinePSession(session, (int)ProposedMsize, words, MaxFids / 64);
             int error = s_session.Mount(attachName);
             Mounted = error == 0;
