@@ -38,6 +38,7 @@ namespace Libra.Shims.Net
 
         internal static void Initialize()
         {
+            SideRxQueue.CopyOut = &UserMemory.CopyChecked;
             Ops = SocketOperations.New();
             Ops->Attach = &Attach;
             Ops->Bind = &Bind;
@@ -311,14 +312,18 @@ namespace Libra.Shims.Net
             while (true)
             {
                 ulong want = length - received > int.MaxValue ? int.MaxValue : length - received;
+                ulong buffered = inet->State.Buffered;
                 int n = inet->State.Receive(new Span<byte>(buffer + received, (int)want), peek);
+                // Fewer bytes than were there to take: the buffer went away since the check.
+                bool faulted = n >= 0 && (ulong)n < want && (ulong)n < buffered;
                 if (n > 0)
                 {
                     received += (ulong)n;
                     if (!peek) ReturnCredit(inet);
-                    if (!waitAll || received == length) break;
+                    if (faulted || !waitAll || received == length) break;
                     continue;
                 }
+                if (faulted) return received > 0 ? (long)received : -Errno.EFAULT;
                 if (n == 0 || n != -(int)Errno.EAGAIN)
                 {
                     if (received > 0) break;
