@@ -23,12 +23,12 @@ namespace Libra.Shims.Net
 
         private static byte* Data(Block* block) => (byte*)block + HeaderSize;
 
-        // How Read moves bytes into its destination, which may be the application's memory: the
-        // kernel sets UserMemory.CopyChecked (bytes moved, fewer when the buffer went away meanwhile);
-        // null, as on the host, is a plain copy.
+        // How Read (and SideDatagrams.Receive) move bytes into a destination that may be the
+        // application's memory: the kernel sets UserMemory.CopyChecked (bytes moved, fewer when the
+        // buffer went away meanwhile); null, as on the host, is a plain copy.
         internal static delegate*<void*, void*, ulong, ulong> CopyOut;
 
-        private static int Move(Span<byte> destination, byte* source, int count)
+        internal static int Move(Span<byte> destination, byte* source, int count)
         {
             if (CopyOut == null)
             {
