@@ -164,6 +164,7 @@ namespace Libra
                     Exit(CannotExecuteExitStatus);
             }
             if (!EntropySource.IsHardware) KernelLog.Line("warning: no RDRAND; getrandom uses a TSC-seeded generator");
+            s_heapAtStart = KernelHeap.BytesInUse;
             Scheduler.RunIdle();
         }
 
@@ -218,6 +219,11 @@ namespace Libra
         {
             get { fixed (ulong* entries = s_mountClients.Entries) return (Shims.NineP.NinePClient**)entries; }
         }
+
+        // The kernel heap in use when the application was started: the exit report's baseline, which
+        // a program that closed everything it opened comes back to.
+        private static ulong s_heapAtStart;
+
         internal static void Exit(int status)
         {
             if (Shims.NineP.NinePClient.Root != null)
@@ -238,6 +244,9 @@ namespace Libra
                 KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts, ");
                 KernelLog.Decimal(CostCounters.Wakeups); KernelLog.Write(" wake-ups, "); KernelLog.Decimal(CostCounters.Syscalls); KernelLog.Write(" system calls"); KernelLog.End();
             }
+            KernelLog.Begin(); KernelLog.Write("kernel heap: "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024);
+            KernelLog.Write(" KiB in use at exit, "); KernelLog.Decimal(s_heapAtStart / 1024); KernelLog.Write(" KiB when the application started, peak ");
+            KernelLog.Decimal(KernelHeap.PeakBytes / 1024); KernelLog.Write(" KiB"); KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
         }

@@ -61,7 +61,7 @@ namespace Libra.Shims
                 long n = ReadWriteCalls.ReadData(file, bounce, (ulong)want, offset + done);
                 if (n < 0) { result = n; break; }
                 if (n == 0) break;
-                UserMemory.WriteDirect(address + done, bounce, (ulong)n);
+                if (!UserMemory.WriteDirect(address + done, bounce, (ulong)n)) break;     // unmapped meanwhile
                 done += (ulong)n;
                 if (n < want) break;
             }

@@ -113,9 +113,10 @@ namespace Libra.Shims
             return Limit((int)a->A1, a->A2, a->A3);
         }
 
-        internal static long GetRlimit(SyscallArgs* a) => Limit((int)a->A0, 0, a->A1);
+        // getrlimit and setrlimit always copy (a null pointer is EFAULT); prlimit64 skips a null one.
+        internal static long GetRlimit(SyscallArgs* a) => a->A1 == 0 ? -Errno.EFAULT : Limit((int)a->A0, 0, a->A1);
 
-        internal static long SetRlimit(SyscallArgs* a) => Limit((int)a->A0, a->A1, 0);
+        internal static long SetRlimit(SyscallArgs* a) => a->A1 == 0 ? -Errno.EFAULT : Limit((int)a->A0, a->A1, 0);
 
         private static long Limit(int resource, ulong requested, ulong old)
         {
@@ -141,9 +142,20 @@ namespace Libra.Shims
         {
             if ((a->A2 & ~(ulong)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0) return -Errno.EINVAL;
             ulong length = a->A1 > 33554431 ? 33554431 : a->A1;
-            if (!UserMemory.IsAccessible(a->A0, length, write: true)) return -Errno.EFAULT;
-            EntropySource.Fill((byte*)a->A0, length);
-            return (long)length;
+            // Filled through a kernel block and copied out: a buffer that runs into a hole gets the
+            // bytes before it, as Linux's get_random_bytes_user gives (EFAULT when none fit).
+            if (!UserMemory.IsUserRange(a->A0, length)) return -Errno.EFAULT;
+            byte* block = stackalloc byte[256];
+            ulong done = 0;
+            while (done < length)
+            {
+                ulong want = length - done < 256 ? length - done : 256;
+                EntropySource.Fill(block, want);
+                ulong copied = UserMemory.CopyChecked((void*)(a->A0 + done), block, want);
+                done += copied;
+                if (copied < want) break;
+            }
+            return done == 0 && length > 0 ? -Errno.EFAULT : (long)done;
         }
 
         // One CPU: every thread's stores are already visible to every other, so each command is done.

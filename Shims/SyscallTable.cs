@@ -1,23 +1,36 @@
 namespace Libra.Shims
 {
-    // One row of the syscall table: the ABI's number (the case label), name, argument count and
-    // handler; a null handler answers ENOSYS (logged once by name).
+    // How much of a call Libra does (gVisor's "partially supported" table entries).
+    internal enum SyscallSupport : byte
+    {
+        // What Linux does, as far as a single application can tell.
+        Full,
+        // Accepted and answered with success, but what Linux would do is not done (flock takes no
+        // lock, msync writes nothing back, sched_setaffinity pins nothing): logged once when used.
+        Stub,
+    }
+
+    // One row of the syscall table: the ABI's number (the case label), name, argument count,
+    // handler and support; a null handler answers ENOSYS (logged once by name).
     internal unsafe struct SyscallEntry
     {
         internal string Name;
         internal int ArgumentCount;
         internal delegate*<SyscallArgs*, long> Handler;
+        internal SyscallSupport Support;
 
-        internal SyscallEntry(string name, int argumentCount, delegate*<SyscallArgs*, long> handler)
+        internal SyscallEntry(string name, int argumentCount, delegate*<SyscallArgs*, long> handler, SyscallSupport support = SyscallSupport.Full)
         {
             Name = name;
             ArgumentCount = argumentCount;
             Handler = handler;
+            Support = support;
         }
     }
 
     // The Linux x86-64 syscall table (arch/x86/entry/syscalls/syscall_64.tbl, as of Linux 6.1): the
-    // single source of truth for dispatch, --trace-syscalls and the "not implemented" report.
+    // single source of truth for dispatch, --trace-syscalls, the "not implemented" and "stub" reports
+    // and `build.ps1 syscalls`, which reads this file (keep one `case N: entry = new SyscallEntry(...)` a line).
     internal static unsafe class SyscallTable
     {
         internal const int Size = 512;
@@ -52,7 +65,7 @@ namespace Libra.Shims
                 case 23: entry = new SyscallEntry("select", 5, &PollCalls.Select); return true;
                 case 24: entry = new SyscallEntry("sched_yield", 0, &ThreadCalls.SchedYield); return true;
                 case 25: entry = new SyscallEntry("mremap", 5, &MemoryCalls.Mremap); return true;
-                case 26: entry = new SyscallEntry("msync", 3, &MemoryCalls.Mlock); return true;
+                case 26: entry = new SyscallEntry("msync", 3, &MemoryCalls.Mlock, SyscallSupport.Stub); return true;
                 case 27: entry = new SyscallEntry("mincore", 3, &MemoryCalls.Mincore); return true;
                 case 28: entry = new SyscallEntry("madvise", 3, &MemoryCalls.Madvise); return true;
                 case 29: entry = new SyscallEntry("shmget", 6, null); return true;
@@ -99,7 +112,7 @@ namespace Libra.Shims
                 case 70: entry = new SyscallEntry("msgrcv", 6, null); return true;
                 case 71: entry = new SyscallEntry("msgctl", 6, null); return true;
                 case 72: entry = new SyscallEntry("fcntl", 3, &DescriptorCalls.Fcntl); return true;
-                case 73: entry = new SyscallEntry("flock", 2, &DescriptorCalls.Flock); return true;
+                case 73: entry = new SyscallEntry("flock", 2, &DescriptorCalls.Flock, SyscallSupport.Stub); return true;
                 case 74: entry = new SyscallEntry("fsync", 1, &DescriptorCalls.Fsync); return true;
                 case 75: entry = new SyscallEntry("fdatasync", 1, &DescriptorCalls.Fdatasync); return true;
                 case 76: entry = new SyscallEntry("truncate", 2, &AttributeCalls.Truncate); return true;
@@ -167,16 +180,16 @@ namespace Libra.Shims
                 case 138: entry = new SyscallEntry("fstatfs", 2, &StatCalls.FstatFs); return true;
                 case 139: entry = new SyscallEntry("sysfs", 6, null); return true;
                 case 140: entry = new SyscallEntry("getpriority", 2, &ThreadCalls.SchedPriorityZero); return true;
-                case 141: entry = new SyscallEntry("setpriority", 3, &ThreadCalls.SchedSetScheduler); return true;
+                case 141: entry = new SyscallEntry("setpriority", 3, &ThreadCalls.SchedSetScheduler, SyscallSupport.Stub); return true;
                 case 142: entry = new SyscallEntry("sched_setparam", 6, null); return true;
                 case 143: entry = new SyscallEntry("sched_getparam", 2, &ThreadCalls.SchedGetParam); return true;
-                case 144: entry = new SyscallEntry("sched_setscheduler", 3, &ThreadCalls.SchedSetScheduler); return true;
+                case 144: entry = new SyscallEntry("sched_setscheduler", 3, &ThreadCalls.SchedSetScheduler, SyscallSupport.Stub); return true;
                 case 145: entry = new SyscallEntry("sched_getscheduler", 1, &ThreadCalls.SchedGetScheduler); return true;
                 case 146: entry = new SyscallEntry("sched_get_priority_max", 1, &ThreadCalls.SchedPriorityZero); return true;
                 case 147: entry = new SyscallEntry("sched_get_priority_min", 1, &ThreadCalls.SchedPriorityZero); return true;
                 case 148: entry = new SyscallEntry("sched_rr_get_interval", 6, null); return true;
-                case 149: entry = new SyscallEntry("mlock", 2, &MemoryCalls.Mlock); return true;
-                case 150: entry = new SyscallEntry("munlock", 2, &MemoryCalls.Mlock); return true;
+                case 149: entry = new SyscallEntry("mlock", 2, &MemoryCalls.Mlock, SyscallSupport.Stub); return true;
+                case 150: entry = new SyscallEntry("munlock", 2, &MemoryCalls.Mlock, SyscallSupport.Stub); return true;
                 case 151: entry = new SyscallEntry("mlockall", 6, null); return true;
                 case 152: entry = new SyscallEntry("munlockall", 6, null); return true;
                 case 153: entry = new SyscallEntry("vhangup", 6, null); return true;
@@ -229,7 +242,7 @@ namespace Libra.Shims
                 case 200: entry = new SyscallEntry("tkill", 2, &SignalCalls.Tkill); return true;
                 case 201: entry = new SyscallEntry("time", 1, &TimeCalls.Time); return true;
                 case 202: entry = new SyscallEntry("futex", 6, &FutexCalls.Futex); return true;
-                case 203: entry = new SyscallEntry("sched_setaffinity", 3, &ThreadCalls.SchedSetAffinity); return true;
+                case 203: entry = new SyscallEntry("sched_setaffinity", 3, &ThreadCalls.SchedSetAffinity, SyscallSupport.Stub); return true;
                 case 204: entry = new SyscallEntry("sched_getaffinity", 3, &ThreadCalls.SchedGetAffinity); return true;
                 case 205: entry = new SyscallEntry("set_thread_area", 6, null); return true;
                 case 206: entry = new SyscallEntry("io_setup", 6, null); return true;

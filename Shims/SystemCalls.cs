@@ -10,7 +10,8 @@ namespace Libra.Shims
 {
     // The SYSCALL entry's C# half: look the number up in the table, run the handler, store the
     // result in RAX, deliver pending signals. Unknown or unimplemented calls answer ENOSYS and are
-    // reported once each; with libra.trace=syscalls every call is logged like strace.
+    // reported once each, as are the table's stubs (accepted, not done); with libra.trace=syscalls
+    // every call is logged like strace.
     internal static unsafe class SystemCalls
     {
         internal static bool Trace;
@@ -35,12 +36,13 @@ namespace Libra.Shims
             bool known = SyscallTable.Lookup(number, out SyscallEntry entry);
             if (known && entry.Handler != null)
             {
+                if (entry.Support == SyscallSupport.Stub) ReportOnce(number, entry.Name, "syscall accepted but not implemented: ", "), answering success without doing it");
                 if (Trace) TraceStart(self, entry, &args);
                 result = entry.Handler(&args);
             }
             else
             {
-                ReportUnimplemented(number, entry.Name);
+                ReportOnce(number, entry.Name, "syscall not implemented: ", "), answering ENOSYS");
                 if (Trace) TraceStart(self, entry, &args);
                 result = -Errno.ENOSYS;
             }
@@ -53,7 +55,8 @@ namespace Libra.Shims
             SignalDelivery.BeforeUserReturn(frame, restart);
         }
 
-        private static void ReportUnimplemented(ulong number, string name)
+        // One kernel-log line the first time a call that is not (fully) implemented is made.
+        private static void ReportOnce(ulong number, string name, string what, string answer)
         {
             if (number < SyscallTable.Size)
             {
@@ -62,10 +65,10 @@ namespace Libra.Shims
                 if ((bits[number / 64] & bit) != 0) return;
                 bits[number / 64] |= bit;
             }
-            KernelLog.Begin(); KernelLog.Write("syscall not implemented: ");
+            KernelLog.Begin(); KernelLog.Write(what);
             KernelLog.Write(name);
             KernelLog.Write(" ("); KernelLog.Decimal(number);
-            KernelLog.Write("), answering ENOSYS"); KernelLog.End();
+            KernelLog.Write(answer); KernelLog.End();
         }
 
         private static ulong* ReportedBits()

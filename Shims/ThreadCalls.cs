@@ -56,8 +56,9 @@ namespace Libra.Shims
             child->FsBase = (flags & CLONE_SETTLS) != 0 ? tls : parent->FsBase;
             child->BlockedSignals = parent->BlockedSignals;
             if ((flags & CLONE_CHILD_CLEARTID) != 0) child->ClearChildTid = childTid;
-            if ((flags & CLONE_PARENT_SETTID) != 0) *(int*)parentTid = child->Tid;
-            if ((flags & CLONE_CHILD_SETTID) != 0 && UserMemory.IsAccessible(childTid, 4, write: true)) *(int*)childTid = child->Tid;
+            // Written before the child runs; a word unmapped since the check is skipped (the thread exists).
+            if ((flags & CLONE_PARENT_SETTID) != 0) UserMemory.WriteInt32(parentTid, child->Tid);
+            if ((flags & CLONE_CHILD_SETTID) != 0) UserMemory.WriteInt32(childTid, child->Tid);
             Scheduler.Start(child, s_interruptExit);
             return child->Tid;
         }
@@ -66,11 +67,8 @@ namespace Libra.Shims
         internal static long Exit(SyscallArgs* a)
         {
             Thread* self = Scheduler.Current;
-            if (self->ClearChildTid != 0 && UserMemory.IsAccessible(self->ClearChildTid, 4, write: true))
-            {
-                *(int*)self->ClearChildTid = 0;
+            if (self->ClearChildTid != 0 && UserMemory.WriteInt32(self->ClearChildTid, 0))
                 FutexCalls.WakeAddress(self->ClearChildTid, 1);
-            }
             if (ThreadTable.LiveCount == 1) Kernel.Exit((int)(a->A0 & 0xff));
             Scheduler.ExitCurrent();
             return 0;
@@ -116,10 +114,12 @@ namespace Libra.Shims
         {
             if (a->A1 < 8 || (a->A1 & 7) != 0) return -Errno.EINVAL;
             ulong mask = 1;
-            if (!UserMemory.IsAccessible(a->A2, a->A1, write: true)) return -Errno.EFAULT;
-            Native.MemSet((void*)a->A2, 0, (nuint)a->A1);
-            *(ulong*)a->A2 = mask;
-            return 8;
+            // The mask with every other bit clear, as many bytes as asked for up to 128 (Linux copies
+            // min(len, cpumask_size()), so a buffer that runs into a hole is EFAULT).
+            ulong* block = stackalloc ulong[16];
+            for (int i = 0; i < 16; i++) block[i] = 0;
+            block[0] = mask;
+            return UserMemory.CopyToUser(a->A2, block, a->A1 < 128 ? a->A1 : 128) ? 8 : -Errno.EFAULT;
         }
 
         internal static long SchedSetAffinity(SyscallArgs* a) => 0;

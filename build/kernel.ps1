@@ -3,7 +3,7 @@
 $KernelDir = Join-Path $Root 'LibraKernel'
 $KernelOut = Join-Path $Root 'artifacts/kernel'
 $KernelImage = Join-Path $KernelOut 'libra.elf'
-$KernelAsmSources = @('Boot/entry.S', 'Arch/X64/Native.S', 'Arch/X64/Interrupts.S', 'Vdso/VdsoImage.S')
+$KernelAsmSources = @('Boot/entry.S', 'Arch/X64/Native.S', 'Arch/X64/Interrupts.S', 'Arch/X64/UserCopy.S', 'Vdso/VdsoImage.S')
 $VdsoImage = Join-Path $KernelOut 'vdso.so'
 
 function Get-KernelIlcObject {

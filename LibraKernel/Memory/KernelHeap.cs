@@ -23,10 +23,18 @@ namespace Libra.Memory
 
         internal static void* AllocateZeroed(ulong size)
         {
+            byte* block = (byte*)TryAllocateZeroed(size);
+            if (block == null) Panic.Halt("kernel heap: out of memory");
+            return block;
+        }
+
+        // Null when the heap cannot grow: what a syscall that asked for the memory answers with
+        // ENOMEM (or EMFILE/ENFILE) instead of the panic AllocateZeroed makes.
+        internal static void* TryAllocateZeroed(ulong size)
+        {
             if (!s_ready) Panic.Halt("kernel heap used before it was initialised");
             byte* block = s_heap.Allocate(size);
-            if (block == null) Panic.Halt("kernel heap: out of memory");
-            if (s_heap.BytesInUse > s_peak) s_peak = s_heap.BytesInUse;
+            if (block != null && s_heap.BytesInUse > s_peak) s_peak = s_heap.BytesInUse;
             return block;
         }
 

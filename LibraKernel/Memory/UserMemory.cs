@@ -43,6 +43,11 @@ namespace Libra.Memory
         internal static bool IsUserRange(ulong start, ulong length) =>
             start >= Layout.UserLowest && length <= Layout.UserEnd && start <= Layout.UserEnd - length;
 
+        // Linux's access_ok: the range lies in the lower half, null page included (a copy there then
+        // faults and fails): the only check some calls make before writing, and only when they write.
+        internal static bool IsInUserHalf(ulong start, ulong length) =>
+            length <= Layout.UserEnd && start <= Layout.UserEnd - length;
+
         // Places an area: at `address` exactly when `fixedAddress`, else at the hint if that is free,
         // else top-down below UserMmapTop. Returns the address, or 0 when there is no room.
         internal static ulong Reserve(ulong address, ulong length, int prot, RangeKind kind, bool fixedAddress)
@@ -215,47 +220,81 @@ namespace Libra.Memory
             return true;
         }
 
-        // Copies into committed user pages through the direct map, ignoring their protection.
-        internal static void WriteDirect(ulong address, byte* source, ulong length)
+        // Copies into committed user pages through the direct map, ignoring their protection; false
+        // when a page is not committed (the application unmapped it meanwhile), nothing past it written.
+        internal static bool WriteDirect(ulong address, byte* source, ulong length)
         {
             PageTable* tables = KernelAddressSpace.Tables;
             while (length > 0)
             {
                 ulong* leaf = tables->Leaf(address, false);
-                if (leaf == null || (*leaf & PageTable.AddressMask) == 0) Panic.Halt("WriteDirect: page not committed");
+                if (leaf == null || (*leaf & PageTable.AddressMask) == 0) return false;
                 ulong inPage = address & (Layout.PageSize - 1);
                 ulong count = Layout.PageSize - inPage < length ? Layout.PageSize - inPage : length;
                 Native.MemMove(Layout.PhysicalToVirtual((*leaf & PageTable.AddressMask) + inPage), source, (nuint)count);
                 address += count; source += count; length -= count;
             }
+            return true;
         }
 
         // Syscall buffers: checked against the areas first (EFAULT), then copied directly, since the
-        // application's pages are in the same tables; an untouched page commits on the kernel's fault.
+        // application's pages are in the same tables; an untouched page commits on the kernel's fault,
+        // and a page the areas no longer allow (another thread's munmap or mprotect since the check)
+        // ends the copy through Arch/X64/UserCopy.S's fixup, so the call fails with EFAULT, not a panic.
         internal static bool CopyToUser(ulong destination, void* source, ulong length)
         {
             if (!IsAccessible(destination, length, write: true)) return false;
-            Native.MemMove((void*)destination, source, (nuint)length);
-            return true;
+            return Native.UserCopy((void*)destination, source, length) == 0;
         }
 
         internal static bool CopyFromUser(void* destination, ulong source, ulong length)
         {
             if (!IsAccessible(source, length, write: false)) return false;
-            Native.MemMove(destination, (void*)source, (nuint)length);
-            return true;
+            return Native.UserCopy(destination, (void*)source, length) == 0;
+        }
+
+        // A copy between memory either side of which may be the application's, already checked with
+        // IsAccessible (a file's read or write into a syscall's buffer) or at least IsUserRange (Linux's
+        // access_ok): the bytes copied, fewer than `length` at the first page the areas do not allow.
+        internal static ulong CopyChecked(void* destination, void* source, ulong length) =>
+            length - Native.UserCopy(destination, source, length);
+
+        // Single values in and out (a descriptor pair, an offset, a length): false for EFAULT.
+        internal static bool WriteInt32(ulong destination, int value) => CopyToUser(destination, &value, 4);
+
+        internal static bool WriteUInt64(ulong destination, ulong value) => CopyToUser(destination, &value, 8);
+
+        internal static bool ReadInt32(ulong source, out int value)
+        {
+            int read = 0;
+            bool done = CopyFromUser(&read, source, 4);
+            value = read;
+            return done;
+        }
+
+        internal static bool ReadUInt64(ulong source, out ulong value)
+        {
+            ulong read = 0;
+            bool done = CopyFromUser(&read, source, 8);
+            value = read;
+            return done;
         }
 
         // A NUL-terminated user string into `buffer` (NUL included); its length, -1 for EFAULT, -2 when too long.
         internal static int CopyStringFromUser(ulong source, byte* buffer, int capacity)
         {
-            for (int i = 0; i < capacity; i++)
+            int copied = 0;
+            while (copied < capacity)
             {
-                if (((source + (ulong)i) & (Layout.PageSize - 1)) == 0 || i == 0)
-                    if (!IsAccessible(source + (ulong)i, 1, write: false)) return -1;
-                byte c = *(byte*)(source + (ulong)i);
-                buffer[i] = c;
-                if (c == 0) return i;
+                // One page at a time, each checked against the areas: the string may end before a hole.
+                ulong at = source + (ulong)copied;
+                ulong inPage = Layout.PageSize - (at & (Layout.PageSize - 1));
+                ulong chunk = (ulong)(capacity - copied) < inPage ? (ulong)(capacity - copied) : inPage;
+                if (!IsAccessible(at, chunk, write: false)) return -1;
+                long found = Native.UserString(buffer + copied, (void*)at, chunk);
+                if (found < 0) return -1;
+                if ((ulong)found < chunk) return copied + (int)found;
+                copied += (int)chunk;
             }
             return -2;
         }

@@ -1,5 +1,6 @@
 using Libra.Arch.X64;
 using Libra.Drivers;
+using Libra.Memory;
 using Libra.Threads;
 
 namespace Libra.Shims
@@ -77,8 +78,18 @@ namespace Libra.Shims
 
         private static long Write(OpenFile* file, byte* buffer, ulong length, ulong offset)
         {
-            for (ulong i = 0; i < length; i++) Uart16550.Write(file->ConsolePort, buffer[i]);
-            return (long)length;
+            // Through a kernel block: the buffer may be the application's, and may go away meanwhile.
+            byte* block = stackalloc byte[256];
+            ulong done = 0;
+            while (done < length)
+            {
+                ulong want = length - done < 256 ? length - done : 256;
+                ulong copied = UserMemory.CopyChecked(block, buffer + done, want);
+                for (ulong i = 0; i < copied; i++) Uart16550.Write(file->ConsolePort, block[i]);
+                done += copied;
+                if (copied < want) return done > 0 ? (long)done : -Errno.EFAULT;
+            }
+            return (long)done;
         }
 
         // stdin is readable with data or at its end; stdout and stderr are always writable.

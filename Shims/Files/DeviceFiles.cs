@@ -1,4 +1,5 @@
 using Libra.Arch.X64;
+using Libra.Memory;
 using Libra.Time;
 
 namespace Libra.Shims
@@ -90,7 +91,8 @@ namespace Libra.Shims
             ulong position = positioned ? offset : file->Position;
             if (position >= file->Size) return 0;
             ulong n = file->Size - position < length ? file->Size - position : length;
-            Native.MemMove(buffer, file->Data + position, (nuint)n);
+            n = UserMemory.CopyChecked(buffer, file->Data + position, n);
+            if (n == 0) return -Errno.EFAULT;
             if (!positioned) file->Position += n;
             return (long)n;
         }

@@ -134,7 +134,8 @@ namespace Libra.Shims
             byte* record = stackalloc byte[12];
             *(uint*)record = mask;
             *(ulong*)(record + 4) = data;
-            return UserMemory.CopyToUser(events + (ulong)index * 12, record, 12);
+            // The range was checked once for all (WaitUntil); the copy still stops at a page unmapped since.
+            return UserMemory.CopyChecked((void*)(events + (ulong)index * 12), record, 12) == 12;
         }
 
         // An epoll instance in a state dump: its items, its ready list, whether epoll_wait sleeps on
@@ -320,7 +321,8 @@ namespace Libra.Shims
             if (file == null) return -Errno.EBADF;
             Epoll* epoll = Epoll.Of(file);
             if (epoll == null) return -Errno.EINVAL;
-            if (!UserMemory.IsAccessible(events, (ulong)max * 12, write: true)) return -Errno.EFAULT;
+            // Only the range is checked first (access_ok): with nothing ready, no byte is written.
+            if (!UserMemory.IsInUserHalf(events, (ulong)max * 12)) return -Errno.EFAULT;
             FileTable.Hold(file);
             long result;
             while (true)

@@ -61,7 +61,7 @@ namespace Libra.Shims
             }
             ulong value = counter->Semaphore ? 1 : counter->Count;
             counter->Count -= value;
-            *(ulong*)buffer = value;
+            if (UserMemory.CopyChecked(buffer, &value, 8) < 8) { counter->Count += value; return -Errno.EFAULT; }
             counter->Queue.Notify(PollEvents.Out | PollEvents.WrNorm);
             return 8;
         }
@@ -70,7 +70,8 @@ namespace Libra.Shims
         {
             if (offset != ulong.MaxValue) return -Errno.ESPIPE;
             if (length < 8) return -Errno.EINVAL;
-            ulong value = *(ulong*)buffer;
+            ulong value = 0;
+            if (UserMemory.CopyChecked(&value, buffer, 8) < 8) return -Errno.EFAULT;
             if (value == ulong.MaxValue) return -Errno.EINVAL;
             Counter* counter = Of(file);
             while (Max - counter->Count < value)

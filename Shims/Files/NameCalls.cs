@@ -29,7 +29,25 @@ namespace Libra.Shims
             if (file == null) return -Errno.EBADF;
             if (file->Ops->GetDents == null) return -Errno.ENOTDIR;
             if (!UserMemory.IsAccessible(a->A1, a->A2, write: true)) return -Errno.EFAULT;
-            return file->Ops->GetDents(file, a->A1, a->A2);
+            // Each file system writes its records into a kernel block, copied out after: a buffer
+            // unmapped meanwhile gives EFAULT, not a kernel fault. A smaller block only means fewer
+            // records per call (a record is at most 280 bytes).
+            ulong capacity = a->A2 < DirentBlock ? a->A2 : DirentBlock;
+            byte* block = (byte*)KernelHeap.TryAllocateZeroed(capacity);
+            if (block == null) return -Errno.ENOMEM;
+            long result = file->Ops->GetDents(file, (ulong)block, capacity);
+            if (result > 0 && !UserMemory.CopyToUser(a->A1, block, (ulong)result)) result = -Errno.EFAULT;
+            KernelHeap.Free(block);
+            return result;
+        }
+
+        private const ulong DirentBlock = 32 * 1024;
+
+        // AT_EMPTY_PATH's test: the user string is "" (unreadable is not empty: the path walk says EFAULT).
+        internal static bool IsEmptyString(ulong address)
+        {
+            byte first = 1;
+            return UserMemory.CopyFromUser(&first, address, 1) && first == 0;
         }
 
         internal static long Mkdir(SyscallArgs* a) => MakeDirectory(AT_FDCWD, a->A0, (uint)a->A1);
@@ -111,7 +129,7 @@ namespace Libra.Shims
             byte* to = stackalloc byte[PathMax];
             long toLength = ReadPath(toDirectory, toAddress, to);
             if (toLength < 0) return toLength;
-            if ((flags & AT_EMPTY_PATH) != 0 && UserMemory.IsAccessible(fromAddress, 1, write: false) && *(byte*)fromAddress == 0)
+            if ((flags & AT_EMPTY_PATH) != 0 && IsEmptyString(fromAddress))
             {
                 OpenFile* file = FileTable.Get(fromDirectory);
                 if (file == null) return -Errno.EBADF;

@@ -17,8 +17,14 @@ namespace Libra.Shims
         // A pipe with one reader and one writer, or null when the kernel heap cannot hold its ring.
         internal static Pipe* Create()
         {
-            var pipe = (Pipe*)KernelHeap.AllocateZeroed((ulong)sizeof(Pipe));
+            var pipe = (Pipe*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Pipe));
+            if (pipe == null) return null;
             pipe->_ring = ByteRing.Create(Capacity);
+            if (!pipe->_ring.IsAllocated)
+            {
+                KernelHeap.Free(pipe);
+                return null;
+            }
             pipe->Readers = 1;
             pipe->Writers = 1;
             return pipe;
@@ -41,8 +47,9 @@ namespace Libra.Shims
                 if (Queue.Wait(PollEvents.In, 0) == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
             }
             ulong n = _ring.Take(buffer, length);
-            Queue.Notify(PollEvents.Out | PollEvents.WrNorm);
-            return (long)n;
+            if (n > 0) Queue.Notify(PollEvents.Out | PollEvents.WrNorm);
+            // The buffer went away while the reader slept (fs/pipe.c pipe_read: EFAULT when nothing was copied).
+            return n == 0 ? -Errno.EFAULT : (long)n;
         }
 
         internal long Write(byte* buffer, ulong length, bool nonBlocking)
@@ -63,8 +70,10 @@ namespace Libra.Shims
                     if (Queue.Wait(PollEvents.Out, 0) == WakeReason.Interrupted) return written > 0 ? (long)written : -Errno.ERESTARTSYS;
                     continue;
                 }
-                written += _ring.Put(buffer + written, length - written);
-                Queue.Notify(PollEvents.In | PollEvents.RdNorm);
+                ulong room = _ring.Space, put = _ring.Put(buffer + written, length - written);
+                written += put;
+                if (put > 0) Queue.Notify(PollEvents.In | PollEvents.RdNorm);
+                if (put < room && written < length) return written > 0 ? (long)written : -Errno.EFAULT;
             }
             return (long)written;
         }
@@ -104,6 +113,8 @@ namespace Libra.Shims
             if ((flags & ~(FileTable.O_NONBLOCK | FileTable.O_CLOEXEC)) != 0) return -Errno.EINVAL;
             if (!UserMemory.IsAccessible(fds, 8, write: true)) return -Errno.EFAULT;
             Pipe* pipe = Pipe.Create();
+            // No memory for the ring: Linux's create_pipe_files answers ENFILE when the pipe's inode cannot be had.
+            if (pipe == null) return -Errno.ENFILE;
             int status = flags & FileTable.O_NONBLOCK;
             OpenFile* reader = FileTable.New(FileKind.Pipe, s_ops, FileTable.O_RDONLY | status, FileTable.S_IFIFO | 0x180);
             OpenFile* writer = FileTable.New(FileKind.Pipe, s_ops, FileTable.O_WRONLY | status, FileTable.S_IFIFO | 0x180);
@@ -118,8 +129,11 @@ namespace Libra.Shims
             int* pair = stackalloc int[2];
             pair[0] = readFd;
             pair[1] = writeFd;
-            UserMemory.CopyToUser(fds, pair, 8);
-            return 0;
+            if (UserMemory.CopyToUser(fds, pair, 8)) return 0;
+            // The array went away since the check: no descriptors are left behind (do_pipe2's fput).
+            FileTable.Close(readFd);
+            FileTable.Close(writeFd);
+            return -Errno.EFAULT;
         }
 
         private static Pipe* Of(OpenFile* file) => (Pipe*)file->Object;

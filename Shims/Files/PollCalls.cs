@@ -55,14 +55,22 @@ namespace Libra.Shims
             if (count > FileTable.MaxFiles) return -Errno.EINVAL;
             if (!UserMemory.IsAccessible(fds, count * 8, write: true)) return -Errno.EFAULT;
             Watch* watches = count == 0 ? null : (Watch*)KernelHeap.AllocateZeroed(count * (ulong)sizeof(Watch));
-            for (ulong i = 0; i < count; i++)
+            // struct pollfd { int fd; short events, revents; }, each copied: the array may go away
+            // while the call sleeps (then EFAULT, as do_sys_poll's failed copy back).
+            ulong entry = 0;
+            long result = 0;
+            for (ulong i = 0; i < count && result == 0; i++)
             {
-                watches[i].Fd = *(int*)(fds + i * 8);
-                watches[i].Events = *(ushort*)(fds + i * 8 + 4) | PollEvents.Always;
+                if (UserMemory.CopyChecked(&entry, (void*)(fds + i * 8), 8) < 8) result = -Errno.EFAULT;
+                watches[i].Fd = (int)entry;
+                watches[i].Events = (ushort)(entry >> 32) | PollEvents.Always;
             }
-            long result = Wait(watches, (int)count, deadline, immediate);
-            if (result >= 0)
-                for (ulong i = 0; i < count; i++) *(short*)(fds + i * 8 + 6) = (short)watches[i].Revents;
+            if (result == 0) result = Wait(watches, (int)count, deadline, immediate);
+            for (ulong i = 0; result >= 0 && i < count; i++)
+            {
+                short revents = (short)watches[i].Revents;
+                if (UserMemory.CopyChecked((void*)(fds + i * 8 + 6), &revents, 2) < 2) result = -Errno.EFAULT;
+            }
             if (watches != null) KernelHeap.Free(watches);
             return result;
         }

@@ -101,7 +101,7 @@ namespace Libra.Shims
             long total = 0;
             for (ulong i = 0; i < count; i++)
             {
-                ulong buffer = ((ulong*)iov)[i * 2], length = ((ulong*)iov)[i * 2 + 1];
+                if (!ReadIovec(iov, i, out ulong buffer, out ulong length)) return total > 0 ? total : -Errno.EFAULT;
                 if (length == 0) continue;
                 long n = reading ? ReadInto(fd, buffer, length, ulong.MaxValue) : WriteFrom(fd, buffer, length, ulong.MaxValue);
                 if (n < 0) return total > 0 ? total : n;
@@ -109,6 +109,17 @@ namespace Libra.Shims
                 if ((ulong)n < length) break;
             }
             return total;
+        }
+
+        // Entry `index` of a user array of struct iovec { void* base; size_t len; }, copied in each
+        // time it is used: another thread may unmap the array while a read sleeps. False for EFAULT.
+        internal static bool ReadIovec(ulong iov, ulong index, out ulong buffer, out ulong length)
+        {
+            ulong* entry = stackalloc ulong[2];
+            bool read = UserMemory.CopyFromUser(entry, iov + index * 16, 16);
+            buffer = entry[0];
+            length = entry[1];
+            return read;
         }
 
         internal static long Seek(SyscallArgs* a)

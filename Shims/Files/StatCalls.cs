@@ -39,7 +39,7 @@ namespace Libra.Shims
             StatRecord record;
             long error;
             byte* path = stackalloc byte[PathMax];
-            if ((flags & AT_EMPTY_PATH) != 0 && UserMemory.IsAccessible(pathAddress, 1, write: false) && *(byte*)pathAddress == 0)
+            if ((flags & AT_EMPTY_PATH) != 0 && NameCalls.IsEmptyString(pathAddress))
             {
                 if (dirfd == AT_FDCWD)
                 {

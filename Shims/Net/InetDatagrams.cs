@@ -219,8 +219,8 @@ namespace Libra.Shims.Net
                 if (reason == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
                 if (reason == WakeReason.TimedOut) return -Errno.EAGAIN;
             }
+            if (!peek && (copied >= 0 || copied == -(int)Errno.EFAULT)) ReturnCredit(inet);     // the datagram is gone either way
             if (copied < 0) return copied;
-            if (!peek) ReturnCredit(inet);
             if (address != null && addressLength != null)
             {
                 Native.MemMove(address, from, (nuint)fromLength);

@@ -38,6 +38,7 @@ namespace Libra.Shims.Net
 
         internal static void Initialize()
         {
+            SideRxQueue.CopyOut = &UserMemory.CopyChecked;
             Ops = SocketOperations.New();
             Ops->Attach = &Attach;
             Ops->Bind = &Bind;
@@ -310,7 +311,13 @@ namespace Libra.Shims.Net
                 if (length == 0) return 0;
                 byte* frame = NetworkLink.TakeBuffer();
                 int header = SideCodec.DataHeader(Span(frame), inet->Id, allowed);
-                Native.MemMove(frame + SideProtocol.HeaderSize, data + sent, (nuint)allowed);
+                if (UserMemory.CopyChecked(frame + SideProtocol.HeaderSize, data + sent, (ulong)allowed) < (ulong)allowed)
+                {
+                    // The data's pages went away since the check: this frame does not go, its credit returns.
+                    NetworkLink.ReturnBuffer(frame);
+                    inet->State.Tx.Return((uint)allowed);
+                    return sent > 0 ? (long)sent : -Errno.EFAULT;
+                }
                 long error = NetworkLink.SendFrame(frame, header < 0 ? header : header + allowed);
                 if (error != 0) return sent > 0 ? (long)sent : error;
                 sent += (ulong)allowed;
@@ -330,14 +337,18 @@ namespace Libra.Shims.Net
             while (true)
             {
                 ulong want = length - received > int.MaxValue ? int.MaxValue : length - received;
+                ulong buffered = inet->State.Buffered;
                 int n = inet->State.Receive(new Span<byte>(buffer + received, (int)want), peek);
+                // Fewer bytes than were there to take: the buffer went away since the check.
+                bool faulted = n >= 0 && (ulong)n < want && (ulong)n < buffered;
                 if (n > 0)
                 {
                     received += (ulong)n;
                     if (!peek) ReturnCredit(inet);
-                    if (!waitAll || received == length) break;
+                    if (faulted || !waitAll || received == length) break;
                     continue;
                 }
+                if (faulted) return received > 0 ? (long)received : -Errno.EFAULT;
                 if (n == 0 || n != -(int)Errno.EAGAIN)
                 {
                     if (received > 0) break;

@@ -129,8 +129,12 @@ namespace Libra.Shims.Net
             fromLength = (int)ReadU32(_head + 4);
             for (int i = 0; i < fromLength && i < from.Length; i++) from[i] = _ring[(_head + RecordHeader + (uint)i) % _capacity];
             int copied = destination.Length < length ? destination.Length : length;
-            uint data = _head + RecordHeader + (uint)fromLength;
-            for (int i = 0; i < copied; i++) destination[i] = _ring[(data + (uint)i) % _capacity];
+            uint data = (_head + RecordHeader + (uint)fromLength) % _capacity;
+            // The data in at most two pieces (the ring wraps); a destination that ended early (the
+            // application's buffer went away) still consumes the datagram: EFAULT, as udp_recvmsg.
+            int first = copied < (int)(_capacity - data) ? copied : (int)(_capacity - data);
+            bool faulted = SideRxQueue.Move(destination.Slice(0, first), _ring + data, first) < first ||
+                (copied > first && SideRxQueue.Move(destination.Slice(first, copied - first), _ring, copied - first) < copied - first);
             if (!peek)
             {
                 uint record = RecordHeader + (uint)fromLength + (uint)length;
@@ -140,7 +144,7 @@ namespace Libra.Shims.Net
                 _count--;
                 RxUncredited += Cost(length);
             }
-            return copied;
+            return faulted ? -(int)Errno.EFAULT : copied;
         }
 
         // sendto: whether a datagram of `length` bytes may go now (its frame is the caller's): the

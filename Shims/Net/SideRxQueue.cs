@@ -23,6 +23,21 @@ namespace Libra.Shims.Net
 
         private static byte* Data(Block* block) => (byte*)block + HeaderSize;
 
+        // How Read (and SideDatagrams.Receive) move bytes into a destination that may be the
+        // application's memory: the kernel sets UserMemory.CopyChecked (bytes moved, fewer when the
+        // buffer went away meanwhile); null, as on the host, is a plain copy.
+        internal static delegate*<void*, void*, ulong, ulong> CopyOut;
+
+        internal static int Move(Span<byte> destination, byte* source, int count)
+        {
+            if (CopyOut == null)
+            {
+                new ReadOnlySpan<byte>(source, count).CopyTo(destination);
+                return count;
+            }
+            fixed (byte* target = destination) return (int)CopyOut(target, source, (ulong)count);
+        }
+
         private Block* _head, _tail, _spare;
         private uint _count, _blocks;
         private delegate*<ulong, void*> _allocate;
@@ -86,10 +101,10 @@ namespace Libra.Shims.Net
             {
                 int available = (int)(block->End - start);
                 int step = destination.Length - done < available ? destination.Length - done : available;
-                new ReadOnlySpan<byte>(Data(block) + start, step).CopyTo(destination.Slice(done, step));
-                done += step;
-                start += (uint)step;
-                if (start < block->End) break;
+                int moved = Move(destination.Slice(done, step), Data(block) + start, step);
+                done += moved;
+                start += (uint)moved;
+                if (moved < step || start < block->End) break;     // the destination ended early, or is full
                 block = block->Next;
                 if (block != null) start = block->Start;
             }

@@ -122,10 +122,11 @@ namespace Libra.Shims.Net
         }
 
         // Writes an address out as accept, recvfrom and getsockname do: truncated to *lengthAddress,
-        // which then says the full length.
-        private static long WriteAddress(ulong address, ulong lengthAddress, byte* value, int length)
+        // which then says the full length. Null pointers mean "not asked for" to accept and recvfrom;
+        // getsockname and getpeername always write (move_addr_to_user: EFAULT for a null address).
+        private static long WriteAddress(ulong address, ulong lengthAddress, byte* value, int length, bool optional = true)
         {
-            if (address == 0 || lengthAddress == 0) return 0;
+            if (optional && (address == 0 || lengthAddress == 0)) return 0;
             int room;
             if (!UserMemory.CopyFromUser(&room, lengthAddress, 4)) return -Errno.EFAULT;
             if (room < 0) return -Errno.EINVAL;
@@ -208,7 +209,7 @@ namespace Libra.Shims.Net
             byte* address = stackalloc byte[AddressCapacity];
             long length = socket->Ops->Name(socket, peer, address);
             if (length < 0) return length;
-            return WriteAddress(a->A1, a->A2, address, (int)length);
+            return WriteAddress(a->A1, a->A2, address, (int)length, optional: false);
         }
 
         // sendto(fd, buffer, length, flags, address, address_length)
@@ -265,8 +266,8 @@ namespace Libra.Shims.Net
             if (!UserMemory.IsAccessible(iov, count * 16, write: false)) return -Errno.EFAULT;
             for (ulong i = 0; i < count; i++)
             {
-                ulong length = ((ulong*)iov)[i * 2 + 1];
-                if (!UserMemory.IsAccessible(((ulong*)iov)[i * 2], length, write: receiving)) return -Errno.EFAULT;
+                if (!ReadWriteCalls.ReadIovec(iov, i, out ulong buffer, out ulong length)) return -Errno.EFAULT;
+                if (!UserMemory.IsAccessible(buffer, length, write: receiving)) return -Errno.EFAULT;
                 total += length;
             }
             return 0;
@@ -314,7 +315,7 @@ namespace Libra.Shims.Net
                 long sent = 0;
                 for (ulong i = 0; i < count; i++)
                 {
-                    ulong buffer = ((ulong*)iov)[i * 2], length = ((ulong*)iov)[i * 2 + 1];
+                    if (!ReadWriteCalls.ReadIovec(iov, i, out ulong buffer, out ulong length)) return sent > 0 ? sent : -Errno.EFAULT;
                     if (length == 0 && socket->IsStream) continue;
                     long n = Send(socket, (byte*)buffer, length, sent > 0 ? flags | MSG_DONTWAIT : flags, to, (int)addressLength);
                     if (n < 0) return sent > 0 && n == -Errno.EAGAIN ? sent : sent > 0 ? sent : n;
@@ -327,13 +328,14 @@ namespace Libra.Shims.Net
             if (total > 65536) return -Errno.EMSGSIZE;
             byte* gathered = (byte*)KernelHeap.AllocateZeroed(total == 0 ? 1 : total);
             ulong at = 0;
-            for (ulong i = 0; i < count; i++)
+            long result = 0;
+            for (ulong i = 0; i < count && result == 0; i++)
             {
-                ulong length = ((ulong*)iov)[i * 2 + 1];
-                UserMemory.CopyFromUser(gathered + at, ((ulong*)iov)[i * 2], length);
+                if (!ReadWriteCalls.ReadIovec(iov, i, out ulong buffer, out ulong length) || length > total - at ||
+                    !UserMemory.CopyFromUser(gathered + at, buffer, length)) result = -Errno.EFAULT;
                 at += length;
             }
-            long result = Send(socket, gathered, total, flags, to, (int)addressLength);
+            if (result == 0) result = Send(socket, gathered, total, flags, to, (int)addressLength);
             KernelHeap.Free(gathered);
             return result;
         }
@@ -354,7 +356,7 @@ namespace Libra.Shims.Net
                 received = 0;
                 for (ulong i = 0; i < count; i++)
                 {
-                    ulong buffer = ((ulong*)iov)[i * 2], length = ((ulong*)iov)[i * 2 + 1];
+                    if (!ReadWriteCalls.ReadIovec(iov, i, out ulong buffer, out ulong length)) { if (received == 0) return -Errno.EFAULT; break; }
                     if (length == 0) continue;
                     // After the first bytes, later iovecs take only what is already there.
                     int f = received > 0 ? (flags | MSG_DONTWAIT) & ~MSG_WAITALL : flags;
@@ -377,9 +379,9 @@ namespace Libra.Shims.Net
                     ulong at = 0, left = (ulong)received < total ? (ulong)received : total;
                     for (ulong i = 0; i < count && left > 0; i++)
                     {
-                        ulong length = ((ulong*)iov)[i * 2 + 1];
+                        if (!ReadWriteCalls.ReadIovec(iov, i, out ulong buffer, out ulong length)) break;
                         ulong n = length < left ? length : left;
-                        UserMemory.CopyToUser(((ulong*)iov)[i * 2], bounce + at, n);
+                        if (!UserMemory.CopyToUser(buffer, bounce + at, n)) break;
                         at += n;
                         left -= n;
                     }

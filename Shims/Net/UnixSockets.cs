@@ -1,4 +1,5 @@
 using Libra.Arch.X64;
+using Libra.Diagnostics;
 using Libra.Memory;
 using Libra.Threads;
 
@@ -65,6 +66,8 @@ namespace Libra.Shims.Net
             var endpoint = (UnixEndpoint*)KernelHeap.AllocateZeroed((ulong)sizeof(UnixEndpoint));
             endpoint->Socket = socket;
             endpoint->Incoming = ByteRing.Create(socket->IsStream ? StreamCapacity : DatagramCapacity);
+            // Not yet ENOMEM: socketpair and accept would need an unwinding path first.
+            if (!endpoint->Incoming.IsAllocated) Panic.Halt("kernel heap: out of memory for a unix socket's ring");
             endpoint->NextEndpoint = s_endpoints;
             s_endpoints = endpoint;
             socket->Family = endpoint;
@@ -233,8 +236,10 @@ namespace Libra.Shims.Net
                 if (sent == length) return (long)sent;
                 if (!peer->Incoming.IsFull)
                 {
-                    sent += peer->Incoming.Put(data + sent, length - sent);
-                    peer->Queue.Notify(PollEvents.In | PollEvents.RdNorm);
+                    ulong room = peer->Incoming.Space, put = peer->Incoming.Put(data + sent, length - sent);
+                    sent += put;
+                    if (put > 0) peer->Queue.Notify(PollEvents.In | PollEvents.RdNorm);
+                    if (put < room && sent < length) return sent > 0 ? (long)sent : -Errno.EFAULT;     // a page went away
                     continue;
                 }
                 if (nonBlocking) return sent > 0 ? (long)sent : -Errno.EAGAIN;
@@ -278,7 +283,13 @@ namespace Libra.Shims.Net
             header[1] = (uint)self->NameLength;
             target->Incoming.Put((byte*)header, RecordHeader);
             if (self->NameLength > 0) target->Incoming.Put(self->Name, (ulong)self->NameLength);
-            target->Incoming.Put(data, length);
+            ulong put = target->Incoming.Put(data, length);
+            if (put < length)
+            {
+                // The data's pages went away since the check: no record is left half written.
+                target->Incoming.Unput(RecordHeader + (ulong)self->NameLength + put);
+                return -Errno.EFAULT;
+            }
             target->Queue.Notify(PollEvents.In | PollEvents.RdNorm);
             return (long)length;
         }
@@ -315,8 +326,10 @@ namespace Libra.Shims.Net
             {
                 if (!self->Incoming.IsEmpty && length > 0)
                 {
-                    ulong n = peek ? self->Incoming.Peek(buffer + received, length - received) : self->Incoming.Take(buffer + received, length - received);
+                    ulong want = length - received, held = self->Incoming.Count;
+                    ulong n = peek ? self->Incoming.Peek(buffer + received, want) : self->Incoming.Take(buffer + received, want);
                     received += n;
+                    if (n < want && n < held) return received > 0 ? (long)received : -Errno.EFAULT;     // a page went away
                     if (!peek && self->Peer != null) self->Peer->Queue.Notify(PollEvents.Out | PollEvents.WrNorm);
                     if (!waitAll || received == length) return (long)received;
                     continue;
@@ -350,7 +363,7 @@ namespace Libra.Shims.Net
             byte* copy = (byte*)KernelHeap.AllocateZeroed(record);
             if (peek) self->Incoming.Peek(copy, record); else self->Incoming.Take(copy, record);
             ulong n = dataLength < length ? dataLength : length;
-            if (n > 0) Native.MemMove(buffer, copy + RecordHeader + nameLength, (nuint)n);
+            bool copied = UserMemory.CopyChecked(buffer, copy + RecordHeader + nameLength, n) == n;
             if (address != null)
             {
                 if (nameLength > 0) Native.MemMove(address, copy + RecordHeader, (nuint)nameLength);
@@ -358,8 +371,9 @@ namespace Libra.Shims.Net
                 *addressLength = nameLength > 0 ? (int)nameLength : PathOffset;
             }
             KernelHeap.Free(copy);
-            if (n < dataLength) *messageFlags |= SocketCalls.MSG_TRUNC;
             if (!peek) NotifySenders(self);
+            if (!copied) return -Errno.EFAULT;     // the datagram is consumed, as unix_dgram_recvmsg's failed copy leaves it
+            if (n < dataLength) *messageFlags |= SocketCalls.MSG_TRUNC;
             return (flags & SocketCalls.MSG_TRUNC) != 0 ? (long)dataLength : (long)n;
         }
 

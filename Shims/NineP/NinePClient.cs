@@ -44,6 +44,7 @@ namespace Libra.Shims.NineP
             session.AllocateBuffer = &AllocateBuffer;
             session.FreeBuffer = &FreeBuffer;
             session.MalformedReply = &ReportMalformedReply;
+            session.CopyData = &UserMemory.CopyChecked;
             var client = (NinePClient*)KernelHeap.AllocateZeroed((ulong)sizeof(NinePClient));
             var words = (ulong*)KernelHeap.AllocateZeroed(MaxFids / 8);
             client->_session = new NinePSession(session, (int)ProposedMsize, words, MaxFids / 64);

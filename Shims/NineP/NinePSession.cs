@@ -178,8 +178,10 @@ namespace Libra.Shims.NineP
             if (error == 0 && data.Length > count) error = -(int)Errno.EIO;
             if (error == 0)
             {
-                error = data.Length;
-                fixed (byte* source = data) Buffer.MemoryCopy(source, buffer, count, data.Length);
+                int copied;
+                fixed (byte* source = data) copied = CopyData(buffer, source, data.Length);
+                // A buffer that ended early keeps what arrived; none of it: EFAULT.
+                error = copied > 0 || data.Length == 0 ? copied : -(int)Errno.EFAULT;
             }
             return Finish(ref call, received, error);
         }
@@ -191,7 +193,10 @@ namespace Libra.Shims.NineP
             if (count > MaxIo) count = MaxIo;
             Call call = Begin();
             if (!call.Ok) return -(int)Errno.ENOMEM;
-            int received = Exchange(ref call, NinePCodec.Twrite(call.RequestSpan, call.Tag, fid, offset, new ReadOnlySpan<byte>(data, count)));
+            // The header, then the data moved in behind it from the caller's buffer (which may end early).
+            int header = NinePCodec.TwriteHeader(call.RequestSpan, call.Tag, fid, offset, (uint)count);
+            if (header > 0 && CopyData(call.Request + header, data, count) < count) return Finish(ref call, -1, -(int)Errno.EFAULT);
+            int received = Exchange(ref call, header < 0 ? header : header + count);
             uint written = 0;
             int error = received < 0 ? received : NinePCodec.Rwrite(call.ReplySpan(received), _msize, call.Tag, out written);
             if (error == 0 && written > (uint)count) error = -(int)Errno.EIO;
@@ -410,6 +415,15 @@ namespace Libra.Shims.NineP
 
         // Sends the request (length from an encoder, or its -errno) and brings back the reply: its
         // length, or -errno. A length beyond msize is a transport that lies: EIO.
+        // File data between a message and the caller's buffer, through the transport's CopyData when
+        // it has one: the bytes moved.
+        private int CopyData(byte* destination, byte* source, int length)
+        {
+            if (_transport.CopyData != null) return (int)_transport.CopyData(destination, source, (ulong)length);
+            Buffer.MemoryCopy(source, destination, length, length);
+            return length;
+        }
+
         private int Exchange(ref Call call, int length)
         {
             if (length < 0) return length;

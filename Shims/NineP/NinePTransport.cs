@@ -17,5 +17,9 @@ namespace Libra.Shims.NineP
         // Says that a reply of `received` bytes to `request` did not decode and its call fails with
         // EIO (the kernel's writes one log line); may be null.
         internal delegate*<void*, byte*, byte*, int, void> MalformedReply;
+        // Moves file data between a message and the caller's buffer (destination, source, length):
+        // the bytes moved, fewer when the caller's buffer ended early. The kernel's is UserMemory's
+        // CopyChecked, which survives a buffer the application unmapped meanwhile; null: a plain copy.
+        internal delegate*<void*, void*, ulong, ulong> CopyData;
     }
 }

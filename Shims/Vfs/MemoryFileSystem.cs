@@ -443,16 +443,17 @@ namespace Libra.Shims
         {
             if (offset >= node->Size) return 0;
             ulong n = node->Size - offset < length ? node->Size - offset : length;
-            if (node->Borrowed != null) { Native.MemMove(buffer, node->Borrowed + offset, (nuint)n); return n; }
+            if (node->Borrowed != null) return UserMemory.CopyChecked(buffer, node->Borrowed + offset, n);
             ulong done = 0;
             while (done < n)
             {
                 ulong at = offset + done, chunk = at / ChunkSize, within = at % ChunkSize;
                 ulong piece = ChunkSize - within < n - done ? ChunkSize - within : n - done;
-                Native.MemMove(buffer + done, (byte*)node->Chunks[chunk] + within, (nuint)piece);
-                done += piece;
+                ulong copied = UserMemory.CopyChecked(buffer + done, (byte*)node->Chunks[chunk] + within, piece);
+                done += copied;
+                if (copied < piece) break;     // the buffer's page went away: what arrived counts
             }
-            return n;
+            return done;
         }
 
         private static long Read(OpenFile* file, byte* buffer, ulong length, ulong offset)
@@ -460,7 +461,9 @@ namespace Libra.Shims
             var node = (MemoryNode*)file->Object;
             if (node->IsDirectory) return -Errno.EISDIR;
             bool positioned = offset != ulong.MaxValue;
-            ulong n = ReadAt(node, buffer, length, positioned ? offset : file->Position);
+            ulong at = positioned ? offset : file->Position;
+            ulong n = ReadAt(node, buffer, length, at);
+            if (n == 0 && length > 0 && at < node->Size) return -Errno.EFAULT;
             if (!positioned) file->Position += n;
             return (long)n;
         }
@@ -487,9 +490,11 @@ namespace Libra.Shims
             {
                 ulong position = at + done, chunk = position / ChunkSize, within = position % ChunkSize;
                 ulong piece = ChunkSize - within < end - position ? ChunkSize - within : end - position;
-                Native.MemMove((byte*)node->Chunks[chunk] + within, data + done, (nuint)piece);
-                done += piece;
+                ulong copied = UserMemory.CopyChecked((byte*)node->Chunks[chunk] + within, data + done, piece);
+                done += copied;
+                if (copied < piece) break;     // the data's page went away: the file keeps what arrived
             }
+            if (done == 0) return -Errno.EFAULT;
             Touch(node);
             if (!positioned) file->Position = at + done;
             return (long)done;

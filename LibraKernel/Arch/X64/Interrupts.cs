@@ -36,7 +36,8 @@ namespace Libra.Arch.X64
                 bool allowed = address < Layout.UserEnd && UserMemory.HandleFault(address, frame->ErrorCode, out mapped);
                 if (!allowed)
                 {
-                    if (!frame->FromUser) Panic.Fault(frame);
+                    if (!frame->FromUser && !RecoverUserCopy(frame, address)) Panic.Fault(frame);
+                    if (!frame->FromUser) return;
                     SignalDelivery.RaiseFault(frame, SignalDelivery.SIGSEGV,
                         mapped ? SignalDelivery.SEGV_ACCERR : SignalDelivery.SEGV_MAPERR, address, address);
                 }
@@ -48,6 +49,18 @@ namespace Libra.Arch.X64
                 Scheduler.BeforeUserReturn();
                 SignalDelivery.BeforeUserReturn(frame);
             }
+        }
+
+        // A kernel copy to or from the application's memory that met a page its areas do not allow
+        // (a concurrent munmap or mprotect): it resumes at its fixup and returns failure (EFAULT to the
+        // caller), as Linux's fixup_exception does; demand paging had its chance before this.
+        private static bool RecoverUserCopy(InterruptFrame* frame, ulong address)
+        {
+            if (address >= Layout.UserEnd) return false;
+            ulong fixup = Native.UserCopyFixup(frame->Rip);
+            if (fixup == 0) return false;
+            frame->Rip = fixup;
+            return true;
         }
 
         // The signal, si_code and si_addr Linux gives each CPU exception (arch/x86/kernel/traps.c).

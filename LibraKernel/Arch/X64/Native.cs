@@ -12,6 +12,20 @@ namespace Libra.Arch.X64
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_memset")]
         internal static extern void* MemSet(void* destination, int value, nuint length);
 
+        // Arch/X64/UserCopy.S: copies whose page faults on the application's memory are recovered.
+        // Bytes not copied (0 when all were).
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_user_copy")]
+        internal static extern ulong UserCopy(void* destination, void* source, ulong length);
+
+        // Copies a NUL-terminated string up to `capacity` bytes: the index of its NUL (copied too),
+        // `capacity` when there is none within it, -1 when a page fault stopped it.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_user_string")]
+        internal static extern long UserString(byte* destination, void* source, ulong capacity);
+
+        // Where a fault at `rip` resumes when rip is an instruction of a user copy; 0 otherwise.
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_user_fixup")]
+        internal static extern ulong UserCopyFixup(ulong rip);
+
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_outb")]
         internal static extern void OutByte(ushort port, byte value);
 

@@ -102,6 +102,20 @@ public static class ProbeCatalog
         new("posix-sigpipe", "posix", ["sigpipe-pipe"], NoEnvironment, 141, [], "posix-sigpipe"),
         new("posix-sigpipe-ignored", "posix", ["sigpipe-ignored"], NoEnvironment, 0, [], "posix-sigpipe-ignored"),
         new("posix-sigpipe-handled", "posix", ["sigpipe-handled"], NoEnvironment, 0, [], "posix-sigpipe-handled"),
+        // A static C program giving system calls bad user pointers (null, unmapped, a kernel address,
+        // a range into a hole): every syscall family answers EFAULT (or what Linux answers), never a
+        // panic; and a read blocked on a pipe or a unix socket whose buffer another thread unmaps gets
+        // EFAULT, a blocked writer the bytes it had written (Libra's copies recover their page faults).
+        new("faults-pointers", "faults", ["pointers"], NoEnvironment, 0, [], "faults-pointers"),
+        new("faults-unmapped", "faults", ["unmapped"], NoEnvironment, 0, [], "faults-unmapped"),
+        // Pipes until EMFILE or ENFILE (descriptors raised to 4096), then all closed and 10,000 more
+        // opened and closed (ResourceLimitTests runs it in a machine too small for them all).
+        new("faults-pipes", "faults", ["pipes"], NoEnvironment, 0, [], "faults-pipes"),
+        // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
+        // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
+        new("links", "links", [], NoEnvironment, 0, [], "links"),
+        new("links-share", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true),
+        new("links-diod", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true, FileServer: FileServer.Diod),
         // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
         // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
         // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,

@@ -1,0 +1,29 @@
+using System.Text.RegularExpressions;
+using Libra.Qemu;
+using Libra.Tests.Boot;
+using Xunit;
+
+namespace Libra.Tests.Probes;
+
+// What only Libra's own limits show: the faults probe's pipes run out of kernel memory before they
+// run out of descriptors in a small machine, and the kernel's exit report says where its heap stood.
+[Collection("qemu")]
+public class ResourceLimitTests
+{
+    // 2,046 pipes of 64 KiB do not fit in 96 MiB: the pipe that does not fit gets ENFILE (as Linux's
+    // create_pipe_files), not a kernel panic; closing them all gives every byte back.
+    [Fact]
+    public async Task Pipes_until_the_kernel_heap_runs_out_give_ENFILE_and_the_heap_returns_to_where_it_started()
+    {
+        ProbeCase probe = ProbeCatalog.Get("faults-pipes");
+        BootResult result = await ProbeOnLibra.RunAsync(probe, memory: "96M");
+        string context = $"kernel log:\n{result.Output}\n--- stderr\n{result.Stderr}";
+        Assert.DoesNotContain("PANIC", result.Output);
+        Assert.True(ProbeCatalog.ExpectedStdout(probe) == result.Stdout, $"stdout:\n{result.Stdout}\n{context}");
+        Match heap = Regex.Match(result.Output, @"kernel heap: (\d+) KiB in use at exit, (\d+) KiB when the application started, peak (\d+) KiB");
+        Assert.True(heap.Success, "no kernel heap line in the exit report\n" + context);
+        long atExit = long.Parse(heap.Groups[1].Value), atStart = long.Parse(heap.Groups[2].Value), peak = long.Parse(heap.Groups[3].Value);
+        Assert.True(peak > 64 * 1024, $"the pipes never filled the heap (peak {peak} KiB)\n" + context);
+        Assert.True(atExit <= atStart, $"the kernel heap holds {atExit - atStart} KiB more at exit than at the start\n" + context);
+    }
+}
