@@ -7,7 +7,7 @@ using Libra.Threads;
 namespace Libra.Shims
 {
     // The SYSCALL entry's C# half: look the number up in the table, run the handler, store the
-    // result in RAX, deliver pending signals. Unknown or unimplemented calls answer ENOSYS and are
+    // result in RAX, deliver pending signals, and tell the entry stub how to leave (SyscallReturn). Unknown or unimplemented calls answer ENOSYS and are
     // reported once each; with libra.trace=syscalls every call is logged like strace.
     internal static unsafe class SystemCalls
     {
@@ -18,9 +18,10 @@ namespace Libra.Shims
         private static Reported s_reported;
 
         [RuntimeExport("libra_syscall")]
-        private static void Dispatch(InterruptFrame* frame)
+        private static int Dispatch(InterruptFrame* frame)
         {
             Thread* self = Scheduler.Current;
+            self->UserVectorsLive = true;       // the entry saved XMM0-15 only (Arch/X64/UserVectorState.cs)
             Diagnostics.CostCounters.Syscalls++;
             ulong number = frame->Rax;
             self->SyscallNumber = number;
@@ -46,6 +47,11 @@ namespace Libra.Shims
             frame->Rax = (ulong)result;
             Scheduler.BeforeUserReturn();
             SignalDelivery.BeforeUserReturn(frame, result == -Errno.ERESTARTSYS && number != RtSigreturn);
+            int exit = self->UserVectorsLive ? 0 : SyscallReturn.RestoreWholeVectorState;
+            if (!SyscallReturn.CanSysret(frame->Rip, frame->Rflags, frame->Rcx, frame->R11,
+                    frame->Cs == Gdt.UserCode && frame->Ss == Gdt.UserData))
+                exit |= SyscallReturn.NeedsIret;
+            return exit;
         }
 
         private static void ReportUnimplemented(ulong number, string name)
