@@ -9,9 +9,9 @@ using Libra.Threads;
 namespace Libra.Shims
 {
     // The SYSCALL entry's C# half: look the number up in the table, run the handler, store the
-    // result in RAX, deliver pending signals. Unknown or unimplemented calls answer ENOSYS and are
-    // reported once each, as are the table's stubs (accepted, not done); with libra.trace=syscalls
-    // every call is logged like strace.
+    // result in RAX, deliver pending signals, and tell the entry stub how to leave (SyscallReturn).
+    // Unknown or unimplemented calls answer ENOSYS and are reported once each, as are the table's
+    // stubs (accepted, not done); with libra.trace=syscalls every call is logged like strace.
     internal static unsafe class SystemCalls
     {
         internal static bool Trace;
@@ -21,9 +21,10 @@ namespace Libra.Shims
         private static Reported s_reported;
 
         [RuntimeExport("libra_syscall")]
-        private static void Dispatch(InterruptFrame* frame)
+        private static int Dispatch(InterruptFrame* frame)
         {
             Thread* self = Scheduler.Current;
+            self->UserVectorsLive = true;       // the entry saved XMM0-15 only (Arch/X64/UserVectorState.cs)
             Diagnostics.CostCounters.Syscalls++;
             ulong number = frame->Rax;
             self->SyscallNumber = number;
@@ -53,6 +54,11 @@ namespace Libra.Shims
                 : result == -Errno.ERESTARTSYS ? SignalDelivery.RestartIfSaRestart
                 : result == -Errno.ERESTARTNOHAND ? SignalDelivery.RestartIfNoHandler : SignalDelivery.NoRestart;
             SignalDelivery.BeforeUserReturn(frame, restart);
+            int exit = self->UserVectorsLive ? 0 : SyscallReturn.RestoreWholeVectorState;
+            if (!SyscallReturn.CanSysret(frame->Rip, frame->Rflags, frame->Rcx, frame->R11,
+                    frame->Cs == Gdt.UserCode && frame->Ss == Gdt.UserData))
+                exit |= SyscallReturn.NeedsIret;
+            return exit;
         }
 
         // One kernel-log line the first time a call that is not (fully) implemented is made.

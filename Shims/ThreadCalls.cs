@@ -48,6 +48,7 @@ namespace Libra.Shims
             Thread* child = ThreadTable.Create();
             if (child == null) return -Errno.EAGAIN;
 
+            UserVectorState.Save(parent);
             Native.MemMove(child->UserFxState, parent->UserFxState, (nuint)InterruptFrame.StateAreaSize);
             InterruptFrame* childFrame = child->UserFrame;
             *childFrame = *frame;

@@ -223,6 +223,7 @@ namespace Libra.Signals
             *(ulong*)(uc + UcMcontext + McCr2) = cr2;
             *(ulong*)(uc + UcMcontext + McFpstate) = fpstate;
             *(ulong*)(uc + UcSigmask) = restored;
+            UserVectorState.Save(self);
             Native.MemMove((void*)fpstate, self->UserFxState, (nuint)(xstate ? s_xstateSize : InterruptFrame.FxSaveSize));
             byte* sw = (byte*)fpstate + SwReservedOffset;
             Native.MemSet(sw, 0, 48);
@@ -278,6 +279,7 @@ namespace Libra.Signals
                 bool xstate = s_xstateSize != 0 && (*(ulong*)(uc + UcFlags) & UC_FP_XSTATE) != 0 &&
                     *(uint*)sw == FP_XSTATE_MAGIC1 && *(uint*)(sw + 16) == s_xstateSize &&
                     UserMemory.IsAccessible(fpstate, s_xstateSize + 4, write: false) && *(uint*)(fpstate + s_xstateSize) == FP_XSTATE_MAGIC2;
+                UserVectorState.Save(self);
                 byte* area = self->UserFxState;
                 Native.MemMove(area, (void*)fpstate, (nuint)(xstate ? s_xstateSize : InterruptFrame.FxSaveSize));
                 *(uint*)(area + 24) &= 0xffff;                  // MXCSR reserved bits would fault on restore

@@ -324,6 +324,8 @@ namespace Libra.Threads
                 s_wokenWaiting = false;
                 return;
             }
+            // The next thread's return to ring 3 restores its own vector state over ours.
+            UserVectorState.Save(self);
             if (next == null)
             {
                 Current = null;

@@ -23,6 +23,11 @@ namespace Libra.Threads
         internal ulong ClearChildTid;           // set_tid_address / CLONE_CHILD_CLEARTID
         internal ulong RobustList, RobustListLength;
         internal ulong SyscallNumber;           // the call in progress, for restarts after a signal
+        // From a system call's entry until UserVectorState.Save: only XMM0-15 of the user's vector
+        // state are in the state area, x87, MXCSR and the AVX upper halves are still in the CPU.
+        // Left set after the return to ring 3 it stays true, harmlessly: an interrupt's entry saves
+        // everything, and the thread leaves the CPU only through Save.
+        internal bool UserVectorsLive;
 
         // Signals: a bit per signal (bit n-1 for signal n), as in sigset_t.
         internal ulong BlockedSignals;

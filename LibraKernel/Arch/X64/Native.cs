@@ -118,6 +118,10 @@ namespace Libra.Arch.X64
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_switch")]
         internal static extern void Switch(ulong* saveRsp, ulong newRsp);
 
+        // Completes a system call's save of the user vector state in its area (UserVectorState.cs).
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_save_user_vector_state")]
+        internal static extern void SaveUserVectorState(byte* area);
+
         // Where the SYSCALL entry finds the current thread's kernel stack top.
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "libra_kernel_rsp_slot")]
         internal static extern ulong* KernelRspSlot();

@@ -116,6 +116,10 @@ public static class ProbeCatalog
         new("links", "links", [], NoEnvironment, 0, [], "links"),
         new("links-share", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true),
         new("links-diod", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true, FileServer: FileServer.Diod),
+        // The vector registers a thread holds (XMM, the YMM upper halves, MXCSR, the x87 control
+        // word) are there after a system call: the SYSCALL path saves only XMM0-15 and the rest at a
+        // switch or a signal (LibraKernel/Arch/X64/UserVectorState.cs).
+        new("posix-vector-state", "posix", ["vector-state"], NoEnvironment, 0, [], "posix-vector-state"),
         // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
         // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
         // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,
