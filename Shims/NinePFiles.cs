@@ -273,7 +273,11 @@ namespace Libra.Shims
 
         internal static NinePClient* ClientOf(OpenFile* file) => (NinePClient*)file->Object;
 
-        internal static long Read(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        // A read-only mount's files read through the page cache; the others ask the server each time.
+        internal static long Read(OpenFile* file, byte* buffer, ulong length, ulong offset) =>
+            ClientOf(file)->CachesData ? PageCache.Read(file, buffer, length, offset) : ReadUncached(file, buffer, length, offset);
+
+        internal static long ReadUncached(OpenFile* file, byte* buffer, ulong length, ulong offset)
         {
             NinePClient* c = ClientOf(file);
             ulong done = 0;
