@@ -248,7 +248,8 @@ namespace Libra.Shims
             return n;
         }
 
-        private static long StatOpen(OpenFile* file, StatRecord* record) => Describe(ClientOf(file), file->Fid, record);
+        private static long StatOpen(OpenFile* file, StatRecord* record) =>
+            ClientOf(file)->CachesData ? PageCache.Stat(file, record) : Describe(ClientOf(file), file->Fid, record);
 
         private static long SetOpenAttributes(OpenFile* file, NinePSetAttr* attributes) => ClientOf(file)->SetAttr(file->Fid, in *attributes);
 
@@ -310,6 +311,13 @@ namespace Libra.Shims
         internal static long Size(OpenFile* file, out ulong size)
         {
             NinePClient* c = ClientOf(file);
+            if (c->CachesData)
+            {
+                StatRecord record;
+                long failed = PageCache.Stat(file, &record);
+                size = record.Size;
+                return failed;
+            }
             int error = c->GetAttr(file->Fid, NinePProtocol.GetattrSize, out NinePAttr attr);
             size = attr.Size;
             return error;

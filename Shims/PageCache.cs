@@ -7,7 +7,7 @@ namespace Libra.Shims
 {
     // The page cache of 9P file data: read() and pread() (and the file mappings and sendfile that read
     // through them) of a file on a read-only 9P mount are answered from 64 KiB blocks kept in memory,
-    // and a miss fetches the whole aligned block in one Tread. Only read-only mounts (run -Share DIR
+    // and a miss fetches the whole aligned block in one Tread; an open file's fstat is asked once. Only read-only mounts (run -Share DIR
     // -ReadOnly, -Mount HOST:GUEST:ro) use it: their files cannot change under the guest, provided
     // the host leaves a directory it shares read-only alone while the application runs (the same
     // promise Linux's v9fs cache=loose asks for). Writable mounts read through to the server every
@@ -90,6 +90,21 @@ namespace Libra.Shims
                 if (valid < NinePBlockCache.BlockSize && within + n >= valid) break;    // the end of the file
             }
             return (long)done;
+        }
+
+        // fstat (and lseek's SEEK_END) of an open file on a cached mount: Tgetattr once, then the same
+        // answer for as long as the description lives (kept in its Data, freed with it), since the
+        // file cannot change. .NET's FileStream asks for the length before each positioned read.
+        internal static long Stat(OpenFile* file, StatRecord* record)
+        {
+            if (file->Data != null) { *record = *(StatRecord*)file->Data; return 0; }
+            long error = NinePFiles.Describe(NinePFiles.ClientOf(file), file->Fid, record);
+            if (error != 0) return error;
+            var kept = (StatRecord*)KernelHeap.AllocateZeroed((ulong)sizeof(StatRecord));
+            *kept = *record;
+            file->Data = (byte*)kept;
+            file->OwnsData = true;
+            return 0;
         }
 
         // The block at `start` from the server, in as many Treads as msize needs: its length (short
