@@ -84,7 +84,9 @@ namespace Libra.Shims
                 int n = within < valid ? valid - within : 0;
                 if ((ulong)n > length - done) n = (int)(length - done);
                 bool copied = n == 0 || CopyOut(buffer + done, data + within, n);
-                if (fresh) s_cache.Insert((ulong)c, file->Inode, index, data, valid);
+                // An empty block (at or past the end) is not worth 64 KiB.
+                if (fresh && valid > 0) s_cache.Insert((ulong)c, file->Inode, index, data, valid);
+                else if (fresh) s_cache.Release(data);
                 if (!copied) return done > 0 ? (long)done : -Errno.EFAULT;
                 done += (ulong)n;
                 if (valid < NinePBlockCache.BlockSize && within + n >= valid) break;    // the end of the file
