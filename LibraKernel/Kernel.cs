@@ -131,6 +131,7 @@ namespace Libra
             Drivers.Virtio.VirtioSerialDevice.ForcePolling = s_options.PollVirtio;
             Drivers.Virtio.VirtioSerialDevice.Probe();
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
+            Shims.PageCache.Initialize(s_options.PageCacheSize);
             MountSharedDirectories();
             Shims.Net.NetworkLink.Start();
             Vdso.VdsoMapping.Disabled = s_options.NoVdso;
@@ -155,11 +156,11 @@ namespace Libra
                         KernelLog.Write(exe == null ? " is not in the image (libra.app= names it)" : " in the image is not a regular file"); KernelLog.End();
                         Exit(CannotExecuteExitStatus);
                     }
-                    BootMounts.Mount(image, exePath, null, 0, Shims.NineP.NinePClient.Root, MountClients, tmpSize);
+                    BootMounts.Mount(image, exePath, null, 0, Shims.NineP.NinePClient.Root, s_options.ShareReadOnly, MountClients, tmpSize);
                     module = exe->Borrowed;
                     moduleSize = exe->Size;
                 }
-                else BootMounts.Mount(null, exePath, module, moduleSize, Shims.NineP.NinePClient.Root, MountClients, tmpSize);
+                else BootMounts.Mount(null, exePath, module, moduleSize, Shims.NineP.NinePClient.Root, s_options.ShareReadOnly, MountClients, tmpSize);
                 if (!AppLoader.Load(module, moduleSize, app))
                     Exit(CannotExecuteExitStatus);
             }
@@ -235,6 +236,7 @@ namespace Libra
                 KernelLog.Write(" completion interrupts; path cache "); KernelLog.Decimal(Shims.PathCache.Hits); KernelLog.Write(" hits, ");
                 KernelLog.Decimal(Shims.PathCache.Misses); KernelLog.Write(" misses"); KernelLog.End();
             }
+            Shims.PageCache.Report("9p: ");
             Drivers.Virtio.VirtioSerialDevice.Report();
             Shims.Net.NetworkLink.Report();
             if (Scheduler.Switches > 0)

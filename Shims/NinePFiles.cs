@@ -248,7 +248,8 @@ namespace Libra.Shims
             return n;
         }
 
-        private static long StatOpen(OpenFile* file, StatRecord* record) => Describe(ClientOf(file), file->Fid, record);
+        private static long StatOpen(OpenFile* file, StatRecord* record) =>
+            ClientOf(file)->CachesData ? PageCache.Stat(file, record) : Describe(ClientOf(file), file->Fid, record);
 
         private static long SetOpenAttributes(OpenFile* file, NinePSetAttr* attributes) => ClientOf(file)->SetAttr(file->Fid, in *attributes);
 
@@ -273,7 +274,11 @@ namespace Libra.Shims
 
         internal static NinePClient* ClientOf(OpenFile* file) => (NinePClient*)file->Object;
 
-        internal static long Read(OpenFile* file, byte* buffer, ulong length, ulong offset)
+        // A read-only mount's files read through the page cache; the others ask the server each time.
+        internal static long Read(OpenFile* file, byte* buffer, ulong length, ulong offset) =>
+            ClientOf(file)->CachesData ? PageCache.Read(file, buffer, length, offset) : ReadUncached(file, buffer, length, offset);
+
+        internal static long ReadUncached(OpenFile* file, byte* buffer, ulong length, ulong offset)
         {
             NinePClient* c = ClientOf(file);
             ulong done = 0;
@@ -306,6 +311,13 @@ namespace Libra.Shims
         internal static long Size(OpenFile* file, out ulong size)
         {
             NinePClient* c = ClientOf(file);
+            if (c->CachesData)
+            {
+                StatRecord record;
+                long failed = PageCache.Stat(file, &record);
+                size = record.Size;
+                return failed;
+            }
             int error = c->GetAttr(file->Fid, NinePProtocol.GetattrSize, out NinePAttr attr);
             size = attr.Size;
             return error;

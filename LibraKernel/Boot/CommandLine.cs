@@ -41,8 +41,10 @@ namespace Libra.Boot
         internal bool PollVirtio;
         internal ulong TmpSize;         // libra.tmp_size: bytes the tmpfs at /tmp may hold (0: half the free memory)
         internal bool NoVdso;
+        internal ulong PageCacheSize;   // libra.page_cache: bytes of 9P file data kept (ulong.MaxValue: not given, PageCache decides)
+        internal bool ShareReadOnly;    // libra.share=ro: the share at "/" is read-only (run -Share DIR -ReadOnly)
 
-        internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz };
+        internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz, PageCacheSize = ulong.MaxValue };
 
         // Applies one option; valueLength is -1 when the word had no `=`.
         internal OptionResult Apply(ReadOnlySpan<char> key, ReadOnlySpan<char> value, bool hasValue)
@@ -78,6 +80,19 @@ namespace Libra.Boot
                 TmpSize = bytes;
                 return OptionResult.Applied;
             }
+            // 0 turns the page cache off.
+            if (Is(key, "libra.page_cache"))
+            {
+                if (!hasValue || !ParseSize(value, out ulong bytes)) return OptionResult.BadValue;
+                PageCacheSize = bytes;
+                return OptionResult.Applied;
+            }
+            if (Is(key, "libra.share"))
+            {
+                if (!hasValue || !(Is(value, "ro") || Is(value, "rw"))) return OptionResult.BadValue;
+                ShareReadOnly = Is(value, "ro");
+                return OptionResult.Applied;
+            }
             // Linux's vdso=0: no vDSO, so the C library makes a system call for every clock read.
             if (Is(key, "libra.vdso"))
             {
@@ -99,7 +114,8 @@ namespace Libra.Boot
         // What a rejected option's value should look like, for the warning.
         internal static string ExpectedValue(ReadOnlySpan<char> key) =>
             Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" :
-            Is(key, "libra.tmp_size") ? "libra.tmp_size=BYTES[K|M|G], at least 4K" : Is(key, "libra.vdso") ? "libra.vdso=off" : "libra.tick_hz=10..1000";
+            Is(key, "libra.tmp_size") ? "libra.tmp_size=BYTES[K|M|G], at least 4K" : Is(key, "libra.vdso") ? "libra.vdso=off" :
+            Is(key, "libra.page_cache") ? "libra.page_cache=BYTES[K|M|G], 0 for none" : Is(key, "libra.share") ? "libra.share=ro|rw" : "libra.tick_hz=10..1000";
 
         // A byte count with an optional K, M or G (powers of 1024), as tmpfs's size= option.
         internal static bool ParseSize(ReadOnlySpan<char> text, out ulong bytes)

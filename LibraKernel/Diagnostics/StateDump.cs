@@ -26,6 +26,7 @@ namespace Libra.Diagnostics
             KernelLog.Write(" wake-ups, "); KernelLog.Decimal(Scheduler.Switches); KernelLog.Write(" switches so far"); KernelLog.End();
             Threads(now);
             Shims.FileDump.Print();
+            Shims.PageCache.Report("dump: ");
             Drivers.Virtio.VirtioSerialDevice.Dump();
             Shims.Net.NetworkLink.Dump();
             KernelLog.Begin(); KernelLog.Write("dump: end"); KernelLog.End();

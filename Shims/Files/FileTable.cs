@@ -15,7 +15,7 @@ namespace Libra.Shims
         internal int StatusFlags;       // O_ACCMODE, O_APPEND, O_NONBLOCK as open/fcntl set them
         internal int References;        // descriptors, plus calls (poll) that hold it for a while
         internal ushort ConsolePort;    // Console: the UART, 0 for stdin
-        internal byte* Data;            // Synthetic: a snapshot taken at open
+        internal byte* Data;            // Synthetic: a snapshot taken at open; NineP on a cached mount: its StatRecord (PageCache.Stat)
         internal ulong Size, Position;
         internal bool OwnsData;
         internal void* Object;          // the kind's own state: a Pipe, an EventFd, an Epoll

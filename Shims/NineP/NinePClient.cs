@@ -25,6 +25,8 @@ namespace Libra.Shims.NineP
         private NinePSession _session;
         // st_dev of the files it serves (the mount's, MountTable.New).
         internal ulong Device;
+        // File data is read through PageCache (a read-only mount: PageCache.Serve).
+        internal bool CachesData;
 
         // The share at "/" (run -Share), or null.
         internal static NinePClient* Root;

@@ -59,8 +59,10 @@ namespace Libra.Shims
         private static bool s_ownResolvConf;
 
         // `volume`: the image's files, or null to make the root here with the executable in it.
-        // `share`: the client of the share at "/", or null; `mounts`: one client per MountRequest.
-        internal static void Mount(MemoryVolume* volume, ReadOnlySpan<byte> exePath, byte* exe, ulong exeSize, NineP.NinePClient* share, NineP.NinePClient** mounts, ulong tmpLimit)
+        // `share`: the client of the share at "/", or null (`shareReadOnly`: run -Share -ReadOnly);
+        // `mounts`: one client per MountRequest. Read-only 9P mounts read through the page cache.
+        internal static void Mount(MemoryVolume* volume, ReadOnlySpan<byte> exePath, byte* exe, ulong exeSize, NineP.NinePClient* share, bool shareReadOnly,
+            NineP.NinePClient** mounts, ulong tmpLimit)
         {
             if (volume == null)
             {
@@ -76,10 +78,11 @@ namespace Libra.Shims
             if (share != null)
             {
                 var layers = (LayeredFileSystem.Layers*)KernelHeap.AllocateZeroed((ulong)sizeof(LayeredFileSystem.Layers));
-                layers->Upper = MountTable.New("/", NinePFiles.Operations, share, "9p", "share", NinePMagic, readOnly: false);
+                layers->Upper = MountTable.New("/", NinePFiles.Operations, share, "9p", "share", NinePMagic, shareReadOnly);
                 share->Device = layers->Upper->Device;
                 layers->Lower = root;
-                MountTable.Mount("/", LayeredFileSystem.Operations, layers, "9p", "share", NinePMagic, readOnly: false);
+                MountTable.Mount("/", LayeredFileSystem.Operations, layers, "9p", "share", NinePMagic, shareReadOnly);
+                if (shareReadOnly) PageCache.Serve(share);
             }
             else MountTable.Add(root);
             MountTable.Mount("/proc", ProcFiles.Operations, (void*)(ulong)ProcFiles.Tree.Proc, "proc", "proc", ProcMagic, readOnly: false);
@@ -91,7 +94,9 @@ namespace Libra.Shims
                 MountRequest* request = Requested(i);
                 FileSystem* fs = MountTable.Mount(new ReadOnlySpan<byte>(request->Path, request->PathLength), NinePFiles.Operations, mounts[i],
                     "9p", new ReadOnlySpan<byte>(request->Tag, request->TagLength), NinePMagic, request->ReadOnly);
-                if (fs != null) mounts[i]->Device = fs->Device;
+                if (fs == null) continue;
+                mounts[i]->Device = fs->Device;
+                if (request->ReadOnly) PageCache.Serve(mounts[i]);
             }
         }
 

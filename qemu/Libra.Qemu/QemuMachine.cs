@@ -152,6 +152,10 @@ public sealed class QemuMachine
         // before any `--`, so the option goes first.
         if (SharedDirectory is not null && FileServer == FileServer.Diod)
             commandLine = $"libra.9p.aname={AppCommandLine.Escape(SharedDirectory)}" + (commandLine.Length > 0 ? " " + commandLine : "");
+        // A read-only share is read-only in the kernel's mount table too (EROFS before any request,
+        // whichever server), and its file data is cached (PageCache).
+        if (SharedDirectory is not null && SharedReadOnly)
+            commandLine = "libra.share=ro" + (commandLine.Length > 0 ? " " + commandLine : "");
         // Kernel options too: before any `--`.
         for (int i = Mounts.Count - 1; i >= 0; i--)
             commandLine = Mounts[i].KernelOption(i) + (commandLine.Length > 0 ? " " + commandLine : "");

@@ -2,7 +2,7 @@
 // point, /proc/mounts, /etc/mtab), hard links and st_nlink, O_TMPFILE, /dev/stdout, /proc/cpuinfo,
 // SEEK_DATA/SEEK_HOLE and record locks. Its default output is the same natively and on Libra; the
 // other modes check what only Libra's table has (a read-only root, a small tmpfs, the share over
-// the image, run -Mount's host directories).
+// the image, run -Mount's host directories, a read-only share read twice).
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -408,6 +408,52 @@ static void host_mounts(void)
     list("/data");
 }
 
+// FNV-1a 64 over `data`, continuing from `hash`.
+static unsigned long long fnv(unsigned long long hash, const unsigned char *data, size_t length)
+{
+    for (size_t i = 0; i < length; i++) hash = (hash ^ data[i]) * 1099511628211ull;
+    return hash;
+}
+
+// A file on a read-only share read whole, once with read() in uneven pieces and, with `twice`, again
+// with pread() in other pieces and through a private file mapping, all on the one descriptor: what
+// each pass saw (its size and hash). On Libra the second pass is the page cache's to answer.
+static void read_cached(const char *path, int twice)
+{
+    static unsigned char buffer[70000];
+    const size_t pieces[] = { 4096, 10000, 70000, 1 };
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { printf("open %s: %s\n", path, errname(errno)); exit(1); }
+    unsigned long long hash = 1469598103934665603ull;
+    size_t total = 0;
+    for (int i = 0;; i++)
+    {
+        ssize_t n = read(fd, buffer, pieces[i % 4]);
+        if (n < 0) { printf("read: %s\n", errname(errno)); exit(1); }
+        if (n == 0) break;
+        hash = fnv(hash, buffer, (size_t)n);
+        total += (size_t)n;
+    }
+    printf("read: %zu bytes, fnv %016llx\n", total, hash);
+    if (!twice) { close(fd); return; }
+    hash = 1469598103934665603ull;
+    size_t at = 0;
+    for (;;)
+    {
+        ssize_t n = pread(fd, buffer, 3001, (off_t)at);
+        if (n < 0) { printf("pread: %s\n", errname(errno)); exit(1); }
+        if (n == 0) break;
+        hash = fnv(hash, buffer, (size_t)n);
+        at += (size_t)n;
+    }
+    printf("pread: %zu bytes, fnv %016llx\n", at, hash);
+    unsigned char *mapped = mmap(NULL, total, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapped == MAP_FAILED) { printf("mmap: %s\n", errname(errno)); exit(1); }
+    printf("mmap: %zu bytes, fnv %016llx\n", total, fnv(1469598103934665603ull, mapped, total));
+    munmap(mapped, total);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -416,6 +462,8 @@ int main(int argc, char **argv)
     if (strcmp(mode, "--fill") == 0) { fill(); return 0; }
     if (strcmp(mode, "--layers") == 0) { layers(); return 0; }
     if (strcmp(mode, "--mounts") == 0) { host_mounts(); return 0; }
+    if (strcmp(mode, "--read-once") == 0) { read_cached("/data.bin", 0); return 0; }
+    if (strcmp(mode, "--read-twice") == 0) { read_cached("/data.bin", 1); return 0; }
     strcpy(base, "/tmp/vfs-probe.XXXXXX");
     if (!mkdtemp(base)) { printf("mkdtemp: %s\n", errname(errno)); return 1; }
     tmpfs();

@@ -49,7 +49,7 @@ public static class ProbeOnLibra
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(6);
 
     public static async Task<BootResult> RunAsync(ProbeCase probe, bool traceSyscalls = false, string memory = "1G", WorkDirectory? directory = null,
-        string kernelOptions = "", IReadOnlyList<HostMount>? mounts = null)
+        string kernelOptions = "", IReadOnlyList<HostMount>? mounts = null, bool readOnlyShare = false)
     {
         string binary = ProbeArtifacts.PathOf(probe);
         var environment = probe.Environment.Select(pair => $"{pair.Key}={pair.Value}");
@@ -63,7 +63,7 @@ public static class ProbeOnLibra
             Memory = memory,
             InitialRamDisk = binary,
             SharedDirectory = hostRoot ? "/" : shared?.Path,
-            SharedReadOnly = hostRoot,
+            SharedReadOnly = hostRoot || readOnlyShare,
             FileServer = probe.FileServer,
             // A probe that listens on guest port P (TCP and UDP): the Side serves P on free host ports
             // (natively the probe binds P itself), and outbound connects reach the host's loopback.

@@ -38,12 +38,30 @@ public class CommandLineTests
     [InlineData("libra.tick_hz", "12a", true, (int)OptionResult.BadValue)]
     [InlineData("libra.vdso", "off", true, (int)OptionResult.Applied)]
     [InlineData("libra.vdso", "0", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.page_cache", "16M", true, (int)OptionResult.Applied)]
+    [InlineData("libra.page_cache", "lots", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.share", "ro", true, (int)OptionResult.Applied)]
+    [InlineData("libra.share", "readonly", true, (int)OptionResult.BadValue)]
     [InlineData("libra.nonsense", "1", true, (int)OptionResult.UnknownOption)]
     [InlineData("console", "ttyS0", true, (int)OptionResult.UnknownOption)]
     public void Options_are_applied_or_rejected_with_a_reason(string key, string value, bool hasValue, int expected)
     {
         var options = KernelOptions.Defaults;
         Assert.Equal((OptionResult)expected, options.Apply(key, value, hasValue));
+    }
+
+    [Fact]
+    public void The_page_cache_size_is_the_kernel_s_choice_unless_given_and_0_turns_it_off()
+    {
+        var options = KernelOptions.Defaults;
+        Assert.Equal(ulong.MaxValue, options.PageCacheSize);
+        Assert.False(options.ShareReadOnly);
+        options.Apply("libra.page_cache", "0", true);
+        options.Apply("libra.share", "ro", true);
+        Assert.Equal(0ul, options.PageCacheSize);
+        Assert.True(options.ShareReadOnly);
+        options.Apply("libra.page_cache", "8M", true);
+        Assert.Equal(8ul << 20, options.PageCacheSize);
     }
 
     [Fact]
