@@ -185,7 +185,10 @@ namespace Libra.Shims
             if (directory)
             {
                 if (writing) return -Errno.EISDIR;
-                byte* names = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
+                // The snapshot is the one allocation here that is large: with the kernel heap spent
+                // (an application that took every page), the open fails with ENOMEM, not a panic.
+                byte* names = (byte*)KernelHeap.TryAllocateZeroed(SnapshotCapacity);
+                if (names == null) return -Errno.ENOMEM;
                 var listing = new TextBuilder(names, SnapshotCapacity);
                 WriteListing(ref listing, fs, walk->Path, node);
                 *file = DeviceFiles.NewDirectory(flags, names, listing.Length);
@@ -195,7 +198,8 @@ namespace Libra.Shims
             if (node == Node.Zero) { *file = DeviceFiles.NewZero(flags); return 0; }
             if (node == Node.Random) { *file = DeviceFiles.NewRandom(flags); return 0; }
             if (writing) return -Errno.EACCES;
-            byte* buffer = (byte*)KernelHeap.AllocateZeroed(SnapshotCapacity);
+            byte* buffer = (byte*)KernelHeap.TryAllocateZeroed(SnapshotCapacity);
+            if (buffer == null) return -Errno.ENOMEM;
             var text = new TextBuilder(buffer, SnapshotCapacity);
             switch (node)
             {
