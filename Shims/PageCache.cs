@@ -25,28 +25,29 @@ namespace Libra.Shims
         private static ulong s_keepFree;
         private static bool s_serving;
 
-        internal static bool Enabled => s_cache.Capacity > 0;
-
         // `limit`: libra.page_cache's bytes, or ulong.MaxValue when not given (64 MiB, at most an
-        // eighth of the memory).
+        // eighth of the memory). Only the bound is set here: the cache's index is allocated when the
+        // first read-only mount is served, so a machine without one gives the kernel heap nothing.
         internal static void Initialize(ulong limit)
         {
             if (limit == ulong.MaxValue) limit = PhysicalMemory.TotalBytes / 8 < DefaultLimit ? PhysicalMemory.TotalBytes / 8 : DefaultLimit;
-            int capacity = (int)(limit / NinePBlockCache.BlockSize);
-            if (capacity == 0) return;
-            s_limit = (ulong)capacity * NinePBlockCache.BlockSize;
+            s_limit = limit / NinePBlockCache.BlockSize * NinePBlockCache.BlockSize;
             s_keepFree = PhysicalMemory.TotalBytes / 8;
-            int buckets = 1;
-            while (buckets < capacity * 2) buckets <<= 1;
-            var blocks = (NinePBlockCache.Block*)KernelHeap.AllocateZeroed((ulong)(capacity * sizeof(NinePBlockCache.Block)));
-            var heads = (int*)KernelHeap.AllocateZeroed((ulong)buckets * sizeof(int));
-            s_cache.Initialize(blocks, capacity, heads, buckets, &AllocateBlock, &FreeBlock);
         }
 
-        // A read-only mount's client reads through the cache from now on.
+        // A read-only mount's client reads through the cache from now on (nothing when the cache is off).
         internal static void Serve(NinePClient* client)
         {
-            if (!Enabled) return;
+            int capacity = (int)(s_limit / NinePBlockCache.BlockSize);
+            if (capacity == 0) return;
+            if (s_cache.Capacity == 0)
+            {
+                int buckets = 1;
+                while (buckets < capacity * 2) buckets <<= 1;
+                var blocks = (NinePBlockCache.Block*)KernelHeap.AllocateZeroed((ulong)(capacity * sizeof(NinePBlockCache.Block)));
+                var heads = (int*)KernelHeap.AllocateZeroed((ulong)buckets * sizeof(int));
+                s_cache.Initialize(blocks, capacity, heads, buckets, &AllocateBlock, &FreeBlock);
+            }
             client->CachesData = true;
             s_serving = true;
         }
