@@ -117,10 +117,13 @@ namespace Libra.Shims.Net
 
         internal static InetSocket* Find(uint id)
         {
-            for (InetSocket* s = (InetSocket*)((ulong*)Heads())[id % Buckets]; s != null; s = s->NextInBucket)
+            for (InetSocket* s = Bucket(id % Buckets); s != null; s = s->NextInBucket)
                 if (s->Id == id) return s;
             return null;
         }
+
+        // The first socket of a hash bucket.
+        private static InetSocket* Bucket(uint index) => (InetSocket*)Heads()[index];
 
         private static ulong* Heads()
         {
@@ -268,7 +271,7 @@ namespace Libra.Shims.Net
             }
             s_frames.Close();
             for (int b = 0; b < Buckets; b++)
-                for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket)
+                for (InetSocket* s = Bucket((uint)b); s != null; s = s->NextInBucket)
                 {
                     if (s->Datagrams != null) InetDatagrams.OnLinkDown(s);
                     else InetSockets.Notify(s, s->State.OnError((int)Errno.ECONNRESET, SideProtocol.ErrorReset | SideProtocol.ErrorHangup));
@@ -282,7 +285,7 @@ namespace Libra.Shims.Net
             if (s_port < 0) return;
             ulong blocks = 0;
             for (int b = 0; b < Buckets; b++)
-                for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket) blocks += s->State.RxBlocks;
+                for (InetSocket* s = Bucket((uint)b); s != null; s = s->NextInBucket) blocks += s->State.RxBlocks;
             KernelLog.Begin(); KernelLog.Write("side: "); KernelLog.Decimal(Diagnostics.CostCounters.SideFramesOut); KernelLog.Write(" frames out, "); KernelLog.Decimal(Diagnostics.CostCounters.SideFramesIn);
             KernelLog.Write(" in; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s) open at exit holding "); KernelLog.Decimal(blocks);
             KernelLog.Write(" receive block(s); kernel heap "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024); KernelLog.Write(" KiB in use, ");
@@ -305,7 +308,7 @@ namespace Libra.Shims.Net
             KernelLog.Write(s_waiters.IsEmpty ? ", nobody waits for a buffer" : ", threads wait for a buffer or the session");
             KernelLog.Write("; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s)"); KernelLog.End();
             for (int b = 0; b < Buckets; b++)
-                for (InetSocket* s = (InetSocket*)((ulong*)Heads())[b]; s != null; s = s->NextInBucket) InetSockets.Describe(s);
+                for (InetSocket* s = Bucket((uint)b); s != null; s = s->NextInBucket) InetSockets.Describe(s);
         }
 
         private static bool Awaiting() => s_frames.Waiting > 0;
