@@ -12,11 +12,8 @@ namespace Libra.Diagnostics
     // changing at that instant.
     internal static unsafe class StateDump
     {
-        internal static ulong Dumps;
-
         internal static void Print(InterruptFrame* frame)
         {
-            Dumps++;
             ulong now = Clock.Nanoseconds();
             KernelLog.Begin(); KernelLog.Write("dump: state at "); KernelLog.Thousandths(now / 1000); KernelLog.Write(" ms; interrupted ");
             KernelLog.Write(frame->FromUser ? "the application at " : "the kernel at "); KernelLog.Hex(frame->Rip);

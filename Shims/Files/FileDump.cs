@@ -1,5 +1,6 @@
 using Libra.Diagnostics;
 using Libra.Shims.Net;
+using Libra.Threads;
 
 namespace Libra.Shims
 {
@@ -20,7 +21,8 @@ namespace Libra.Shims
                 KernelLog.Write(KindName(file->Kind));
                 if (file->IsNonBlocking) KernelLog.Write(" non-blocking");
                 KernelLog.Write(" ready "); KernelLog.Hex(PollCalls.Events(file), 4);
-                if (file->Ops->Queue != null && file->Ops->Queue(file) != null && !file->Ops->Queue(file)->IsEmpty) KernelLog.Write(", has waiters");
+                PollQueue* queue = file->Ops->Queue != null ? file->Ops->Queue(file) : null;
+                if (queue != null && !queue->IsEmpty) KernelLog.Write(", has waiters");
                 if (file->Watchers != null) KernelLog.Write(", watched by epoll");
                 if (file->Kind == FileKind.Socket) SocketCalls.Describe(file);
                 KernelLog.End();
