@@ -85,7 +85,13 @@ namespace Libra
             Native.EnableInterrupts();
 
             KernelLog.Begin(); KernelLog.Write("clock: "); KernelLog.Write(Clock.SourceName); KernelLog.Write(", TSC ");
-            KernelLog.Decimal(Clock.TscHz / 1_000_000); KernelLog.Write(" MHz; timer: local APIC ");
+            KernelLog.Decimal(Clock.TscHz / 1_000_000); KernelLog.Write(" MHz");
+            if (Clock.CalibrationNs != 0)
+            {
+                KernelLog.Write(" (measured in "); KernelLog.Decimal(Clock.CalibrationNs / 1_000_000); KernelLog.Write(" ms, within ");
+                KernelLog.Decimal(Clock.CalibrationErrorPpm); KernelLog.Write(" ppm)");
+            }
+            KernelLog.Write("; timer: local APIC ");
             if (LocalApic.UsesTscDeadline) KernelLog.Write("TSC-deadline");
             else { KernelLog.Write("one-shot at "); KernelLog.Decimal(LocalApic.TimerHz / 1_000_000); KernelLog.Write(" MHz"); }
             KernelLog.Write(" (resolution "); KernelLog.Decimal(LocalApic.ResolutionNs); KernelLog.Write(" ns), tickless; slices of ");

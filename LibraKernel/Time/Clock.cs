@@ -4,17 +4,22 @@ using Libra.Vdso;
 
 namespace Libra.Time
 {
-    internal enum ClockSource { None, KvmClock, TscCalibratedByHpet, TscCalibratedByPit }
+    internal enum ClockSource { None, KvmClock, TscFromCpuid, TscCalibratedByHpet, TscCalibratedByPit }
 
     // The kernel's monotonic clock: nanoseconds since boot. On KVM it reads kvmclock; otherwise the
-    // TSC, whose rate is measured once against the HPET (or the PIT where there is no HPET). Under
-    // TCG the TSC follows host time (../shared/reference/protocols.md §5.1).
+    // TSC, whose rate CPUID gives (leaf 15H) or is measured once against the HPET (or the PIT where
+    // there is no HPET). Under TCG the TSC follows host time (../shared/reference/protocols.md §5.1),
+    // and QEMU's `-cpu max` stops at leaf 0DH, so the HPET measures it.
     internal static unsafe class Clock
     {
-        private const ulong CalibrationNs = 50_000_000;
+        // A calibration against the HPET runs at least 10 ms and stops once its error bound is within
+        // 50 ppm (the clock then drifts at most 50 µs a second from the host's), or at 50 ms whatever
+        // the bound; the PIT, read only at its terminal count, gets the full 50 ms.
+        private const ulong CalibrationMinNs = 10_000_000, CalibrationMaxNs = 50_000_000, CalibrationTargetPpm = 50;
 
         internal static ClockSource Source;
         internal static ulong TscHz;
+        internal static ulong CalibrationNs, CalibrationErrorPpm;   // what the calibration took and its error bound (0 when not calibrated)
         private static ulong s_tscAtBoot;
         private static ulong s_nsPerTscShift32;   // nanoseconds per TSC tick, as a 32.32 fixed-point number
 
@@ -26,26 +31,48 @@ namespace Libra.Time
                 TscHz = KvmClock.TscHz;
                 return;
             }
-            ulong tscStart, tscEnd, ns;
-            if (Hpet.Initialize())
-            {
-                ulong hpetStart = Hpet.Read();
-                tscStart = Native.ReadTsc();
-                while (Hpet.ToNanoseconds(Hpet.Read() - hpetStart) < CalibrationNs) Native.Pause();
-                tscEnd = Native.ReadTsc();
-                ns = Hpet.ToNanoseconds(Hpet.Read() - hpetStart);
-                Source = ClockSource.TscCalibratedByHpet;
-            }
+            s_tscAtBoot = Native.ReadTsc();
+            TscHz = TscFrequency.FromCpuid(Cpu.MaxLeaf, Cpu.Leaf15Eax, Cpu.Leaf15Ebx, Cpu.Leaf15Ecx, Cpu.Leaf16Eax);
+            if (TscHz != 0) Source = ClockSource.TscFromCpuid;
+            else if (Hpet.Initialize()) CalibrateAgainstHpet();
             else
             {
-                tscStart = Native.ReadTsc();
-                ns = Pit.Wait(CalibrationNs);
-                tscEnd = Native.ReadTsc();
+                ulong tscStart = Native.ReadTsc();
+                CalibrationNs = Pit.Wait(CalibrationMaxNs);
+                TscHz = (Native.ReadTsc() - tscStart) * 1_000_000_000ul / CalibrationNs;
+                CalibrationErrorPpm = 838 * 1_000_000 / CalibrationNs + 1;     // one PIT count (838 ns) over the wait
                 Source = ClockSource.TscCalibratedByPit;
             }
-            TscHz = (tscEnd - tscStart) * 1_000_000_000ul / ns;
             s_nsPerTscShift32 = (1_000_000_000ul << 32) / TscHz;
-            s_tscAtBoot = tscStart;
+        }
+
+        // The TSC's rate measured against the HPET, each TSC read bracketed by two HPET reads
+        // (TscFrequency.RateFromBrackets), for as long as the error bound asks. Under TCG on a busy host
+        // the vCPU can be descheduled between two reads for milliseconds, which widens a bracket: the
+        // start is taken again while its reads are more than 20 µs apart, and of the end brackets the
+        // one with the smallest bound wins.
+        private static void CalibrateAgainstHpet()
+        {
+            ulong startBefore = 0, tscStart = 0, startAfter = 0;
+            for (int attempt = 0; attempt < 10; attempt++)
+            {
+                startBefore = Hpet.Read(); tscStart = Native.ReadTsc(); startAfter = Hpet.Read();
+                if (Hpet.ToNanoseconds(startAfter - startBefore) <= 20_000) break;
+            }
+            CalibrationErrorPpm = ulong.MaxValue;
+            while (true)
+            {
+                ulong endBefore = Hpet.Read(), tscEnd = Native.ReadTsc(), endAfter = Hpet.Read();
+                ulong longest = Hpet.ToNanoseconds(endAfter - startBefore);
+                if (longest >= CalibrationMinNs)
+                {
+                    ulong hz = TscFrequency.RateFromBrackets(tscEnd - tscStart, Hpet.ToNanoseconds(endBefore - startAfter), longest, out ulong ppm);
+                    if (ppm < CalibrationErrorPpm) { TscHz = hz; CalibrationErrorPpm = ppm; CalibrationNs = longest; }
+                    if (CalibrationErrorPpm <= CalibrationTargetPpm || longest >= CalibrationMaxNs) break;
+                }
+                Native.Pause();
+            }
+            Source = ClockSource.TscCalibratedByHpet;
         }
 
         // CLOCK_REALTIME minus the monotonic clock: the RTC's reading at boot, less the time since.
@@ -96,6 +123,7 @@ namespace Libra.Time
         internal static string SourceName => Source switch
         {
             ClockSource.KvmClock => "kvmclock",
+            ClockSource.TscFromCpuid => "TSC (rate from CPUID 15H)",
             ClockSource.TscCalibratedByHpet => "TSC (calibrated against the HPET)",
             ClockSource.TscCalibratedByPit => "TSC (calibrated against the PIT)",
             _ => "none",

@@ -4,6 +4,7 @@ namespace Libra.Arch.X64
     internal static unsafe class Cpu
     {
         internal static uint Features1Ecx, Features1Edx, Features7Ebx, Features7Ecx, ExtendedEdx, PowerEdx;
+        internal static uint MaxLeaf, Leaf15Eax, Leaf15Ebx, Leaf15Ecx, Leaf16Eax;   // 15H and 16H: the TSC's and the core's frequencies
         internal static bool OnKvm;
         internal static uint KvmFeatures;
         private struct BrandText { internal fixed byte Bytes[49]; }
@@ -39,7 +40,7 @@ namespace Libra.Arch.X64
         {
             uint* r = stackalloc uint[4];
             Native.CpuId(0, 0, r);
-            uint maxLeaf = r[0];
+            uint maxLeaf = MaxLeaf = r[0];
             Native.CpuId(1, 0, r);
             Features1Ecx = r[2];
             Features1Edx = r[3];
@@ -49,6 +50,8 @@ namespace Libra.Arch.X64
                 Features7Ebx = r[1];
                 Features7Ecx = r[2];
             }
+            if (maxLeaf >= 0x15) { Native.CpuId(0x15, 0, r); Leaf15Eax = r[0]; Leaf15Ebx = r[1]; Leaf15Ecx = r[2]; }
+            if (maxLeaf >= 0x16) { Native.CpuId(0x16, 0, r); Leaf16Eax = r[0]; }
             Native.CpuId(0x80000000, 0, r);
             uint maxExtended = r[0];
             if (maxExtended >= 0x80000001) { Native.CpuId(0x80000001, 0, r); ExtendedEdx = r[3]; }
