@@ -5,8 +5,8 @@
 
 # The Linux guest's initramfs (New-GuestInitrd in build/search.ps1) with the virtio-9p and
 # virtio-net modules and an /init that mounts the QEMU share `osbench` at /mnt (cache= from the kernel
-# command line's osbench.cache=, msize 256 KiB as Libra's client proposes), runs /mnt/osbench with the
-# words after the command line's `--` (the kernel passes them to init) and writes its stdout, then
+# command line's osbench.cache=, msize 256 KiB as Libra's client proposes), runs /mnt/<osbench.program=,
+# osbench when not given> with the words after the command line's `--` (the kernel passes them to init) and writes its stdout, then
 # "osbench: exit status N", to the second serial port.
 function Get-OsBenchInitrd {
     $guest = Get-GuestKernel @('virtio_pci', '9pnet_virtio', '9p', 'virtio_net')
@@ -15,8 +15,9 @@ function Get-OsBenchInitrd {
     if ((Test-Path $initrd) -and (Get-Item $initrd).LastWriteTimeUtc -gt $newest) { return @{ Kernel = $guest.Kernel; Initrd = $initrd } }
     $body = @"
 CACHE=`$(sed -n 's/.*osbench\.cache=\([a-z]*\).*/\1/p' /proc/cmdline)
+PROGRAM=`$(sed -n 's/.*osbench\.program=\([a-z-]*\).*/\1/p' /proc/cmdline)
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=`${CACHE:-none} osbench /mnt
-/mnt/osbench "`$@" > /dev/ttyS1 2>&1
+/mnt/`${PROGRAM:-osbench} "`$@" > /dev/ttyS1 2>&1
 echo "osbench: exit status `$?" > /dev/ttyS1
 poweroff -f
 "@
@@ -25,13 +26,14 @@ poweroff -f
 }
 
 $LibraCommands['osbench'] = @{
-    Summary = 'OS primitives (syscall, clocks, futex/pipe/eventfd ping-pong, threads, faults, sleeps, 9P files, TCP): native vs the Linux guest (9P cache=none, loose) vs Libra (-Smoke: short loops)'
+    Summary = 'OS primitives (syscall, clocks, futex/pipe/eventfd ping-pong, threads, faults, sleeps, Task.Delay, 9P files, TCP): native vs the Linux guest (9P cache=none, loose) vs Libra (-Smoke: short loops)'
     Options = @{ Smoke = 'switch'; Rounds = 'value'; Results = 'value'; Target = 'list'; Memory = 'value' }
     Run = {
         param($o)
         Install-Prerequisites @{ 'qemu-system-x86_64' = 'qemu-system-x86'; gnuplot = 'gnuplot-nox'; taskset = 'util-linux' }
-        Invoke-WithProbesLock { Build-CProbes }
-        $h = @('osbench', '--binary', (Join-Path $ProbesOut 'osbench'),
+        # The C probe and the NativeAOT one of the .NET rows (Task.Delay): every probe, as the tests publish them.
+        Build-Probes
+        $h = @('osbench', '--binary', (Join-Path $ProbesOut 'osbench'), '--dotnet-binary', (Join-Path $ProbesOut 'osbench-dotnet'),
             '--results', $(if ($o['Results']) { $o['Results'] } else { Join-Path $Root 'bench/results' }))
         $targets = @($o['Target'] | Where-Object { $_ })
         foreach ($t in $targets) { $h += @('--target', $t) }

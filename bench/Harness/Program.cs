@@ -43,7 +43,7 @@ static async Task<int> ServeAsync(Args a, CancellationToken ct)
 sealed class Args
 {
     public string Command = "bench";
-    public string? Binary, Index, Queries, Kernel, Initrd, LibraKernel, LibraOptions, Query, Corpus = "?", Results = "bench/results";
+    public string? Binary, DotnetBinary, Index, Queries, Kernel, Initrd, LibraKernel, LibraOptions, Query, Corpus = "?", Results = "bench/results";
     public List<string> Targets = [];
     // Targets that cannot run here, with the reason (osbench reports them as skipped).
     public List<(string Target, string Reason)> Skip = [];
@@ -65,6 +65,7 @@ sealed class Args
             switch (name)
             {
                 case "--binary": a.Binary = Next(); break;
+                case "--dotnet-binary": a.DotnetBinary = Next(); break;
                 case "--index": a.Index = Next(); break;
                 case "--queries": a.Queries = Next(); break;
                 case "--kernel": a.Kernel = Next(); break;

@@ -195,8 +195,10 @@ static void cpu_itimer(int which, int signo, const char *name)
     long long cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID), wall = now_ns(CLOCK_MONOTONIC);
     setitimer(which, &five, NULL);
     while (handled_count == 0 && now_ns(CLOCK_MONOTONIC) - wall < 5000 * MS) { }
+    // "Not early" within Linux's CPU-time sampling: on a busy host Linux itself was seen to fire
+    // ITIMER_PROF after 4.x ms of CLOCK_PROCESS_CPUTIME_ID, so the bound is half the interval.
     printf("%s: after 5 ms of CPU time: %d signal, si_code %d, not early: %s\n", name, (int)handled_count, (int)handled_code,
-        yes(handled_cpu - cpu >= 5 * MS));
+        yes(handled_cpu - cpu >= 5 * MS / 2));
     getitimer(which, &left);
     printf("%s: then disarmed: %ld %ld\n", name, (long)left.it_value.tv_sec, (long)left.it_value.tv_usec);
     signal(signo, SIG_DFL);

@@ -48,6 +48,7 @@ public sealed class OsBenchReport
         ["mmap_munmap_64k"] = "mmap+munmap 64 KiB",
         ["nanosleep_1ms_achieved"] = "nanosleep(1 ms), achieved",
         ["nanosleep_100us_achieved"] = "nanosleep(100 µs), achieved",
+        ["task_delay_1ms_achieved"] = ".NET await Task.Delay(1), achieved",
         ["file_stat"] = "9P: stat of an existing file",
         ["file_open_read_4k_close"] = "9P: open+read 4 KiB+close",
         ["file_write_sequential"] = "9P: sequential write",

@@ -17,7 +17,7 @@ static class OsBenchRun
             : ProbeTargets.All.ToList();
         var settings = new ProbeSettings
         {
-            Probe = Path.GetFullPath(a.Binary), GuestKernel = a.Kernel, GuestInitrd = a.Initrd, LibraKernel = a.LibraKernel,
+            Probe = Path.GetFullPath(a.Binary), DotnetProbe = a.DotnetBinary == null ? null : Path.GetFullPath(a.DotnetBinary), GuestKernel = a.Kernel, GuestInitrd = a.Initrd, LibraKernel = a.LibraKernel,
             Qemu = QemuProfile.Default(a.Smp ?? 1, a.Memory ?? 1024, a.LibraKernel),
             Limit = TimeSpan.FromMinutes(a.Smoke ? 5 : 15),
         };
@@ -44,9 +44,9 @@ static class OsBenchRun
                 var watch = System.Diagnostics.Stopwatch.StartNew();
                 try
                 {
-                    using var work = new WorkDirectory(settings.Probe);
+                    using var work = new WorkDirectory(settings);
                     int hostPort = Launch.FreePort();
-                    var run = target.RunAsync(settings, work, options, hostPort, ct);
+                    var run = target.RunAsync(settings, work, WorkDirectory.CProbe, options, hostPort, ct);
                     ProbeRow? published = null;
                     Exception? clientFailure = null;
                     try { published = await PublishedPort.MeasureAsync(work.Scratch, hostPort, a.Smoke, run, ct); }
@@ -58,6 +58,14 @@ static class OsBenchRun
                     if (rows.Count == 0) throw new InvalidOperationException($"{target.Name}: the probe printed no rows:\n{stdout}");
                     if (published == null) throw new InvalidOperationException($"{target.Name}: the probe never served its published port");
                     rows.Add(published);
+                    // The .NET rows: a second run (a second boot on the guests), the same directory.
+                    if (settings.DotnetProbe != null)
+                    {
+                        string dotnet = await target.RunAsync(settings, work, WorkDirectory.DotnetProbe, a.Smoke ? ["--smoke"] : [], Launch.FreePort(), ct);
+                        var dotnetRows = ParseRows(dotnet);
+                        if (dotnetRows.Count == 0) throw new InvalidOperationException($"{target.Name}: {WorkDirectory.DotnetProbe} printed no rows:\n{dotnet}");
+                        rows.AddRange(dotnetRows);
+                    }
                     report.Runs.Add(new ProbeRun(round, target.Name, load, watch.Elapsed.TotalSeconds, rows));
                     Console.WriteLine($"osbench: round {round} {target.Name,-20} {rows.Count} rows in {watch.Elapsed.TotalSeconds:F0} s (load {load})");
                 }

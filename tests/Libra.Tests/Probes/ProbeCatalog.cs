@@ -93,6 +93,8 @@ public static class ProbeCatalog
         // A static C program (gcc -static): futex and pipe ping-pongs complete (beside a spinning
         // thread too), spinning threads share the CPU, sleeps and timeouts are never early.
         new("osbench-check", "osbench", ["--check"], NoEnvironment, 0, [], "osbench-check"),
+        // The .NET row's operation (await Task.Delay) as checks: osbench-dotnet's --check mode.
+        new("osbench-dotnet-check", "osbench-dotnet", ["--check"], NoEnvironment, 0, [], "osbench-dotnet-check"),
         // The same checks with osbench's file rows in a directory (over 9P on Libra: stat, open+read
         // 4 KiB+close, a 4 MiB file written and read back) and its TCP ping-pong over 127.0.0.1:5642.
         new("osbench-check-files-tcp", "osbench", ["--check", "--port", "5642"], NoEnvironment, 0, [], "osbench-check-files-tcp",
