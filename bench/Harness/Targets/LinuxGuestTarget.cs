@@ -39,7 +39,7 @@ public sealed class LinuxGuestTarget(GuestNetwork network) : ITarget
             int port = ns != null ? 8080 : s.Port != 0 ? s.Port : Launch.FreePort();
             var endpoint = ns != null ? new ServiceEndpoint(new IPEndPoint(IPAddress.Parse(NetworkNamespace.GuestAddress), port), ns)
                                       : ServiceEndpoint.Loopback(port);
-            string console = Path.Combine(Path.GetTempPath(), $"libra-{ns?.Name ?? "linux-guest-" + port}.log");
+            string console = Path.Combine(Path.GetTempPath(), $"{ns?.Name ?? "libra-linux-guest-" + port}.log");
             File.Delete(console);
             string append = "console=ttyS0 quiet panic=-1" + (s.LoadIntoRam ? " search.ram=1" : "") +
                 (ns != null ? $" guest.ip={NetworkNamespace.GuestAddress}/{NetworkNamespace.PrefixLength}" : "");
@@ -62,7 +62,7 @@ public sealed class LinuxGuestTarget(GuestNetwork network) : ITarget
                 var boot = await Launch.WaitForFirstAnswerAsync(p, endpoint, clock, limit,
                     () => log + "--- guest console ---\n" + (File.Exists(console) ? File.ReadAllText(console) : "(none)"), ct);
                 return new RunningTarget(Name, p, endpoint, boot, console, s.Qemu.MemoryMiB * 1024L * 1024)
-                    { Companions = ns != null ? [ns] : [] };
+                    { Companions = ns != null ? [ns, new TemporaryFiles([console])] : [new TemporaryFiles([console])] };
             }
             catch
             {
