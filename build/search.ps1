@@ -124,7 +124,9 @@ function Get-GuestKernel([string[]] $Modules = @('virtio_pci', 'virtio_net')) {
 
 # Packs .cache/guest/initrd-<Name>.cpio for the Debian kernel: busybox-static as the shell, the
 # kernel's modules in load order ($Guest.Modules), and an /init that mounts proc, sys and dev, loads
-# them, brings up lo and eth0 with QEMU user networking's fixed 10.0.2.15/24, then runs $Body.
+# them, brings up lo and eth0, then runs $Body. eth0 gets QEMU user networking's fixed 10.0.2.15/24 and
+# its gateway, or the address a `guest.ip=ADDRESS/PREFIX` word of the kernel command line names, with
+# no gateway (the bench's linux-guest-tap: a private /30 to the tap's host side and nothing beyond).
 # $Populate fills the staging directory with the rest (it is given the directory). Returns the path.
 function New-GuestInitrd([string] $Name, [hashtable] $Guest, [string] $Body, [scriptblock] $Populate) {
     Install-Prerequisites @{ cpio = 'cpio'; 'dpkg-deb' = 'dpkg' }
@@ -150,8 +152,13 @@ mount -t devtmpfs dev /dev 2>/dev/null
 $($load -join "`n")
 ip link set lo up
 ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
+ADDRESS=10.0.2.15/24
+GATEWAY=10.0.2.2
+for word in `$(cat /proc/cmdline); do
+  case `$word in guest.ip=*) ADDRESS=`${word#guest.ip=}; GATEWAY= ;; esac
+done
+ip addr add `$ADDRESS dev eth0
+[ -n "`$GATEWAY" ] && ip route add default via `$GATEWAY
 $Body
 "@
     [System.IO.File]::WriteAllText((Join-Path $stage 'init'), $init.Replace("`r`n", "`n") + "`n")
@@ -266,7 +273,7 @@ $LibraCommands['search'] = @{
 }
 
 $LibraCommands['bench'] = @{
-    Summary = 'latency of the search service: native vs the Linux guest vs Libra (-Smoke: seconds, fortunes corpus)'
+    Summary = 'latency of the search service: native vs the Linux guest (slirp and tap) vs Libra (-Smoke: seconds, fortunes corpus)'
     Options = @{ Smoke = 'switch'; Corpus = 'value'; Results = 'value'; Target = 'list'; Rounds = 'value'; Duration = 'value'; Warmup = 'value'; Rates = 'value'; Ram = 'switch'; Memory = 'value'; Smp = 'value'
         LibraOptions = 'value' }
     Run = {
@@ -279,6 +286,8 @@ $LibraCommands['bench'] = @{
             '--initrd', $g.Initrd, '--corpus', $set, '--results', $(if ($o['Results']) { $o['Results'] } else { Join-Path $Root 'bench/results' }))
         $targets = @($o['Target'] | Where-Object { $_ })
         foreach ($t in $targets) { $h += @('--target', $t) }
+        # linux-guest-tap makes a network namespace with `ip` (root only; without root the harness skips it).
+        if (($targets.Count -eq 0 -or $targets -contains 'linux-guest-tap') -and (& id -u) -eq '0') { Install-Prerequisites @{ ip = 'iproute2' } }
         if ($targets.Count -eq 0 -or $targets -contains 'libra') { $h += @('--libra-kernel', (Build-Kernel)) }
         if ($o['Smoke']) { $h += '--smoke' }
         foreach ($k in 'Rounds', 'Duration', 'Warmup', 'Rates', 'Memory', 'Smp') { if ($o[$k]) { $h += @("--$($k.ToLower())", $o[$k]) } }

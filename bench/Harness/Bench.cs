@@ -35,19 +35,27 @@ static class Bench
             foreach (string name in names)
             {
                 var target = Registry.All[name];
-                var r = await target.StartAsync(settings, ct);
+                RunningTarget r;
+                try { r = await target.StartAsync(settings, ct); }
+                catch (TargetUnavailableException e)
+                {
+                    report.Skipped.Add(new SkippedTarget(name, e.Message));
+                    Console.WriteLine($"bench: {name} skipped: {e.Message}");
+                    continue;
+                }
                 running[name] = r;
                 var info = new TargetInfo { Name = name, Description = target.Describe(settings), BootToFirstAnswerMs = r.BootToFirstAnswer.TotalMilliseconds,
                     ConfiguredMemoryMiB = r.ConfiguredMemoryBytes / (1024 * 1024) };
                 report.Targets.Add(info);
                 Console.WriteLine($"bench: {name} answered {info.BootToFirstAnswerMs:F0} ms after start ({info.Description})");
-                await LoadGenerator.ClosedLoopAsync(r.Port, queries, TimeSpan.FromSeconds(plan.InitialWarmup), plan.PeakConnections, ct);
-                var peak = await LoadGenerator.ClosedLoopAsync(r.Port, queries, TimeSpan.FromSeconds(plan.PeakSeconds), plan.PeakConnections, ct);
+                await LoadGenerator.ClosedLoopAsync(r.Endpoint, queries, TimeSpan.FromSeconds(plan.InitialWarmup), plan.PeakConnections, ct);
+                var peak = await LoadGenerator.ClosedLoopAsync(r.Endpoint, queries, TimeSpan.FromSeconds(plan.PeakSeconds), plan.PeakConnections, ct);
                 info.PeakRate = peak.AchievedRate;
                 info.PeakErrors = peak.Errors;
                 Console.WriteLine($"bench: {name} peak {peak.AchievedRate:F0} req/s closed loop ({plan.PeakConnections} connections)");
             }
 
+            if (running.Count == 0) { Console.WriteLine("bench: no target could run here"); return 1; }
             double slowest = report.Targets.Min(t => t.PeakRate);
             double[] rates = plan.Fractions.Select(f => Math.Max(1, Math.Round(f * slowest))).ToArray();
             report.Rates = rates;
@@ -56,7 +64,7 @@ static class Bench
             var ping = QuerySet.Single("/ping", "ping");
             foreach (var (name, r) in running)
             {
-                var p = await LoadGenerator.OpenLoopAsync(r.Port, ping, rates[rates.Length / 2], TimeSpan.FromSeconds(plan.Warmup),
+                var p = await LoadGenerator.OpenLoopAsync(r.Endpoint, ping, rates[rates.Length / 2], TimeSpan.FromSeconds(plan.Warmup),
                     TimeSpan.FromSeconds(plan.Duration), plan.Connections, ct);
                 var info = report.Targets.First(t => t.Name == name);
                 info.PingP50Ms = Ms(p.All.GetValueAtPercentile(50));
@@ -76,7 +84,7 @@ static class Bench
                 foreach (string name in running.Keys.OrderBy(_ => random.Next()).ToList())
                     foreach (double rate in rates)
                     {
-                        var res = await LoadGenerator.OpenLoopAsync(running[name].Port, queries, rate, TimeSpan.FromSeconds(plan.Warmup),
+                        var res = await LoadGenerator.OpenLoopAsync(running[name].Endpoint, queries, rate, TimeSpan.FromSeconds(plan.Warmup),
                             TimeSpan.FromSeconds(plan.Duration), plan.Connections, ct);
                         var run = RunResult.From(round, name, rate, res);
                         if (rate == rates[rates.Length / 2] && searchCost.TryGetValue(name, out var cost)) cost.Add(running[name].Counters!, res);
@@ -92,8 +100,8 @@ static class Bench
                 var info = report.Targets.First(t => t.Name == name);
                 info.HostResidentMiB = r.HostResidentBytes() / (1024 * 1024);
                 if (searchCost.TryGetValue(name, out var cost)) info.SearchCost = cost.PerRequest();
-                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-                info.ServerStats = await http.GetFromJsonAsync<JsonElement>(new Uri(r.BaseUri, "stats"), ct);
+                using var http = r.Endpoint.NewHttpClient(TimeSpan.FromSeconds(10));
+                info.ServerStats = await http.GetFromJsonAsync<JsonElement>("stats", ct);
             }
         }
         finally

@@ -1,6 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Libra.Bench.Targets;
 
 namespace Libra.Bench;
 
@@ -13,16 +13,8 @@ public sealed class HttpConnection : IDisposable
 
     HttpConnection(Socket s) => socket = s;
 
-    public static async Task<HttpConnection> ConnectAsync(int port, CancellationToken ct)
-    {
-        var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), ct);
-            return new HttpConnection(s);
-        }
-        catch { s.Dispose(); throw; }
-    }
+    public static async Task<HttpConnection> ConnectAsync(ServiceEndpoint endpoint, CancellationToken ct) =>
+        new(await endpoint.ConnectAsync(ct));
 
     // Sends one request and reads its whole response; returns the status code.
     public async ValueTask<int> SendAsync(byte[] request, CancellationToken ct)

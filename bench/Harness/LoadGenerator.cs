@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using HdrHistogram;
+using Libra.Bench.Targets;
 
 namespace Libra.Bench;
 
@@ -27,7 +28,7 @@ public static class LoadGenerator
     // have been answered, and its latency is measured from that due time, so time spent queued
     // behind a slow answer counts (no coordinated omission). Keep-alive connections; requests in
     // the warm-up are sent but not recorded.
-    public static async Task<LoadResult> OpenLoopAsync(int port, QuerySet queries, double rate, TimeSpan warmup,
+    public static async Task<LoadResult> OpenLoopAsync(ServiceEndpoint endpoint, QuerySet queries, double rate, TimeSpan warmup,
         TimeSpan duration, int connections, CancellationToken ct)
     {
         long warmupCount = (long)(rate * warmup.TotalSeconds);
@@ -69,7 +70,7 @@ public static class LoadGenerator
                     int status;
                     try
                     {
-                        conn ??= await HttpConnection.ConnectAsync(port, ct);
+                        conn ??= await HttpConnection.ConnectAsync(endpoint, ct);
                         status = await conn.SendAsync(queries.Requests[q], ct);
                     }
                     catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidDataException)
@@ -98,7 +99,7 @@ public static class LoadGenerator
 
     // Closed loop: each connection sends its next request as soon as the last is answered. Used
     // for warm-up and for the peak rate a target sustains, never for latency.
-    public static async Task<LoadResult> ClosedLoopAsync(int port, QuerySet queries, TimeSpan duration, int connections,
+    public static async Task<LoadResult> ClosedLoopAsync(ServiceEndpoint endpoint, QuerySet queries, TimeSpan duration, int connections,
         CancellationToken ct)
     {
         var result = NewResult(queries);
@@ -107,7 +108,7 @@ public static class LoadGenerator
         var workers = Enumerable.Range(0, connections).Select(_ => Task.Run(async () =>
         {
             var mine = NewResult(queries);
-            using var conn = await HttpConnection.ConnectAsync(port, ct);
+            using var conn = await HttpConnection.ConnectAsync(endpoint, ct);
             while (clock.Elapsed < duration)
             {
                 int q = (int)(Interlocked.Increment(ref next) % queries.Count);

@@ -17,7 +17,7 @@ static class OneQuery
         {
             Console.WriteLine($"search: starting {target.Name} ({target.Describe(settings)})");
             await using var running = await target.StartAsync(settings, ct);
-            using var http = new HttpClient { BaseAddress = running.BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+            using var http = running.Endpoint.NewHttpClient(TimeSpan.FromSeconds(60));
             using var response = await http.GetAsync($"/search?q={Uri.EscapeDataString(query)}&k={Hits}", ct);
             string text = await response.Content.ReadAsStringAsync(ct);
             if (response.StatusCode != HttpStatusCode.OK)

@@ -32,7 +32,7 @@ static async Task<int> ServeAsync(Args a, CancellationToken ct)
     var settings = a.Settings(Console.Out) with { ServerCores = null, Port = a.Port };
     if (a.Query != null) return await OneQuery.RunAsync(target, settings, a.Query, ct);
     await using var running = await target.StartAsync(settings, ct);
-    Console.WriteLine($"{name}: answering on {running.BaseUri} after {running.BootToFirstAnswer.TotalMilliseconds:F0} ms " +
+    Console.WriteLine($"{name}: answering on {running.Endpoint.Reach} after {running.BootToFirstAnswer.TotalMilliseconds:F0} ms " +
         $"({target.Describe(settings)}); Ctrl-C stops it");
     try { await running.Process.WaitForExitAsync(ct); }
     catch (OperationCanceledException) { }

@@ -73,7 +73,7 @@ public abstract class TargetFixture : IAsyncLifetime
         var artifacts = Artifacts.Shared.Value;
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         Target = await Registry.All[TargetName].StartAsync(artifacts.Settings(), cts.Token);
-        Http = new HttpClient { BaseAddress = Target.BaseUri, Timeout = TimeSpan.FromSeconds(60) };
+        Http = Target.Endpoint.NewHttpClient(TimeSpan.FromSeconds(60));
     }
 
     public async Task DisposeAsync()

@@ -53,12 +53,16 @@ public static partial class Launch
         return p;
     }
 
+    public static Task<TimeSpan> WaitForFirstAnswerAsync(Process p, int port, Stopwatch started, TimeSpan limit,
+        Func<string> describeFailure, CancellationToken ct) =>
+        WaitForFirstAnswerAsync(p, ServiceEndpoint.Loopback(port), started, limit, describeFailure, ct);
+
     // Polls until GET /search answers 200; the time from `started` is the boot-to-first-answer time.
-    public static async Task<TimeSpan> WaitForFirstAnswerAsync(Process p, int port, Stopwatch started, TimeSpan limit,
+    public static async Task<TimeSpan> WaitForFirstAnswerAsync(Process p, ServiceEndpoint endpoint, Stopwatch started, TimeSpan limit,
         Func<string> describeFailure, CancellationToken ct)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var uri = new Uri($"http://127.0.0.1:{port}/search?q=the&k=1");
+        using var http = endpoint.NewHttpClient(TimeSpan.FromSeconds(5));
+        var uri = new Uri(endpoint.BaseUri, "search?q=the&k=1");
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -66,7 +70,7 @@ public static partial class Launch
             if (started.Elapsed > limit)
             {
                 try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-                throw new TimeoutException($"no answer on port {port} within {limit.TotalSeconds:F0} s\n{describeFailure()}");
+                throw new TimeoutException($"no answer at {endpoint.BaseUri} within {limit.TotalSeconds:F0} s\n{describeFailure()}");
             }
             try
             {

@@ -69,7 +69,7 @@ public sealed class LibraTarget : ITarget
                 throw new InvalidOperationException($"stopped before answering: the application exited with status " +
                     $"{reported ?? QemuMachine.GuestStatus(p.ExitCode)}{(first.Length > 0 ? $" ({first})" : "")}\n{Details()}");
             }
-            return new RunningTarget(Name, p, port, boot, console, s.Qemu.MemoryMiB * 1024L * 1024)
+            return new RunningTarget(Name, p, ServiceEndpoint.Loopback(port), boot, console, s.Qemu.MemoryMiB * 1024L * 1024)
             {
                 HelperProcessIds = [side.ProcessId],
                 Counters = counters,

@@ -19,6 +19,6 @@ public sealed class NativeTarget : ITarget
         var p = Launch.Start(s.Binary, args, s.ServerCores, TextWriter.Synchronized(log),
             new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0" });
         var boot = await Launch.WaitForFirstAnswerAsync(p, port, clock, TimeSpan.FromSeconds(60), () => log.ToString(), ct);
-        return new RunningTarget(Name, p, port, boot, null, null);
+        return new RunningTarget(Name, p, ServiceEndpoint.Loopback(port), boot, null, null);
     }
 }

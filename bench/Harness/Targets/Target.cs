@@ -3,8 +3,10 @@ using System.Diagnostics;
 namespace Libra.Bench.Targets;
 
 // Where the search service runs. A target starts the same static binary with the same index its own
-// way and hands back an address to send queries to; the load generator and the report know nothing
-// else about it. A new target (Libra) is one more class and one line in Registry.
+// way and hands back an endpoint to send queries to; the load generator and the report know nothing
+// else about it. A new target (Libra) is one more class and one line in Registry. A target that
+// cannot run on this machine throws TargetUnavailableException from StartAsync: the bench reports it
+// skipped with the reason and goes on with the others.
 public interface ITarget
 {
     string Name { get; }
@@ -17,7 +19,8 @@ public static class Registry
     public static readonly IReadOnlyDictionary<string, ITarget> All = new Dictionary<string, ITarget>
     {
         ["native"] = new NativeTarget(),
-        ["linux-guest"] = new LinuxGuestTarget(),
+        ["linux-guest"] = new LinuxGuestTarget(GuestNetwork.User),
+        ["linux-guest-tap"] = new LinuxGuestTarget(GuestNetwork.Tap),
         ["libra"] = new LibraTarget(),
     };
 }
@@ -39,14 +42,17 @@ public sealed record TargetSettings
     public TextWriter Log { get; init; } = TextWriter.Null;
 }
 
+// This machine cannot run the target (linux-guest-tap without root or tun); the message is the reason.
+public sealed class TargetUnavailableException(string reason) : InvalidOperationException(reason);
+
 // A started target; disposing it stops the service (SIGTERM, then kill), then its companions.
-public sealed class RunningTarget(string name, Process process, int port, TimeSpan bootToFirstAnswer,
+public sealed class RunningTarget(string name, Process process, ServiceEndpoint endpoint, TimeSpan bootToFirstAnswer,
     string? consoleLog, long? configuredMemoryBytes) : IAsyncDisposable
 {
     public string Name => name;
     public Process Process => process;
-    public Uri BaseUri { get; } = new($"http://127.0.0.1:{port}/");
-    public int Port => port;
+    public ServiceEndpoint Endpoint => endpoint;
+    public Uri BaseUri => endpoint.BaseUri;
     public TimeSpan BootToFirstAnswer => bootToFirstAnswer;
     public string? ConsoleLog => consoleLog;
     public long? ConfiguredMemoryBytes => configuredMemoryBytes;
