@@ -41,7 +41,7 @@ static class HttpApi
         app.MapGet("/stats", ctx =>
             Write(ctx, 200, new Stats(engine.Documents, engine.IndexBytes, engine.DirectoryKind,
                 Environment.WorkingSet, (long)(DateTime.UtcNow - Process.GetCurrentProcess().StartTime.ToUniversalTime()).TotalSeconds,
-                stats.Snapshot()), Json.Api.Stats));
+                stats.Snapshot(), OsCounters.Read()), Json.Api.Stats));
         app.MapGet("/search", ctx => Search(ctx, engine, stats));
 
         await app.StartAsync();
@@ -103,7 +103,37 @@ static class HttpApi
 
 sealed record Health(string Status, int Documents);
 sealed record Stats(int Documents, long IndexBytes, string Directory, long WorkingSetBytes, long UptimeSeconds,
-    LatencySnapshot Latency);
+    LatencySnapshot Latency, OsCounters Os);
+
+// What the operating system under the service says it has spent, as running totals, so that the
+// bench can divide their growth over a measured run by the requests served (bench/README.md, "The
+// cost of one request"): the process's CPU time (getrusage, user + system), and where /proc/stat
+// exists, the whole machine's context switches (`ctxt`) and interrupts (`intr`'s total). Natively
+// those two are the host's, with everything else on it; in a one-service guest they are the guest's.
+sealed record OsCounters(long CpuMicros, long? ContextSwitches, long? Interrupts)
+{
+    public static OsCounters Read()
+    {
+        long cpu = (long)Environment.CpuUsage.TotalTime.TotalMicroseconds;
+        long? switches = null, interrupts = null;
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/stat"))
+            {
+                if (line.StartsWith("ctxt ", StringComparison.Ordinal)) switches = long.Parse(line.AsSpan(5));
+                else if (line.StartsWith("intr ", StringComparison.Ordinal))
+                {
+                    ReadOnlySpan<char> rest = line.AsSpan(5);
+                    int space = rest.IndexOf(' ');
+                    interrupts = long.Parse(space < 0 ? rest : rest[..space]);
+                }
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return new OsCounters(cpu, switches, interrupts);
+    }
+}
 sealed record ErrorBody(string Error);
 
 [JsonSerializable(typeof(SearchResult))]

@@ -64,9 +64,13 @@ static class Bench
             var ping = QuerySet.Single("/ping", "ping");
             foreach (var (name, r) in running)
             {
+                var osBefore = await ServerCost.ReadAsync(r.Endpoint, ct);
                 var p = await LoadGenerator.OpenLoopAsync(r.Endpoint, ping, rates[rates.Length / 2], TimeSpan.FromSeconds(plan.Warmup),
                     TimeSpan.FromSeconds(plan.Duration), plan.Connections, ct);
                 var info = report.Targets.First(t => t.Name == name);
+                var pingOs = new ServerCost();
+                pingOs.Add(osBefore, await ServerCost.ReadAsync(r.Endpoint, ct), rates[rates.Length / 2] * (plan.Warmup + plan.Duration));
+                info.PingOsCost = pingOs.PerRequest();
                 info.PingP50Ms = Ms(p.All.GetValueAtPercentile(50));
                 info.PingP99Ms = Ms(p.All.GetValueAtPercentile(99));
                 if (r.Counters != null)
@@ -77,6 +81,7 @@ static class Bench
                 }
             }
             var searchCost = running.Where(t => t.Value.Counters != null).ToDictionary(t => t.Key, _ => new RequestCost());
+            var searchOs = running.Keys.ToDictionary(name => name, _ => new ServerCost());
 
             var random = new Random(5);
             for (int round = 1; round <= plan.Rounds; round++)
@@ -84,10 +89,13 @@ static class Bench
                 foreach (string name in running.Keys.OrderBy(_ => random.Next()).ToList())
                     foreach (double rate in rates)
                     {
+                        bool middle = rate == rates[rates.Length / 2];
+                        var osBefore = middle ? await ServerCost.ReadAsync(running[name].Endpoint, ct) : null;
                         var res = await LoadGenerator.OpenLoopAsync(running[name].Endpoint, queries, rate, TimeSpan.FromSeconds(plan.Warmup),
                             TimeSpan.FromSeconds(plan.Duration), plan.Connections, ct);
                         var run = RunResult.From(round, name, rate, res);
-                        if (rate == rates[rates.Length / 2] && searchCost.TryGetValue(name, out var cost)) cost.Add(running[name].Counters!, res);
+                        if (middle && searchCost.TryGetValue(name, out var cost)) cost.Add(running[name].Counters!, res);
+                        if (osBefore != null) searchOs[name].Add(osBefore, await ServerCost.ReadAsync(running[name].Endpoint, ct), rate * (plan.Warmup + plan.Duration));
                         report.Runs.Add(run);
                         report.AddHistogram(name, rate, res);
                         Console.WriteLine($"bench: round {round} {name,-12} {rate,7:F0}/s: achieved {run.AchievedRate,7:F0}/s  p50 {run.P50Ms,7:F2}  p99 {run.P99Ms,7:F2}  p99.9 {run.P999Ms,7:F2}  max {run.MaxMs,7:F2} ms" +
@@ -100,6 +108,7 @@ static class Bench
                 var info = report.Targets.First(t => t.Name == name);
                 info.HostResidentMiB = r.HostResidentBytes() / (1024 * 1024);
                 if (searchCost.TryGetValue(name, out var cost)) info.SearchCost = cost.PerRequest();
+                info.SearchOsCost = searchOs[name].PerRequest();
                 using var http = r.Endpoint.NewHttpClient(TimeSpan.FromSeconds(10));
                 info.ServerStats = await http.GetFromJsonAsync<JsonElement>("stats", ct);
             }

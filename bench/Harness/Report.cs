@@ -22,6 +22,9 @@ public sealed class TargetInfo
     // Kernel counters per request (Libra): /ping at the middle rate, search at the middle rate.
     public Dictionary<string, double>? PingCost { get; set; }
     public Dictionary<string, double>? SearchCost { get; set; }
+    // What the OS under the service counts per request, every target (ServerCost): the same windows.
+    public Dictionary<string, double>? PingOsCost { get; set; }
+    public Dictionary<string, double>? SearchOsCost { get; set; }
 }
 
 // A target this machine cannot run (linux-guest-tap without root), listed with the reason.
@@ -190,6 +193,23 @@ public sealed class Report
             sb.AppendLine("|---|---|---|");
             foreach (string c in (t.PingCost?.Keys ?? Enumerable.Empty<string>()).Union(t.SearchCost?.Keys ?? Enumerable.Empty<string>()))
                 sb.AppendLine($"| {c} | {(t.PingCost?.TryGetValue(c, out var p) == true ? F(p, 1) : "–")} | {(t.SearchCost?.TryGetValue(c, out var q) == true ? F(q, 1) : "–")} |");
+        }
+        var withOs = Targets.Where(t => t.PingOsCost != null || t.SearchOsCost != null).ToList();
+        if (withOs.Count > 0)
+        {
+            // The service's own view on every target (its /stats): CPU time of the process, and the
+            // OS's context switches and interrupts where it has /proc/stat (natively the whole host's).
+            sb.AppendLine();
+            sb.AppendLine($"## The cost of one request on every target at {F(mid, 0)}/s (the OS under the service, from /stats)");
+            sb.AppendLine();
+            sb.AppendLine("| target | CPU µs per /ping | per search | switches per /ping | per search | interrupts per /ping | per search |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var t in withOs)
+            {
+                string Cell(Dictionary<string, double>? d, string k) => d?.TryGetValue(k, out var v) == true ? F(v, 1) : "–";
+                sb.AppendLine($"| {t.Name}{(t.Name == "native" ? " (host-wide switches, interrupts)" : "")} | {Cell(t.PingOsCost, "cpu_us")} | {Cell(t.SearchOsCost, "cpu_us")} | " +
+                    $"{Cell(t.PingOsCost, "switches")} | {Cell(t.SearchOsCost, "switches")} | {Cell(t.PingOsCost, "interrupts")} | {Cell(t.SearchOsCost, "interrupts")} |");
+            }
         }
         var midRows = Summary.Where(r => r.Rate == mid).OrderBy(r => r.Target == "native" ? 0 : 1).ToList();
         if (midRows.Count > 0)

@@ -134,6 +134,7 @@ public abstract class HttpContractTests<TFixture>(TFixture target) where TFixtur
         Assert.Equal(14396, stats.GetProperty("documents").GetInt32());
         Assert.True(stats.GetProperty("indexBytes").GetInt64() > 1_000_000);
         Assert.Equal("NIOFSDirectory", stats.GetProperty("directory").GetString());
+        Assert.True(stats.GetProperty("os").GetProperty("cpuMicros").GetInt64() > 0);
         var latency = stats.GetProperty("latency");
         Assert.True(latency.GetProperty("queriesServed").GetInt64() >= 1);
         Assert.True(latency.GetProperty("p99Micros").GetInt64() >= latency.GetProperty("p50Micros").GetInt64());
