@@ -55,7 +55,8 @@ public sealed class DiodProcess : IDisposable
         string squash = getuid() == 0 ? "root" : Environment.UserName;
         string[] args = ["-f", "-n", "-S", "-U", squash, "-e", export, "-l", socketPath, "-L", "stderr", "-c", "/dev/null"];
         CommandLine = diod + " " + string.Join(' ', args);
-        var start = new ProcessStartInfo(diod) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        // Its working directory is the socket's (removed after the boot): a diod that crashes leaves its core there.
+        var start = new ProcessStartInfo(diod) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(socketPath)! };
         foreach (var a in args) start.ArgumentList.Add(a);
         _process = Process.Start(start) ?? throw new FileServerException($"could not start {CommandLine}");
         _process.StandardInput.Close();

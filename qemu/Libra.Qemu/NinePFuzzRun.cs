@@ -21,7 +21,7 @@ public sealed class NinePFuzzRun
     public double FramingShare { get; init; } = 1.0 / 8192;
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
-    public sealed record Boot(int Seed, long Replies, long Mutated, TimeSpan Took, int GuestStatus, string? Summary, string? Failure);
+    public sealed record Boot(int Seed, long Replies, long Mutated, TimeSpan Took, int GuestStatus, string? Summary, string? Failure, bool ServerClosed);
 
     public sealed class Outcome
     {
@@ -31,6 +31,8 @@ public sealed class NinePFuzzRun
         public int Hangs => Boots.Count(b => b.Failure?.StartsWith("hang") == true);
         public int Failures => Boots.Count(b => b.Failure is not null);
         // Boots whose mount was refused (a mutated Rversion or Rattach): the kernel said so and stopped.
+        // Boots in which diod itself went away (it has crashed on what the guest asked after odd replies).
+        public int ServerClosed => Boots.Count(b => b.ServerClosed);
         public int MountsRefused => Boots.Count(b => b.Failure is null && b.Summary is null);
         // The errnos the workload saw, summed over the boots: name → count.
         public SortedDictionary<string, long> Errnos { get; } = new(StringComparer.Ordinal);
@@ -73,7 +75,8 @@ public sealed class NinePFuzzRun
             }
             if (summary.Success) Add(outcome, summary);
             var b = new Boot(seed, outcome.Figures.Replies - repliesBefore, outcome.Figures.Mutated - mutatedBefore, clock.Elapsed,
-                result?.GuestStatus ?? -1, summary.Success ? summary.Value : null, failure);
+                result?.GuestStatus ?? -1, summary.Success ? summary.Value : null, failure,
+                result?.Output.Contains("9p stream: the server closed the stream", StringComparison.Ordinal) == true);
             outcome.Boots.Add(b);
             report?.Invoke($"fuzz9p: boot {boot + 1} seed {seed}: {b.Replies} replies, {b.Mutated} mutated, {b.Took.TotalSeconds:0.0} s: " +
                 (failure ?? b.Summary ?? "the mount was refused: " + MountRefused.Match(result!.Output).Value).Split('\n')[0]);
@@ -98,7 +101,7 @@ public sealed class NinePFuzzRun
     // The run's last lines: the figures the issue asks for.
     public static IEnumerable<string> Describe(Outcome o)
     {
-        yield return $"fuzz9p: {o.Figures.Replies} replies, {o.Figures.Mutated} mutated, {o.Boots.Count} boots, {o.Panics} panics, {o.Hangs} hangs, {o.Failures - o.Panics - o.Hangs} boots without the workload's summary, {o.MountsRefused} mounts refused (a mutated Rversion or Rattach)";
+        yield return $"fuzz9p: {o.Figures.Replies} replies, {o.Figures.Mutated} mutated, {o.Boots.Count} boots, {o.Panics} panics, {o.Hangs} hangs, {o.Failures - o.Panics - o.Hangs} boots without the workload's summary, {o.MountsRefused} mounts refused (a mutated Rversion or Rattach), {o.ServerClosed} boots in which diod closed the stream";
         yield return $"fuzz9p: mutations: {o.Figures.Describe()}";
         yield return $"fuzz9p: workload: {o.Operations} calls, {o.Succeeded} right, {o.Wrong} returned odd data, {o.Failed} failed; errnos: " +
             string.Join(' ', o.Errnos.Select(e => $"{e.Key}={e.Value}"));
