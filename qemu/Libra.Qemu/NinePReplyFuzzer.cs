@@ -59,7 +59,7 @@ public sealed class NinePReplyFuzzer
         Figures = figures;
     }
 
-    public FileServerRelay Relay => RunAsync;
+    public StreamRelay Relay => RunAsync;
 
     private async Task RunAsync(Stream fromGuest, Stream toServer, CancellationToken cancel)
     {

@@ -236,7 +236,7 @@ public class FileServerFailureTests
 {
     // Copies the guest's requests through unchanged; copies replies until `spoilAfter` bytes have
     // passed, then lets `spoil` act on the next read from the server.
-    static FileServerRelay Relay(long spoilAfter, Func<Stream, byte[], int, CancellationToken, Task<bool>> spoil) =>
+    static StreamRelay Relay(long spoilAfter, Func<Stream, byte[], int, CancellationToken, Task<bool>> spoil) =>
         async (fromGuest, toServer, cancel) =>
         {
             var up = fromGuest.CopyToAsync(toServer, cancel);
@@ -255,7 +255,7 @@ public class FileServerFailureTests
             await up;
         };
 
-    static async Task<BootResult> RunWithRelay(FileServerRelay relay, string kernelOptions = "", params string[] probeArgs)
+    static async Task<BootResult> RunWithRelay(StreamRelay relay, string kernelOptions = "", params string[] probeArgs)
     {
         ProbeCase probe = ProbeCatalog.Get("files-diod");
         if (probeArgs.Length == 0) probeArgs = ["--big-mib", "8"];
@@ -297,7 +297,7 @@ public class FileServerFailureTests
     public async Task Oversized_reply_fails_only_its_call_and_other_files_keep_working(string options)
     {
         // The third Rread from diod is replaced by a whole frame larger than msize (same tag).
-        FileServerRelay relay = FrameRelay(117, 3, frame =>
+        StreamRelay relay = FrameRelay(117, 3, frame =>
         {
             var oversized = new byte[300 * 1024];
             BitConverter.TryWriteBytes(oversized.AsSpan(0, 4), oversized.Length);
@@ -316,7 +316,7 @@ public class FileServerFailureTests
 
     // Passes replies through, except the `victim`-th reply of `type`, which `change` rewrites (or
     // drops, returning null).
-    static FileServerRelay FrameRelay(byte type, int victim, Func<byte[], byte[]?> change, bool dropFlushReplies = false) =>
+    static StreamRelay FrameRelay(byte type, int victim, Func<byte[], byte[]?> change, bool dropFlushReplies = false) =>
         async (fromGuest, toServer, cancel) =>
         {
             var up = fromGuest.CopyToAsync(toServer, cancel);
