@@ -5,8 +5,8 @@
 # errnos the workload saw). Exit status 1 when a boot panicked, hung or lost the workload's summary.
 
 $LibraCommands['fuzz9p'] = @{
-    Summary = 'fuzz the 9P client: diod''s replies mutated (sizes, types, tags, qids, names, counts, stat fields, truncations, duplicates, drops) at -Rate (0.5) from -Seed (1) for -Replies N (20000) replies over as many boots as it takes; figures at the end, status 1 on a panic or hang'
-    Options = @{ Replies = 'value'; Seed = 'value'; Rate = 'value'; Ops = 'value' }
+    Summary = 'fuzz the 9P client: diod''s replies mutated (sizes, types, tags, qids, names, counts, stat fields, truncations, duplicates, drops) at -Rate (0.5) from -Seed (1) for -Replies N (20000) replies over as many boots as it takes (-Verbose: the kernel log of each boot too); figures at the end, status 1 on a panic or hang'
+    Options = @{ Replies = 'value'; Seed = 'value'; Rate = 'value'; Ops = 'value'; Verbose = 'switch' }
     Run = {
         param($o)
         $kernel = Build-Kernel
@@ -15,6 +15,7 @@ $LibraCommands['fuzz9p'] = @{
         Invoke-WithProbesLock { Build-CProbes }
         $arguments = @($QemuTool, 'fuzz9p', '--kernel', $kernel, '--app', (Join-Path $ProbesOut 'fileloop'))
         foreach ($k in 'Replies', 'Seed', 'Rate', 'Ops') { if ($o[$k]) { $arguments += @("--$($k.ToLower())", $o[$k]) } }
+        if ($o.Verbose) { $arguments += '--verbose' }
         $global:LASTEXITCODE = Invoke-Exact 'dotnet' $arguments
     }
 }

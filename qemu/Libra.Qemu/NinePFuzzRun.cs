@@ -20,6 +20,8 @@ public sealed class NinePFuzzRun
     public int CallTimeoutMs { get; init; } = 300;
     public double FramingShare { get; init; } = 1.0 / 8192;
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(3);
+    // Report every boot's kernel log too (to follow one seed).
+    public bool Verbose { get; init; }
 
     public sealed record Boot(int Seed, long Replies, long Mutated, TimeSpan Took, int GuestStatus, string? Summary, string? Failure, bool ServerClosed);
 
@@ -81,6 +83,7 @@ public sealed class NinePFuzzRun
             report?.Invoke($"fuzz9p: boot {boot + 1} seed {seed}: {b.Replies} replies, {b.Mutated} mutated, {b.Took.TotalSeconds:0.0} s: " +
                 (failure ?? b.Summary ?? "the mount was refused: " + MountRefused.Match(result!.Output).Value).Split('\n')[0]);
             if (failure is not null) report?.Invoke(failure);
+            else if (Verbose && result is not null) report?.Invoke(result.Output);
         }
         return outcome;
     }

@@ -15,13 +15,13 @@ using Libra.Qemu;
 // libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]
 // Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline
 // (and, for a program that calls dlopen, the libraries with what they need: SharedLibraries).
-// libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N]
+// libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]
 // Boots Libra with the workload fileloop on a diod share whose replies NinePReplyFuzzer mutates,
 // boot after boot, until N replies have passed; one line per boot, the figures at the end; status 1
 // when a boot panicked, hung or ended without the workload's summary.
 const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
-const string FuzzUsage = "usage: libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N]";
+const string FuzzUsage = "usage: libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]";
 const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
@@ -222,6 +222,7 @@ static async Task<int> FuzzNineP(string[] args)
     long replies = 20_000;
     int seed = 1, ops = 10_000;
     double rate = 0.5;
+    bool verbose = false;
     for (int i = 1; i < args.Length; i++)
     {
         string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
@@ -235,6 +236,7 @@ static async Task<int> FuzzNineP(string[] args)
                 case "--seed": seed = int.Parse(Value()); break;
                 case "--rate": rate = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--ops": ops = int.Parse(Value()); break;
+                case "--verbose": verbose = true; break;
                 default: return Usage($"unknown option '{args[i]}'", FuzzUsage);
             }
         }
@@ -244,7 +246,7 @@ static async Task<int> FuzzNineP(string[] args)
     if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
     if (rate is < 0 or > 1) return Usage("--rate is a probability, 0 to 1", FuzzUsage);
-    var run = new NinePFuzzRun { KernelImage = kernel, Workload = app, Replies = replies, Seed = seed, Rate = rate, Operations = ops };
+    var run = new NinePFuzzRun { KernelImage = kernel, Workload = app, Replies = replies, Seed = seed, Rate = rate, Operations = ops, Verbose = verbose };
     NinePFuzzRun.Outcome outcome;
     try { outcome = await run.RunAsync(Console.WriteLine); }
     catch (FileServerException e) { return Refuse(e.Message); }
