@@ -350,15 +350,20 @@ namespace Libra.Shims
         // stat of a path: a cached fid first (PathCache), else a walk whose fid is then cached.
         internal static long StatPath(NinePClient* c, byte* path, int length, bool follow, StatRecord* record)
         {
-            if (PathCache.TryGet(c, path, length, follow, out uint cached))
+            if (PathCache.TryTake(c, path, length, follow, out uint cached, out ulong takenAt))
             {
-                if (Describe(c, cached, record) == 0) return 0;
-                PathCache.Drop(c, path, length, follow);
+                if (Describe(c, cached, record) == 0)
+                {
+                    PathCache.Put(c, path, length, follow, cached, takenAt);
+                    return 0;
+                }
+                c->Clunk(cached);
             }
+            ulong walkedAt = PathCache.Generation;
             int error = Resolve(c, path, length, follow, out uint fid, out _);
             if (error != 0) return error;
             long result = Describe(c, fid, record);
-            if (result == 0) PathCache.Put(c, path, length, follow, fid);
+            if (result == 0) PathCache.Put(c, path, length, follow, fid, walkedAt);
             else c->Clunk(fid);
             return result;
         }

@@ -90,7 +90,12 @@ namespace Libra.Shims.NineP
             flush.Waiter = Scheduler.Current;
             SerialWrite write = default;
             write.Waiter = Scheduler.Current;
-            bool sent = s_stream.Register(&flush) && VirtioSerialDevice.Write(s_port, message, 9, &write) == 0;
+            bool sent = s_stream.Register(&flush);
+            if (sent && VirtioSerialDevice.Write(s_port, message, 9, &write) != 0)
+            {
+                s_stream.Cancel(&flush);
+                sent = false;
+            }
             ulong deadline = Clock.Nanoseconds() + FlushGraceNanoseconds;
             while (sent && (!flush.Done || !write.Done))
             {
@@ -109,10 +114,13 @@ namespace Libra.Shims.NineP
             else
             {
                 KernelLog.Write(" ms, nor to its flush: the server is gone; file calls fail with EIO");
-                if (sent && !flush.Done) s_stream.Cancel(&flush);
+                s_stream.Cancel(&flush);
                 s_stream.Fail(-(int)Errno.EIO);
             }
             KernelLog.End();
+            // A flush still unanswered (the reply beat it, or the server is gone) must not stay in
+            // the stream's list: it lives on this stack (a later Register would walk into it).
+            if (sent && !flush.Done) s_stream.Cancel(&flush);
             // The flush's buffer stays the device's until its write is done.
             while (sent && !write.Done) VirtioSerialDevice.Await(0);
             KernelHeap.Free(message);

@@ -55,7 +55,8 @@ public sealed class DiodProcess : IDisposable
         string squash = getuid() == 0 ? "root" : Environment.UserName;
         string[] args = ["-f", "-n", "-S", "-U", squash, "-e", export, "-l", socketPath, "-L", "stderr", "-c", "/dev/null"];
         CommandLine = diod + " " + string.Join(' ', args);
-        var start = new ProcessStartInfo(diod) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        // Its working directory is the socket's (removed after the boot): a diod that crashes leaves its core there.
+        var start = new ProcessStartInfo(diod) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(socketPath)! };
         foreach (var a in args) start.ArgumentList.Add(a);
         _process = Process.Start(start) ?? throw new FileServerException($"could not start {CommandLine}");
         _process.StandardInput.Close();
@@ -136,40 +137,7 @@ public static class FileServerProcess
         if (machine.FileServerRelay is null) return DiodProcess.Start(machine.SharedDirectory, machine.Channels.FileServerSocket);
         string behind = Path.Combine(Path.GetDirectoryName(machine.Channels.FileServerSocket)!, "diod-behind-relay.sock");
         var diod = DiodProcess.Start(machine.SharedDirectory, behind);
-        diod.Relay = new FileServerRelayHost(machine.Channels.FileServerSocket, behind, machine.FileServerRelay);
+        diod.Relay = new StreamRelayHost(machine.Channels.FileServerSocket, behind, machine.FileServerRelay);
         return diod;
-    }
-}
-
-// What passes between QEMU (the guest's port) and diod, for tests that make the server misbehave:
-// the relay gets both connections and copies, changes or drops bytes as it likes.
-public delegate Task FileServerRelay(Stream fromGuest, Stream toServer, CancellationToken cancel);
-
-internal sealed class FileServerRelayHost : IDisposable
-{
-    private readonly Socket _listener;
-    private readonly CancellationTokenSource _cancel = new();
-
-    internal FileServerRelayHost(string listenPath, string diodPath, FileServerRelay relay)
-    {
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(listenPath));
-        _listener.Listen(1);
-        _ = Task.Run(async () =>
-        {
-            using var guest = await _listener.AcceptAsync(_cancel.Token);
-            using var server = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await server.ConnectAsync(new UnixDomainSocketEndPoint(diodPath), _cancel.Token);
-            using var fromGuest = new NetworkStream(guest, ownsSocket: false);
-            using var toServer = new NetworkStream(server, ownsSocket: false);
-            try { await relay(fromGuest, toServer, _cancel.Token); }
-            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException) { }
-        });
-    }
-
-    public void Dispose()
-    {
-        _cancel.Cancel();
-        _listener.Dispose();
     }
 }

@@ -15,8 +15,13 @@ using Libra.Qemu;
 // libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]
 // Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline
 // (and, for a program that calls dlopen, the libraries with what they need: SharedLibraries).
+// libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]
+// Boots Libra with the workload fileloop on a diod share whose replies NinePReplyFuzzer mutates,
+// boot after boot, until N replies have passed; one line per boot, the figures at the end; status 1
+// when a boot panicked, hung or ended without the workload's summary.
 const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
+const string FuzzUsage = "usage: libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]";
 const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
@@ -38,7 +43,8 @@ static string EnvironmentPair(string pair) =>
     pair.IndexOf('=') > 0 ? pair : throw new ArgumentException($"--env expects NAME=VALUE, not '{pair}'");
 
 if (args.Length > 0 && args[0] == "image") return WriteImage(args);
-if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run' or 'image'");
+if (args.Length > 0 && args[0] == "fuzz9p") return await FuzzNineP(args);
+if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run', 'image' or 'fuzz9p'");
 string? kernel = null, initrd = null, interruptLog = null, app = null, image = null, kernelLog = null, share = null;
 string memory = "512M", machineName = "q35", append = "";
 FileServer fileServer = FileServer.Qemu;
@@ -208,4 +214,42 @@ static int WriteImage(string[] args)
     Console.WriteLine($"  {AppImage.CommandLinePath}: {AppImage.DefaultCommandLine(entries[0].Path, environment, arguments)}");
     Console.WriteLine($"image: {output} ({new FileInfo(output).Length:N0} bytes)");
     return 0;
+}
+
+static async Task<int> FuzzNineP(string[] args)
+{
+    string? kernel = null, app = null;
+    long replies = 20_000;
+    int seed = 1, ops = 10_000;
+    double rate = 0.5;
+    bool verbose = false;
+    for (int i = 1; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
+        try
+        {
+            switch (args[i])
+            {
+                case "--kernel": kernel = Value(); break;
+                case "--app": app = Value(); break;
+                case "--replies": replies = long.Parse(Value()); break;
+                case "--seed": seed = int.Parse(Value()); break;
+                case "--rate": rate = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--ops": ops = int.Parse(Value()); break;
+                case "--verbose": verbose = true; break;
+                default: return Usage($"unknown option '{args[i]}'", FuzzUsage);
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return Usage(e.Message, FuzzUsage); }
+    }
+    if (kernel is null || app is null) return Usage("fuzz9p needs --kernel FILE and --app FILELOOP", FuzzUsage);
+    if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
+    if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
+    if (rate is < 0 or > 1) return Usage("--rate is a probability, 0 to 1", FuzzUsage);
+    var run = new NinePFuzzRun { KernelImage = kernel, Workload = app, Replies = replies, Seed = seed, Rate = rate, Operations = ops, Verbose = verbose };
+    NinePFuzzRun.Outcome outcome;
+    try { outcome = await run.RunAsync(Console.WriteLine); }
+    catch (FileServerException e) { return Refuse(e.Message); }
+    foreach (string line in NinePFuzzRun.Describe(outcome)) Console.WriteLine(line);
+    return outcome.Failures == 0 ? 0 : 1;
 }

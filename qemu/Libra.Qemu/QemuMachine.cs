@@ -37,10 +37,12 @@ public sealed class QemuMachine
     public bool SharedReadOnly { get; init; }
     public FileServer FileServer { get; init; } = FileServer.Qemu;
     // diod only: a relay between QEMU and diod (tests of a misbehaving server).
-    public FileServerRelay? FileServerRelay { get; init; }
+    public StreamRelay? FileServerRelay { get; init; }
     // The guest's network: the Side daemon on the Channels' network socket, which QEMU joins to a
     // virtserialport named "libra.net" (start the Side first: SideProcess.Start). Null: no network.
     public NetworkOptions? Network { get; init; }
+    // With Network: a relay between QEMU and the Side (tests and fuzzers of a misbehaving Side).
+    public StreamRelay? SideRelay { get; init; }
     // More host directories, each at its own place in the guest over a virtio-9p device of its own
     // (QEMU's 9P server), whether or not there is a SharedDirectory.
     public IReadOnlyList<HostMount> Mounts { get; init; } = [];
@@ -113,7 +115,7 @@ public sealed class QemuMachine
         KernelImage = KernelImage, Machine = Machine, Memory = Memory, Cpus = Cpus, CommandLine = CommandLine,
         InitialRamDisk = InitialRamDisk, ForceAccelerator = ForceAccelerator, WaitForDebugger = WaitForDebugger,
         InterruptLog = InterruptLog, Channels = channels, SharedDirectory = SharedDirectory, SharedReadOnly = SharedReadOnly, FileServer = FileServer, FileServerRelay = FileServerRelay,
-        Network = Network,
+        Network = Network, SideRelay = SideRelay,
         SerialPorts = SerialPorts, Mounts = Mounts,
     };
 

@@ -23,6 +23,8 @@ public sealed class SideProcess : IDisposable
     private const string ReadyLine = "libra-side: listening on ";
     private readonly Process _process;
     private readonly StringBuilder _log = new();
+    // A relay in front of it (QemuMachine.SideRelay), stopped with it.
+    private IDisposable? _relay;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string SocketPath { get; }
@@ -71,7 +73,11 @@ public sealed class SideProcess : IDisposable
     {
         if (machine.Network is null) return null;
         if (machine.Channels is null) throw new InvalidOperationException("the network needs the machine's Channels: its socket lives there");
-        return Start(machine.Channels.NetworkSocket, machine.Network, onLine);
+        if (machine.SideRelay is null) return Start(machine.Channels.NetworkSocket, machine.Network, onLine);
+        string behind = Path.Combine(Path.GetDirectoryName(machine.Channels.NetworkSocket)!, "side-behind-relay.sock");
+        var side = Start(behind, machine.Network, onLine);
+        side._relay = new StreamRelayHost(machine.Channels.NetworkSocket, behind, machine.SideRelay);
+        return side;
     }
 
     // LIBRA_SIDE names a daemon to run (a NativeAOT build of Side/, or a Libra.Side.dll); otherwise
@@ -116,6 +122,7 @@ public sealed class SideProcess : IDisposable
 
     public void Dispose()
     {
+        _relay?.Dispose();
         Kill();
         _process.Dispose();
         try { File.Delete(SocketPath); } catch (IOException) { }

@@ -118,6 +118,10 @@ public static class ProbeCatalog
         new("links", "links", [], NoEnvironment, 0, [], "links"),
         new("links-share", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true),
         new("links-diod", "links", [], NoEnvironment, 0, [], "links", WorksInDirectory: true, FileServer: FileServer.Diod),
+        // The 9P fuzzer's workload (build.ps1 fuzz9p) with honest replies: two threads of small file
+        // calls at once, every one right (the path cache once gave them each other's fids).
+        new("fileloop-share", "fileloop", ["300", "2"], NoEnvironment, 0, [], "fileloop", WorksInDirectory: true),
+        new("fileloop-diod", "fileloop", ["300", "2"], NoEnvironment, 0, [], "fileloop", WorksInDirectory: true, FileServer: FileServer.Diod),
         // The vector registers a thread holds (XMM, the YMM upper halves, MXCSR, the x87 control
         // word) are there after a system call: the SYSCALL path saves only XMM0-15 and the rest at a
         // switch or a signal (LibraKernel/Arch/X64/UserVectorState.cs).

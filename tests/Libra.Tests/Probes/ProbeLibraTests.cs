@@ -236,7 +236,7 @@ public class FileServerFailureTests
 {
     // Copies the guest's requests through unchanged; copies replies until `spoilAfter` bytes have
     // passed, then lets `spoil` act on the next read from the server.
-    static FileServerRelay Relay(long spoilAfter, Func<Stream, byte[], int, CancellationToken, Task<bool>> spoil) =>
+    static StreamRelay Relay(long spoilAfter, Func<Stream, byte[], int, CancellationToken, Task<bool>> spoil) =>
         async (fromGuest, toServer, cancel) =>
         {
             var up = fromGuest.CopyToAsync(toServer, cancel);
@@ -255,7 +255,7 @@ public class FileServerFailureTests
             await up;
         };
 
-    static async Task<BootResult> RunWithRelay(FileServerRelay relay, string kernelOptions = "", params string[] probeArgs)
+    static async Task<BootResult> RunWithRelay(StreamRelay relay, string kernelOptions = "", params string[] probeArgs)
     {
         ProbeCase probe = ProbeCatalog.Get("files-diod");
         if (probeArgs.Length == 0) probeArgs = ["--big-mib", "8"];
@@ -297,7 +297,7 @@ public class FileServerFailureTests
     public async Task Oversized_reply_fails_only_its_call_and_other_files_keep_working(string options)
     {
         // The third Rread from diod is replaced by a whole frame larger than msize (same tag).
-        FileServerRelay relay = FrameRelay(117, 3, frame =>
+        StreamRelay relay = FrameRelay(117, 3, frame =>
         {
             var oversized = new byte[300 * 1024];
             BitConverter.TryWriteBytes(oversized.AsSpan(0, 4), oversized.Length);
@@ -316,7 +316,7 @@ public class FileServerFailureTests
 
     // Passes replies through, except the `victim`-th reply of `type`, which `change` rewrites (or
     // drops, returning null).
-    static FileServerRelay FrameRelay(byte type, int victim, Func<byte[], byte[]?> change, bool dropFlushReplies = false) =>
+    static StreamRelay FrameRelay(byte type, int victim, Func<byte[], byte[]?> change, bool dropFlushReplies = false) =>
         async (fromGuest, toServer, cancel) =>
         {
             var up = fromGuest.CopyToAsync(toServer, cancel);
@@ -362,6 +362,23 @@ public class FileServerFailureTests
         Assert.True(result.GuestStatus != 0, result.Output);
         Assert.Contains("Input/output error", result.Stderr);
         Assert.Matches(@"libra: 9p stream: no reply to message type 116 \(tag \d+\) within 1000 ms, nor to its flush: the server is gone", result.Output);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("libra.virtio=poll")]
+    public async Task Reply_that_beats_its_unanswered_flush_stands_and_later_calls_work(string options)
+    {
+        // The third Rread comes 1.5 s late, after the Tflush of 1 s, whose Rflush never comes. The
+        // flush's record, on the stack of the call that gave up, once stayed in the stream's list
+        // of waiting calls, and the next call walked into it: a kernel page fault (the 9P fuzzer's first find).
+        BootResult result = await RunWithRelay(FrameRelay(117, 3, frame => { Thread.Sleep(1500); return frame; }, dropFlushReplies: true),
+            $"{options} libra.9p.timeout_ms=1000".Trim(), "--resilience");
+        Assert.DoesNotContain("PANIC", result.Output);
+        Assert.True(result.GuestStatus == 0, result.Output + "\n" + result.Stderr);
+        Assert.Contains("reads of a: 6 good, 0 failed", result.Stdout);
+        Assert.Contains("b after that: bbbb", result.Stdout);
+        Assert.Matches(@"libra: 9p stream: no reply to message type 116 \(tag \d+\) within 1000 ms; flushed, but the reply came first and stands", result.Output);
     }
 
     [Theory]

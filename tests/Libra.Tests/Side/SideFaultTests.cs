@@ -99,6 +99,30 @@ public class SideFaultTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_Side_whose_frames_are_mutated_costs_sockets_or_the_link_but_never_the_kernel(int seed)
+    {
+        // One in fifty of the Side's frames mutated (SideFrameFuzzer), under the network probe's own
+        // traffic (TCP over 127.0.0.1 through the Side); after 3,000 frames or 20 s the link is put out
+        // of step, so a program waiting on a lost frame is released by the reset.
+        var fuzzer = new SideFrameFuzzer(seed, 0.02, breakAfter: 3000, breakAfterTime: TimeSpan.FromSeconds(20));
+        string network = Path.Combine(ProbeArtifacts.Directory, "network");
+        var machine = new QemuMachine
+        {
+            KernelImage = LibraBoot.KernelImage, InitialRamDisk = network, SideRelay = fuzzer.Relay,
+            Network = new NetworkOptions([$"{SideGuest.FreePort()}:{GuestPort}"], Outbound: false),
+            CommandLine = AppCommandLine.Build("", network, [], [GuestPort.ToString(), "--transfer", "1", "--concurrent", "4", "--cycles", "20"], false),
+        };
+        BootResult result = await BootRun.RunAsync(machine, Patience);
+        string context = $"{fuzzer.Frames} frames, {fuzzer.Mutated} mutated\n" + result.Output + "\n--- stdout\n" + result.Stdout + "\n--- stderr\n" + result.Stderr;
+        Assert.DoesNotContain("PANIC", result.Output);
+        Assert.True(fuzzer.Frames > 20 && fuzzer.Mutated > 0, context);
+        // The program ended by itself (its own status, or a signal's 128+N), not the kernel (125) or a reset (124).
+        Assert.True(result.GuestStatus is not (QemuMachine.NoStatusExitCode or 125 or QemuMachine.QemuFailedExitCode), context);
+    }
+
     // The network probe in one of its fault modes, its port published on hostPort by a Side, or
     // with `ports` instead (what plays the Side on the libra.net port is then the caller's).
     private static QemuMachine NetworkProbe(string mode, int? hostPort = null, IReadOnlyList<SerialPortSocket>? ports = null)
