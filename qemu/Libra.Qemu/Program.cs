@@ -12,11 +12,15 @@ using Libra.Qemu;
 // and here with --verbose or when it reports a failure), and exits with the application's status.
 // --publish or --net starts the Side daemon (the guest's network) before QEMU; its log lines (a
 // refused bind or connect) go to stderr.
+// libra-qemu fuzz --kernel FILE --app FUZZER --seconds N [--seed S] [--threads T] [--memory SIZE] [--log FILE] [--trace]
+// Boots the syscall fuzzer on Libra for N seconds (FuzzRun) and prints its figures; exit status 1
+// on a panic, a hang or a fuzzer that did not finish (docs/robustness.md).
 // libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]
 // Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline
 // (and, for a program that calls dlopen, the libraries with what they need: SharedLibraries).
 const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
+const string FuzzUsage = "usage: libra-qemu fuzz --kernel FILE --app FUZZER --seconds N [--seed S] [--threads T] [--memory SIZE] [--log FILE] [--trace]";
 const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
@@ -38,7 +42,8 @@ static string EnvironmentPair(string pair) =>
     pair.IndexOf('=') > 0 ? pair : throw new ArgumentException($"--env expects NAME=VALUE, not '{pair}'");
 
 if (args.Length > 0 && args[0] == "image") return WriteImage(args);
-if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run' or 'image'");
+if (args.Length > 0 && args[0] == "fuzz") return await Fuzz(args);
+if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run', 'fuzz' or 'image'");
 string? kernel = null, initrd = null, interruptLog = null, app = null, image = null, kernelLog = null, share = null;
 string memory = "512M", machineName = "q35", append = "";
 FileServer fileServer = FileServer.Qemu;
@@ -171,6 +176,48 @@ int status = reported ?? QemuMachine.GuestStatus(process.ExitCode);
 if (reported is null && process.ExitCode == 0)
     Console.Error.WriteLine("libra-qemu: the guest stopped without reporting an exit status (a reset or triple fault); rerun with --interrupt-log FILE to see the faults");
 return status;
+
+static async Task<int> Fuzz(string[] args)
+{
+    string? kernel = null, app = null, logFile = null;
+    string memory = "512M";
+    int seconds = 0, threads = 4;
+    ulong seed = (ulong)Random.Shared.NextInt64(1, 1_000_000);
+    bool trace = false;
+    for (int i = 1; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
+        try
+        {
+            switch (args[i])
+            {
+                case "--kernel": kernel = Value(); break;
+                case "--app": app = Value(); break;
+                case "--seconds": seconds = int.Parse(Value()); break;
+                case "--seed": seed = ulong.Parse(Value()); break;
+                case "--threads": threads = int.Parse(Value()); break;
+                case "--memory": memory = Value(); break;
+                case "--log": logFile = Value(); break;
+                case "--trace": trace = true; break;
+                default: return Usage($"unknown option '{args[i]}'", FuzzUsage);
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return Usage(e.Message, FuzzUsage); }
+    }
+    if (kernel is null || app is null || seconds < 1) return Usage("fuzz needs --kernel FILE, --app FUZZER and --seconds N (at least 1)", FuzzUsage);
+    if (threads is < 1 or > 16) return Usage("--threads is 1..16", FuzzUsage);
+    if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
+    if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"fuzzer {problem}");
+    Console.WriteLine($"fuzz: {seconds} s on Libra, seed {seed}, {threads} threads");
+    FuzzOutcome outcome = await FuzzRun.RunAsync(kernel, app, seconds, seed, threads, line => Console.WriteLine(line), memory, trace);
+    if (logFile is not null) File.WriteAllText(logFile, outcome.Log);
+    if (outcome.Failure is not null) Console.WriteLine(outcome.Failure);
+    foreach (string line in outcome.Stuck) Console.WriteLine(line);
+    Console.WriteLine($"fuzz: seed {seed}, {threads} threads, {seconds} s: {outcome.Figures}");
+    if (!outcome.Clean)
+        Console.WriteLine($"fuzz: reproduce with: dotnet pwsh build.ps1 fuzz -Minutes {seconds / 60.0:0.##} -Seed {seed} -Threads {threads} (-Threads 1 repeats the same calls)");
+    return outcome.Clean ? 0 : 1;
+}
 
 static int WriteImage(string[] args)
 {
