@@ -47,6 +47,7 @@ namespace Libra.Shims
                 if (Trace) TraceStart(self, entry, &args);
                 result = -Errno.ENOSYS;
             }
+            if (self->HeldFileCount > 0) FileTable.ReleaseHeld(self);
             if (Trace) TraceEnd(self, entry, &args, result);
             frame->Rax = (ulong)result;
             Scheduler.BeforeUserReturn();
