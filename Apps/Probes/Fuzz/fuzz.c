@@ -1264,7 +1264,13 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof distinct_calls / sizeof distinct_calls[0]; i++) distinct += (unsigned long)__builtin_popcountl(distinct_calls[i]);
         say("fuzz: progress %ld s calls=%lu distinct=%lu last:%s", second, total, distinct, line);
         tend_scratch();
-        if (chdir(scratch) != 0) say("fuzz: cannot go back to %s: %s", scratch, strerror(errno));
+        if (chdir(scratch) != 0)
+        {
+            int error = errno;
+            struct stat s;
+            int stat_result = stat(scratch, &s);
+            say("fuzz: cannot go back to %s: %s (stat: %s, mode %o)", scratch, strerror(error), stat_result ? strerror(errno) : "ok", stat_result ? 0 : s.st_mode);
+        }
         if (second >= seconds)
         {
             unsigned long signals = 0;
