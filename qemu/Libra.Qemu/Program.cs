@@ -177,6 +177,20 @@ if (reported is null && process.ExitCode == 0)
     Console.Error.WriteLine("libra-qemu: the guest stopped without reporting an exit status (a reset or triple fault); rerun with --interrupt-log FILE to see the faults");
 return status;
 
+// Hands each option after the command word to `take` (`value()` reads the word after it; false: an
+// unknown option); the words after `--` go to `rest`. The first problem as one line, or null.
+static string? EachOption(string[] args, List<string>? rest, Func<string, Func<string>, bool> take)
+{
+    for (int i = 1; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
+        if (args[i] == "--" && rest is not null) { rest.AddRange(args[(i + 1)..]); return null; }
+        try { if (!take(args[i], Value)) return $"unknown option '{args[i]}'"; }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return e.Message; }
+    }
+    return null;
+}
+
 static async Task<int> Fuzz(string[] args)
 {
     string? kernel = null, app = null, logFile = null;
@@ -184,26 +198,22 @@ static async Task<int> Fuzz(string[] args)
     int seconds = 0, threads = 4;
     ulong seed = (ulong)Random.Shared.NextInt64(1, 1_000_000);
     bool trace = false;
-    for (int i = 1; i < args.Length; i++)
+    string? wrong = EachOption(args, null, (option, value) =>
     {
-        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
-        try
+        switch (option)
         {
-            switch (args[i])
-            {
-                case "--kernel": kernel = Value(); break;
-                case "--app": app = Value(); break;
-                case "--seconds": seconds = int.Parse(Value()); break;
-                case "--seed": seed = ulong.Parse(Value()); break;
-                case "--threads": threads = int.Parse(Value()); break;
-                case "--memory": memory = Value(); break;
-                case "--log": logFile = Value(); break;
-                case "--trace": trace = true; break;
-                default: return Usage($"unknown option '{args[i]}'", FuzzUsage);
-            }
+            case "--kernel": kernel = value(); return true;
+            case "--app": app = value(); return true;
+            case "--seconds": seconds = int.Parse(value()); return true;
+            case "--seed": seed = ulong.Parse(value()); return true;
+            case "--threads": threads = int.Parse(value()); return true;
+            case "--memory": memory = value(); return true;
+            case "--log": logFile = value(); return true;
+            case "--trace": trace = true; return true;
+            default: return false;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return Usage(e.Message, FuzzUsage); }
-    }
+    });
+    if (wrong is not null) return Usage(wrong, FuzzUsage);
     if (kernel is null || app is null || seconds < 1) return Usage("fuzz needs --kernel FILE, --app FUZZER and --seconds N (at least 1)", FuzzUsage);
     if (threads is < 1 or > 16) return Usage("--threads is 1..16", FuzzUsage);
     if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
@@ -225,24 +235,19 @@ static int WriteImage(string[] args)
     var environment = new List<string>();
     var arguments = new List<string>();
     var libraries = new List<string>();
-    for (int i = 1; i < args.Length; i++)
+    string? wrong = EachOption(args, arguments, (option, value) =>
     {
-        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
-        try
+        switch (option)
         {
-            switch (args[i])
-            {
-                case "--app": app = Value(); break;
-                case "--out": output = Value(); break;
-                case "--name": name = Value(); break;
-                case "--env": environment.Add(EnvironmentPair(Value())); break;
-                case "--library": libraries.Add(Value()); break;
-                case "--": arguments.AddRange(args[(i + 1)..]); i = args.Length; break;
-                default: return Usage($"unknown option '{args[i]}'", ImageUsage);
-            }
+            case "--app": app = value(); return true;
+            case "--out": output = value(); return true;
+            case "--name": name = value(); return true;
+            case "--env": environment.Add(EnvironmentPair(value())); return true;
+            case "--library": libraries.Add(value()); return true;
+            default: return false;
         }
-        catch (ArgumentException e) { return Usage(e.Message, ImageUsage); }
-    }
+    });
+    if (wrong is not null) return Usage(wrong, ImageUsage);
     if (app is null || output is null) return Usage("image needs --app ELF and --out FILE", ImageUsage);
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
     if (name is not null && (name.Length == 0 || name.Contains('/'))) return Usage($"--name '{name}' is not a file name", ImageUsage);
