@@ -54,6 +54,8 @@ namespace Libra.Shims
         }
 
         // Keeps `fid` for the path (the cache owns it from now on), evicting the least recently used.
+        // The slot is filled before the evicted fid's Tclunk, which blocks: another thread meanwhile
+        // sees the new entry, never the old one half gone.
         internal static void Put(NinePClient* client, byte* path, int length, bool follow, uint fid)
         {
             Entry* victim = At(0);
@@ -63,7 +65,8 @@ namespace Libra.Shims
                 if (e->Path == null) { victim = e; break; }
                 if (e->LastUse < victim->LastUse) victim = e;
             }
-            Release(victim);
+            Entry evicted = *victim;
+            if (evicted.Path != null) Count--;
             victim->Path = (byte*)KernelHeap.AllocateZeroed((ulong)length + 1);
             Native.MemMove(victim->Path, path, (nuint)length);
             victim->Length = length;
@@ -73,6 +76,7 @@ namespace Libra.Shims
             victim->Client = client;
             victim->LastUse = ++s_clock;
             Count++;
+            Forget(&evicted);
         }
 
         // Forgets the path (its fid stopped answering).
@@ -91,13 +95,24 @@ namespace Libra.Shims
             for (int i = 0; i < Capacity; i++) Release(At(i));
         }
 
+        // Empties the slot first, then clunks: the Tclunk blocks, and a thread that ran meanwhile found
+        // the entry still there, used its fid as it was being clunked, dropped it and clunked it again
+        // (the client then handed that fid out twice: the server's EINVAL on the next walk; found by
+        // `build.ps1 fuzz`: chdir("/") gave EINVAL).
         private static void Release(Entry* e)
         {
             if (e->Path == null) return;
-            e->Client->Clunk(e->Fid);
-            KernelHeap.Free(e->Path);
+            Entry gone = *e;
             *e = default;
             Count--;
+            Forget(&gone);
+        }
+
+        private static void Forget(Entry* gone)
+        {
+            if (gone->Path == null) return;
+            gone->Client->Clunk(gone->Fid);
+            KernelHeap.Free(gone->Path);
         }
 
         private static bool Same(byte* a, byte* b, int length)
