@@ -6,14 +6,14 @@ namespace Libra.Qemu;
 // What one fuzzing boot came to (docs/robustness.md): the fuzzer's own figures from its last
 // progress line or its summary, whether the kernel panicked or hung, and the seed that repeats it.
 public sealed record FuzzOutcome(ulong Seed, int Threads, int Seconds, long Calls, int Distinct, int Panics, int Hangs, int ExitStatus,
-    string? Summary, IReadOnlyList<string> Stuck, string? Failure, string Log)
+    string? Summary, IReadOnlyList<string> Anomalies, string? Failure, string Log)
 {
-    // No panic, no hang, and the fuzzer reached its summary and exited with 0 (a fuzzer killed by a
-    // signal on Libra but not natively is a kernel bug too).
-    public bool Clean => Panics == 0 && Hangs == 0 && ExitStatus == 0 && Summary is not null;
+    // No panic, no hang, no anomaly, and the fuzzer reached its summary and exited with 0 (a fuzzer
+    // killed by a signal on Libra but not natively is a kernel bug too).
+    public bool Clean => Panics == 0 && Hangs == 0 && Anomalies.Count == 0 && ExitStatus == 0 && Summary is not null;
 
     public string Figures =>
-        $"{Calls} calls, {Distinct} distinct syscalls, {Panics} panics, {Hangs} hangs, {Stuck.Count} stuck threads, fuzzer exit status {ExitStatus}";
+        $"{Calls} calls, {Distinct} distinct syscalls, {Panics} panics, {Hangs} hangs, {Anomalies.Count} anomalies, fuzzer exit status {ExitStatus}";
 }
 
 // Boots the syscall fuzzer (Apps/Probes/Fuzz/fuzz.c) on Libra with an empty scratch directory as its
@@ -48,7 +48,9 @@ public static partial class FuzzRun
         long calls = 0;
         int distinct = 0;
         string? summary = null;
-        var stuck = new List<string>();
+        // What never happens natively: a thread that made no call for 10 s, a scratch directory it
+        // could not go back into.
+        var anomalies = new List<string>();
         var clock = Stopwatch.StartNew();
         long lastLineMs = 0;
         bool started = false;
@@ -74,7 +76,8 @@ public static partial class FuzzRun
                     distinct = int.Parse(figures.Groups[2].Value);
                 }
             }
-            if (line.StartsWith("fuzz: stuck ", StringComparison.Ordinal)) lock (stuck) stuck.Add(line);
+            if (line.StartsWith("fuzz: stuck ", StringComparison.Ordinal) || line.StartsWith("fuzz: cannot go back", StringComparison.Ordinal))
+                lock (anomalies) anomalies.Add(line);
             if (!trace || !line.StartsWith("fuzz: call ", StringComparison.Ordinal)) report?.Invoke(line);
         }
         // The watcher: no line for Silence (Boot before the first one) stops the boot as a hang.
@@ -121,7 +124,7 @@ public static partial class FuzzRun
             await watcher;
             DeleteScratch(scratch);
         }
-        return new FuzzOutcome(seed, threads, seconds, calls, distinct, panics, hangs, exitStatus, summary, stuck, failure, log);
+        return new FuzzOutcome(seed, threads, seconds, calls, distinct, panics, hangs, exitStatus, summary, anomalies, failure, log);
     }
 
     // The fuzzer may have taken every permission away (chmod 0) from what it made: give them back first.

@@ -222,7 +222,7 @@ static async Task<int> Fuzz(string[] args)
     FuzzOutcome outcome = await FuzzRun.RunAsync(kernel, app, seconds, seed, threads, line => Console.WriteLine(line), memory, trace);
     if (logFile is not null) File.WriteAllText(logFile, outcome.Log);
     if (outcome.Failure is not null) Console.WriteLine(outcome.Failure);
-    foreach (string line in outcome.Stuck) Console.WriteLine(line);
+    foreach (string line in outcome.Anomalies) Console.WriteLine(line);
     Console.WriteLine($"fuzz: seed {seed}, {threads} threads, {seconds} s: {outcome.Figures}");
     if (!outcome.Clean)
         Console.WriteLine($"fuzz: reproduce with: dotnet pwsh build.ps1 fuzz -Minutes {seconds / 60.0:0.##} -Seed {seed} -Threads {threads} (-Threads 1 repeats the same calls)");

@@ -20,7 +20,7 @@ public class FuzzTests(ITestOutputHelper output)
         output.WriteLine(outcome.Figures);
         Assert.True(outcome.Panics == 0, "kernel panic:\n" + outcome.Failure);
         Assert.True(outcome.Hangs == 0, "hang:\n" + outcome.Failure);
-        Assert.True(outcome.Clean, outcome.Failure + "\n" + string.Join("\n", outcome.Stuck));
+        Assert.True(outcome.Clean, outcome.Failure + "\n" + string.Join("\n", outcome.Anomalies));
         Assert.True(outcome.Calls > 1000, outcome.Figures);
         Assert.True(outcome.Distinct > 150, outcome.Figures);
         // Unknown numbers are told once each, those past the table only the first few: a program
