@@ -31,7 +31,7 @@ namespace Libra.Shims
         // application's own. Writable shared mappings answer ENODEV.
         private static long MapFile(ulong address, ulong length, int prot, ulong flags, int fd, ulong offset)
         {
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             if (file == null) return -Errno.EBADF;
             if ((offset & (Layout.PageSize - 1)) != 0) return -Errno.EINVAL;
             if (!file->IsRegular || file->Ops->Read == null) return -Errno.ENODEV;

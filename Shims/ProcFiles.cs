@@ -152,7 +152,7 @@ namespace Libra.Shims
             if (walk->Follow && IsLink(node))
             {
                 if (node != Node.Descriptor) return Follow(fs, walk, node, descriptor);
-                return StatCalls.Describe(FileTable.Get(descriptor), record);
+                return StatCalls.Describe(FileTable.Use(descriptor), record);
             }
             *record = StatRecord.Plain(fs->Device, ModeOf(node, descriptor, walk->Follow), PathName.Hash(walk->Path, walk->Length) & 0xffffffff, 0);
             return 0;
@@ -174,7 +174,7 @@ namespace Libra.Shims
             {
                 // Linux reopens the file; one description shared with descriptor N serves a
                 // console, a pipe or a socket alike.
-                *file = FileTable.Get(descriptor);
+                *file = FileTable.Use(descriptor);
                 return 0;
             }
             if (IsLink(node)) return Follow(fs, walk, node, descriptor);

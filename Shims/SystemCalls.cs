@@ -19,6 +19,8 @@ namespace Libra.Shims
 
         private struct Reported { internal fixed ulong Bits[SyscallTable.Size / 64]; }
         private static Reported s_reported;
+        private const int ReportedBeyondTableLimit = 16;
+        private static int s_reportedBeyondTable;
 
         [RuntimeExport("libra_syscall")]
         private static int Dispatch(InterruptFrame* frame)
@@ -47,6 +49,7 @@ namespace Libra.Shims
                 if (Trace) TraceStart(self, entry, &args);
                 result = -Errno.ENOSYS;
             }
+            if (self->HeldFileCount > 0) FileTable.ReleaseHeld(self);
             if (Trace) TraceEnd(self, entry, &args, result);
             frame->Rax = (ulong)result;
             Scheduler.BeforeUserReturn();
@@ -71,6 +74,9 @@ namespace Libra.Shims
                 if ((bits[number / 64] & bit) != 0) return;
                 bits[number / 64] |= bit;
             }
+            // Numbers past the table have no bit: only the first few are told, or a program trying
+            // them all (the fuzzer does) floods the log, one slow port write per byte.
+            else if (++s_reportedBeyondTable > ReportedBeyondTableLimit) return;
             KernelLog.Begin(); KernelLog.Write(what);
             KernelLog.Write(name);
             KernelLog.Write(" ("); KernelLog.Decimal(number);

@@ -60,6 +60,13 @@ namespace Libra.Threads
 
         internal NameBuffer Name;
 
+        // The open files the system call in progress holds (Shims' FileTable.Use), dropped when it returns.
+        internal const int HeldFileLimit = 8;
+        internal HeldFileSlots HeldFiles;
+        internal int HeldFileCount;
+
+        internal struct HeldFileSlots { internal fixed ulong Files[HeldFileLimit]; }
+
         internal struct NameBuffer { internal fixed byte Bytes[NameLength]; }
 
         // One SignalInfo (three words) per signal 1..64.

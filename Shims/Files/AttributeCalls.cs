@@ -52,7 +52,7 @@ namespace Libra.Shims
             NineP.NinePSetAttr copy = attr;
             if (fd >= 0)
             {
-                OpenFile* file = FileTable.Get(fd);
+                OpenFile* file = FileTable.Use(fd);
                 if (file == null) return -Errno.EBADF;
                 return file->Ops->SetAttributes != null ? file->Ops->SetAttributes(file, &copy) : -Errno.EPERM;
             }
@@ -64,7 +64,7 @@ namespace Libra.Shims
 
         internal static long Ftruncate(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             if ((long)a->A1 < 0) return -Errno.EINVAL;
             if (file->Ops->SetAttributes == null || !file->IsRegular || !file->CanWrite) return -Errno.EINVAL;

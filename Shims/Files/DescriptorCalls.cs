@@ -14,7 +14,7 @@ namespace Libra.Shims
         // the console is a serial port that is not a terminal, so termios requests fail as for a pipe).
         internal static long Ioctl(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             uint request = (uint)a->A1;
             switch (request)
@@ -33,7 +33,7 @@ namespace Libra.Shims
         internal static long Fcntl(SyscallArgs* a)
         {
             int fd = a->Int0;
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             if (file == null) return -Errno.EBADF;
             switch (a->Int1)
             {
@@ -53,7 +53,7 @@ namespace Libra.Shims
 
         internal static long Dup(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             return file == null ? -Errno.EBADF : FileTable.Allocate(file, 0, false);
         }
 
@@ -71,7 +71,7 @@ namespace Libra.Shims
 
         private static long Duplicate(int from, int to, bool closeOnExec)
         {
-            OpenFile* file = FileTable.Get(from);
+            OpenFile* file = FileTable.Use(from);
             if (file == null) return -Errno.EBADF;
             if (to < 0 || to >= FileTable.MaxFiles) return -Errno.EBADF;
             if (FileTable.Get(to) != null) FileTable.Close(to);
@@ -89,7 +89,7 @@ namespace Libra.Shims
 
         private static long Sync(int fd, bool dataOnly)
         {
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             if (file == null) return -Errno.EBADF;
             return file->Kind == FileKind.NineP ? NinePFiles.ClientOf(file)->Fsync(file->Fid, dataOnly) : 0;
         }

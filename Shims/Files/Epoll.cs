@@ -253,7 +253,7 @@ namespace Libra.Shims
         // epoll_ctl(epfd, op, fd, struct epoll_event*)
         internal static long Control(SyscallArgs* a)
         {
-            OpenFile* epollFile = FileTable.Get(a->Int0), file = FileTable.Get(a->Int2);
+            OpenFile* epollFile = FileTable.Use(a->Int0), file = FileTable.Use(a->Int2);
             if (epollFile == null || file == null) return -Errno.EBADF;
             Epoll* epoll = Epoll.Of(epollFile);
             if (epoll == null || epollFile == file) return -Errno.EINVAL;
@@ -317,7 +317,7 @@ namespace Libra.Shims
         private static long WaitUntil(int epfd, ulong events, int max, ulong deadline, bool immediate)
         {
             if (max <= 0 || max > MaxEvents) return -Errno.EINVAL;
-            OpenFile* file = FileTable.Get(epfd);
+            OpenFile* file = FileTable.Use(epfd);
             if (file == null) return -Errno.EBADF;
             Epoll* epoll = Epoll.Of(file);
             if (epoll == null) return -Errno.EINVAL;

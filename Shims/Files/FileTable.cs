@@ -74,6 +74,26 @@ namespace Libra.Shims
 
         internal static OpenFile* Get(int fd) => fd < 0 || fd >= MaxFiles ? null : (OpenFile*)s_table.Files[fd];
 
+        // The description behind `fd` for the system call in progress, held until the call returns
+        // (SystemCalls.Dispatch calls ReleaseHeld): a close by another thread while this call blocks
+        // (a 9P round trip, a pipe read) then frees nothing under it, as Linux's fdget/fdput. Get alone
+        // is for lookups that do not block before they are done with the description.
+        internal static OpenFile* Use(int fd)
+        {
+            OpenFile* file = Get(fd);
+            Thread* self = Scheduler.Current;
+            if (file == null || self == null || self->HeldFileCount >= Thread.HeldFileLimit) return file;
+            file->References++;
+            self->HeldFiles.Files[self->HeldFileCount++] = (ulong)file;
+            return file;
+        }
+
+        // Drops what the thread's system call held with Use: the last reference releases the description.
+        internal static void ReleaseHeld(Thread* self)
+        {
+            while (self->HeldFileCount > 0) Put((OpenFile*)self->HeldFiles.Files[--self->HeldFileCount]);
+        }
+
         // The lowest free descriptor at or above `from` (within RLIMIT_NOFILE), or -EMFILE.
         internal static int Allocate(OpenFile* file, int from, bool closeOnExec)
         {

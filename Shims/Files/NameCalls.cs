@@ -25,7 +25,7 @@ namespace Libra.Shims
 
         internal static long GetDents64(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             if (file->Ops->GetDents == null) return -Errno.ENOTDIR;
             if (!UserMemory.IsAccessible(a->A1, a->A2, write: true)) return -Errno.EFAULT;
@@ -131,7 +131,7 @@ namespace Libra.Shims
             if (toLength < 0) return toLength;
             if ((flags & AT_EMPTY_PATH) != 0 && IsEmptyString(fromAddress))
             {
-                OpenFile* file = FileTable.Get(fromDirectory);
+                OpenFile* file = FileTable.Use(fromDirectory);
                 if (file == null) return -Errno.EBADF;
                 return Vfs.LinkOpen(file, to, (int)toLength);
             }

@@ -39,7 +39,7 @@ namespace Libra.Shims
                 if (s_cwdLength == 0) { s_cwd.Bytes[0] = (byte)'/'; s_cwdLength = 1; }
                 fixed (byte* cwd = s_cwd.Bytes) return PathName.Normalize(new ReadOnlySpan<byte>(cwd, s_cwdLength), new ReadOnlySpan<byte>(raw, length), path);
             }
-            OpenFile* directory = FileTable.Get(dirfd);
+            OpenFile* directory = FileTable.Use(dirfd);
             if (directory == null) return -Errno.EBADF;
             if (directory->Path == null) return (directory->Mode & FileTable.S_IFDIR) != 0 ? -Errno.ENOENT : -Errno.ENOTDIR;
             basis = new ReadOnlySpan<byte>(directory->Path, directory->PathLength);
@@ -69,7 +69,7 @@ namespace Libra.Shims
 
         internal static long Fchdir(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             if (file->Path == null) return -Errno.ENOTDIR;
             fixed (byte* cwd = s_cwd.Bytes) Native.MemMove(cwd, file->Path, (nuint)(file->PathLength + 1));

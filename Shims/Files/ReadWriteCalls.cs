@@ -18,7 +18,7 @@ namespace Libra.Shims
 
         private static long ReadInto(int fd, ulong buffer, ulong length, ulong offset)
         {
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             if (file == null || !file->CanRead) return -Errno.EBADF;
             if (!UserMemory.IsAccessible(buffer, length, write: true)) return -Errno.EFAULT;
             return ReadData(file, (byte*)buffer, length, offset);
@@ -26,7 +26,7 @@ namespace Libra.Shims
 
         private static long WriteFrom(int fd, ulong buffer, ulong length, ulong offset)
         {
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             if (file == null || !file->CanWrite) return -Errno.EBADF;
             if (!UserMemory.IsAccessible(buffer, length, write: false)) return -Errno.EFAULT;
             return WriteData(file, (byte*)buffer, length, offset);
@@ -60,7 +60,7 @@ namespace Libra.Shims
         private static long Splice(int inFd, ulong inOffsetAddress, int outFd, ulong outOffsetAddress, ulong count, bool sendfile)
         {
             const ulong Chunk = 64 * 1024;
-            OpenFile* input = FileTable.Get(inFd), output = FileTable.Get(outFd);
+            OpenFile* input = FileTable.Use(inFd), output = FileTable.Use(outFd);
             if (input == null || !input->CanRead) return -Errno.EBADF;
             if (output == null || !output->CanWrite) return -Errno.EBADF;
             if (!input->IsRegular || input->Ops->Read == null) return -Errno.EINVAL;
@@ -124,7 +124,7 @@ namespace Libra.Shims
 
         internal static long Seek(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             if (file->Ops->SeekEnd == null) return -Errno.ESPIPE;
             long offset = (long)a->A1, basis;

@@ -17,7 +17,7 @@ namespace Libra.Shims
 
         internal static long Fstat(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             StatRecord record;
             long error = Describe(file, &record);
@@ -48,7 +48,7 @@ namespace Libra.Shims
                 }
                 else
                 {
-                    OpenFile* file = FileTable.Get(dirfd);
+                    OpenFile* file = FileTable.Use(dirfd);
                     if (file == null) return -Errno.EBADF;
                     error = Describe(file, &record);
                 }
@@ -86,7 +86,7 @@ namespace Libra.Shims
         // fstatfs: a 9P file asks the server; any other the file system it was opened in.
         internal static long FstatFs(SyscallArgs* a)
         {
-            OpenFile* file = FileTable.Get(a->Int0);
+            OpenFile* file = FileTable.Use(a->Int0);
             if (file == null) return -Errno.EBADF;
             return file->Kind == FileKind.NineP ? NinePFiles.StatFs(NinePFiles.ClientOf(file), file->Fid, a->A1, file->FileSystem != null && file->FileSystem->ReadOnly) : Vfs.WriteStatFs(file->FileSystem, a->A1);
         }

@@ -51,7 +51,7 @@ namespace Libra.Shims
 
         private static TimerFile* Of(int fd)
         {
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             return file != null && file->Kind == FileKind.TimerFd ? (TimerFile*)file->Object : null;
         }
 

@@ -59,7 +59,7 @@ namespace Libra.Shims.Net
 
         private static Socket* Lookup(int fd, out long error)
         {
-            OpenFile* file = FileTable.Get(fd);
+            OpenFile* file = FileTable.Use(fd);
             error = file == null ? -Errno.EBADF : file->Kind != FileKind.Socket ? -Errno.ENOTSOCK : 0;
             return error == 0 ? (Socket*)file->Object : null;
         }

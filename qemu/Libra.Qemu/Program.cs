@@ -12,6 +12,9 @@ using Libra.Qemu;
 // and here with --verbose or when it reports a failure), and exits with the application's status.
 // --publish or --net starts the Side daemon (the guest's network) before QEMU; its log lines (a
 // refused bind or connect) go to stderr.
+// libra-qemu fuzz --kernel FILE --app FUZZER --seconds N [--seed S] [--threads T] [--memory SIZE] [--log FILE] [--trace]
+// Boots the syscall fuzzer on Libra for N seconds (FuzzRun) and prints its figures; exit status 1
+// on a panic, a hang or a fuzzer that did not finish (docs/robustness.md).
 // libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]
 // Writes a Libra image (docs/image.md): the application at app/NAME and the defaults in .libra/cmdline
 // (and, for a program that calls dlopen, the libraries with what they need: SharedLibraries).
@@ -21,7 +24,8 @@ using Libra.Qemu;
 // when a boot panicked, hung or ended without the workload's summary.
 const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
-const string FuzzUsage = "usage: libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]";
+const string FuzzNinePUsage = "usage: libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]";
+const string FuzzUsage = "usage: libra-qemu fuzz --kernel FILE --app FUZZER --seconds N [--seed S] [--threads T] [--memory SIZE] [--log FILE] [--trace]";
 const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
@@ -44,7 +48,8 @@ static string EnvironmentPair(string pair) =>
 
 if (args.Length > 0 && args[0] == "image") return WriteImage(args);
 if (args.Length > 0 && args[0] == "fuzz9p") return await FuzzNineP(args);
-if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run', 'image' or 'fuzz9p'");
+if (args.Length > 0 && args[0] == "fuzz") return await Fuzz(args);
+if (args.Length == 0 || args[0] != "run") return Usage("expected the command 'run', 'image', 'fuzz' or 'fuzz9p'");
 string? kernel = null, initrd = null, interruptLog = null, app = null, image = null, kernelLog = null, share = null;
 string memory = "512M", machineName = "q35", append = "";
 FileServer fileServer = FileServer.Qemu;
@@ -178,30 +183,77 @@ if (reported is null && process.ExitCode == 0)
     Console.Error.WriteLine("libra-qemu: the guest stopped without reporting an exit status (a reset or triple fault); rerun with --interrupt-log FILE to see the faults");
 return status;
 
+// Hands each option after the command word to `take` (`value()` reads the word after it; false: an
+// unknown option); the words after `--` go to `rest`. The first problem as one line, or null.
+static string? EachOption(string[] args, List<string>? rest, Func<string, Func<string>, bool> take)
+{
+    for (int i = 1; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
+        if (args[i] == "--" && rest is not null) { rest.AddRange(args[(i + 1)..]); return null; }
+        try { if (!take(args[i], Value)) return $"unknown option '{args[i]}'"; }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return e.Message; }
+    }
+    return null;
+}
+
+static async Task<int> Fuzz(string[] args)
+{
+    string? kernel = null, app = null, logFile = null;
+    string memory = "512M";
+    int seconds = 0, threads = 4;
+    ulong seed = (ulong)Random.Shared.NextInt64(1, 1_000_000);
+    bool trace = false;
+    string? wrong = EachOption(args, null, (option, value) =>
+    {
+        switch (option)
+        {
+            case "--kernel": kernel = value(); return true;
+            case "--app": app = value(); return true;
+            case "--seconds": seconds = int.Parse(value()); return true;
+            case "--seed": seed = ulong.Parse(value()); return true;
+            case "--threads": threads = int.Parse(value()); return true;
+            case "--memory": memory = value(); return true;
+            case "--log": logFile = value(); return true;
+            case "--trace": trace = true; return true;
+            default: return false;
+        }
+    });
+    if (wrong is not null) return Usage(wrong, FuzzUsage);
+    if (kernel is null || app is null || seconds < 1) return Usage("fuzz needs --kernel FILE, --app FUZZER and --seconds N (at least 1)", FuzzUsage);
+    if (threads is < 1 or > 16) return Usage("--threads is 1..16", FuzzUsage);
+    if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
+    if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"fuzzer {problem}");
+    Console.WriteLine($"fuzz: {seconds} s on Libra, seed {seed}, {threads} threads");
+    FuzzOutcome outcome = await FuzzRun.RunAsync(kernel, app, seconds, seed, threads, line => Console.WriteLine(line), memory, trace);
+    if (logFile is not null) File.WriteAllText(logFile, outcome.Log);
+    if (outcome.Failure is not null) Console.WriteLine(outcome.Failure);
+    foreach (string line in outcome.Anomalies) Console.WriteLine(line);
+    Console.WriteLine($"fuzz: seed {seed}, {threads} threads, {seconds} s: {outcome.Figures}");
+    if (!outcome.Clean)
+        Console.WriteLine($"fuzz: reproduce with: dotnet pwsh build.ps1 fuzz -Minutes {seconds / 60.0:0.##} -Seed {seed} -Threads {threads} (-Threads 1 repeats the same calls)");
+    return outcome.Clean ? 0 : 1;
+}
+
 static int WriteImage(string[] args)
 {
     string? app = null, output = null, name = null;
     var environment = new List<string>();
     var arguments = new List<string>();
     var libraries = new List<string>();
-    for (int i = 1; i < args.Length; i++)
+    string? wrong = EachOption(args, arguments, (option, value) =>
     {
-        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
-        try
+        switch (option)
         {
-            switch (args[i])
-            {
-                case "--app": app = Value(); break;
-                case "--out": output = Value(); break;
-                case "--name": name = Value(); break;
-                case "--env": environment.Add(EnvironmentPair(Value())); break;
-                case "--library": libraries.Add(Value()); break;
-                case "--": arguments.AddRange(args[(i + 1)..]); i = args.Length; break;
-                default: return Usage($"unknown option '{args[i]}'", ImageUsage);
-            }
+            case "--app": app = value(); return true;
+            case "--out": output = value(); return true;
+            case "--name": name = value(); return true;
+            case "--env": environment.Add(EnvironmentPair(value())); return true;
+            case "--library": libraries.Add(value()); return true;
+            default: return false;
         }
-        catch (ArgumentException e) { return Usage(e.Message, ImageUsage); }
-    }
+    });
+    if (wrong is not null) return Usage(wrong, ImageUsage);
     if (app is null || output is null) return Usage("image needs --app ELF and --out FILE", ImageUsage);
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
     if (name is not null && (name.Length == 0 || name.Contains('/'))) return Usage($"--name '{name}' is not a file name", ImageUsage);
@@ -237,15 +289,15 @@ static async Task<int> FuzzNineP(string[] args)
                 case "--rate": rate = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--ops": ops = int.Parse(Value()); break;
                 case "--verbose": verbose = true; break;
-                default: return Usage($"unknown option '{args[i]}'", FuzzUsage);
+                default: return Usage($"unknown option '{args[i]}'", FuzzNinePUsage);
             }
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return Usage(e.Message, FuzzUsage); }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return Usage(e.Message, FuzzNinePUsage); }
     }
-    if (kernel is null || app is null) return Usage("fuzz9p needs --kernel FILE and --app FILELOOP", FuzzUsage);
+    if (kernel is null || app is null) return Usage("fuzz9p needs --kernel FILE and --app FILELOOP", FuzzNinePUsage);
     if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
-    if (rate is < 0 or > 1) return Usage("--rate is a probability, 0 to 1", FuzzUsage);
+    if (rate is < 0 or > 1) return Usage("--rate is a probability, 0 to 1", FuzzNinePUsage);
     var run = new NinePFuzzRun { KernelImage = kernel, Workload = app, Replies = replies, Seed = seed, Rate = rate, Operations = ops, Verbose = verbose };
     NinePFuzzRun.Outcome outcome;
     try { outcome = await run.RunAsync(Console.WriteLine); }

@@ -5,7 +5,8 @@
 //              address or a range that runs into an unmapped page: the errno it gives
 //   unmapped   a thread blocks reading a pipe (then a unix socket) into a buffer that another thread
 //              unmaps before writing: the read gives EFAULT; a writer blocked on a full pipe whose
-//              buffer goes away returns what it had written
+//              buffer goes away returns what it had written; a reader whose descriptor another
+//              thread closes while it sleeps still gets the bytes written to the other end
 //   pipes      pipes opened until EMFILE or ENFILE, all closed, then 10,000 opened and closed
 // Raw syscall(2) throughout: glibc's wrappers (and the vDSO's clocks) would touch the pointers in
 // user space first.
@@ -227,6 +228,23 @@ static void read_into_unmapped(const char *what, int fds[2])
     print_blocked(what, &call);
 }
 
+// A reader asleep in read(2) on `fds[0]` when another thread closes that descriptor: the read
+// holds the open file (Linux's fdget), so it sleeps on and returns what `fds[1]` then brings. Once a
+// kernel panic on Libra, found by the syscall fuzzer (the closed description was freed under the read).
+static void read_on_closed(const char *what, int fds[2])
+{
+    char buffer[64];
+    struct blocked_call call = { fds[0], buffer, sizeof buffer, 0, 0 };
+    pthread_t reader;
+    pthread_create(&reader, NULL, read_blocked, &call);
+    pause_a_moment();
+    close(fds[0]);
+    syscall(SYS_write, fds[1], "wake up", 7);
+    pthread_join(reader, NULL);
+    print_blocked(what, &call);
+    close(fds[1]);
+}
+
 static void unmapped(void)
 {
     int fds[2];
@@ -238,6 +256,10 @@ static void unmapped(void)
     read_into_unmapped("unix stream read into a buffer unmapped while blocked", fds);
     close(fds[0]);
     close(fds[1]);
+    pipe(fds);
+    read_on_closed("pipe read on a descriptor closed while blocked", fds);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+    read_on_closed("unix stream read on a descriptor closed while blocked", fds);
 
     // A writer of 128 KiB fills the 64 KiB pipe and sleeps; its buffer goes away, the pipe is
     // drained: it returns the bytes it had written.

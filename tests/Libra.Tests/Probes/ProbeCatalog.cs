@@ -143,6 +143,10 @@ public static class ProbeCatalog
     // and an expected stdout of the same name): `kestrel` needs a client on the host (KestrelProbeTests).
     public static readonly IReadOnlyList<string> DrivenByTheirOwnTests = ["kestrel"];
 
+    // Programs published beside the probes that are not probes (no expected stdout): the syscall
+    // fuzzer, driven by `build.ps1 fuzz` and FuzzTests.
+    public static readonly IReadOnlyList<string> Tools = ["fuzz"];
+
     public static ProbeCase Get(string name) => All.Single(c => c.Name == name);
 
     // For xunit: [MemberData(nameof(ProbeCatalog.Names), MemberType = typeof(ProbeCatalog))].

@@ -52,7 +52,7 @@ public class ProbeNativeTests(ITestOutputHelper output)
     {
         var published = Directory.GetFiles(ProbeArtifacts.Directory).Select(Path.GetFileName)
             .Where(f => !f!.StartsWith('.')).Order().ToArray();
-        Assert.Equal(published, ProbeCatalog.Binaries.Concat(ProbeCatalog.DrivenByTheirOwnTests).Order().ToArray());
+        Assert.Equal(published, ProbeCatalog.Binaries.Concat(ProbeCatalog.DrivenByTheirOwnTests).Concat(ProbeCatalog.Tools).Order().ToArray());
         var expected = Directory.GetFiles(Path.Combine(ProbeCatalog.RepositoryRoot, "tests/Libra.Tests/Probes/expected"), "*.stdout")
             .Select(Path.GetFileNameWithoutExtension).Order().ToArray();
         Assert.Equal(expected, ProbeCatalog.All.Select(c => c.ExpectedStdout).Concat(ProbeCatalog.DrivenByTheirOwnTests).Distinct().Order().ToArray());

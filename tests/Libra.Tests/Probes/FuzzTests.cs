@@ -1,0 +1,56 @@
+using Libra.Qemu;
+using Libra.Tests.Boot;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Libra.Tests.Probes;
+
+// The syscall fuzzer (issue 13, docs/robustness.md): `build.ps1 fuzz -Minutes 1`'s code path in CI,
+// and a short native run that shows it stays inside its directory.
+[Collection("qemu")]
+public class FuzzTests(ITestOutputHelper output)
+{
+    static string Fuzzer => Path.Combine(ProbeArtifacts.Directory, "fuzz");
+
+    [Fact]
+    public async Task Fuzzing_Libra_for_a_minute_gives_no_panic_and_no_hang()
+    {
+        FuzzOutcome outcome = await FuzzRun.RunAsync(LibraBoot.KernelImage, Fuzzer, seconds: 60, seed: 13, threads: 4,
+            report: line => { if (!line.StartsWith("fuzz: progress", StringComparison.Ordinal)) output.WriteLine(line); });
+        output.WriteLine(outcome.Figures);
+        Assert.True(outcome.Panics == 0, "kernel panic:\n" + outcome.Failure);
+        Assert.True(outcome.Hangs == 0, "hang:\n" + outcome.Failure);
+        Assert.True(outcome.Clean, outcome.Failure + "\n" + string.Join("\n", outcome.Anomalies));
+        Assert.True(outcome.Calls > 1000, outcome.Figures);
+        Assert.True(outcome.Distinct > 150, outcome.Figures);
+        // Unknown numbers are told once each, those past the table only the first few: a program
+        // trying them all must not flood the kernel log (it did: 13,000 lines in 45 s).
+        int told = outcome.Log.Split('\n').Count(l => l.Contains("syscall not implemented", StringComparison.Ordinal));
+        Assert.True(told <= 512 + 16, $"{told} 'syscall not implemented' lines");
+    }
+
+    [Fact]
+    public void The_fuzzer_natively_reaches_its_summary_and_leaves_the_files_beside_its_directory_alone()
+    {
+        var parent = WorkDirectory.Create();
+        try
+        {
+            string scratch = Path.Combine(parent.Path, "scratch");
+            Directory.CreateDirectory(scratch);
+            string beside = Path.Combine(parent.Path, "beside");
+            File.WriteAllText(beside, "untouched\n");
+            DateTime written = File.GetLastWriteTimeUtc(beside);
+            ProbeResult run = ProbeProcess.Run(Fuzzer, [scratch, "3", "7", "3"], null, parent.Path, TimeSpan.FromSeconds(30));
+            Assert.True(run.ExitStatus == 0, run.ToString());
+            Assert.Contains("fuzz: summary {\"seed\":7,\"threads\":3", run.Stdout);
+            // Whatever it made is inside scratch/ (FIFOs and sockets among it); beside it nothing changed.
+            Assert.Equal(["beside", "scratch"], Directory.GetFileSystemEntries(parent.Path).Select(Path.GetFileName).Order());
+            Assert.Equal("untouched\n", File.ReadAllText(beside));
+            Assert.Equal(written, File.GetLastWriteTimeUtc(beside));
+        }
+        finally
+        {
+            FuzzRun.DeleteScratch(parent.Path);
+        }
+    }
+}
