@@ -7,6 +7,7 @@
 //              unmaps before writing: the read gives EFAULT; a writer blocked on a full pipe whose
 //              buffer goes away returns what it had written
 //   pipes      pipes opened until EMFILE or ENFILE, all closed, then 10,000 opened and closed
+//   socketpairs the same with unix stream socketpairs (ENOMEM also counts as the limit)
 // Raw syscall(2) throughout: glibc's wrappers (and the vDSO's clocks) would touch the pointers in
 // user space first.
 #define _GNU_SOURCE
@@ -266,10 +267,14 @@ static void unmapped(void)
     close(fds[1]);
 }
 
-// Pipes opened until the descriptor limit (raised to 4096, or the hard limit when lower) or the
-// kernel's memory says no: EMFILE or ENFILE, never a crash; then all closed, and 10,000 more
-// opened and closed one at a time (a leak of a pipe's 64 KiB each time would run out long before).
-static void pipes(void)
+static int open_pipe(int fds[2]) { return pipe(fds); }
+static int open_socketpair(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM, 0, fds); }
+
+// Pairs of descriptors (pipes, unix socketpairs) opened until the descriptor limit (raised to
+// 4096, or the hard limit when lower) or the kernel's memory says no: EMFILE or ENFILE (ENOMEM too
+// for sockets, as unix_create1 when sk_alloc fails), never a crash; then all closed, and 10,000
+// more opened and closed one at a time (a leak of a ring's 64 KiB each time would run out long before).
+static void pairs(const char *what, int (*open_pair)(int fds[2]), int memory_error_allowed)
 {
     struct rlimit limit;
     getrlimit(RLIMIT_NOFILE, &limit);
@@ -279,11 +284,13 @@ static void pipes(void)
     int opened = 0, error = 0;
     while (opened < 4096)
     {
-        if (pipe(ends[opened]) != 0) { error = errno; break; }
+        if (open_pair(ends[opened]) != 0) { error = errno; break; }
         opened++;
     }
-    printf("pipes opened until the limit: %s\n", error == EMFILE || error == ENFILE ? "EMFILE or ENFILE" : error == 0 ? "no limit met" : error_name(error));
-    printf("more than 500 pipes opened first: %s\n", opened > 500 ? "yes" : "no");
+    int limit_met = error == EMFILE || error == ENFILE || (memory_error_allowed && error == ENOMEM);
+    printf("%s opened until the limit: %s\n", what,
+           limit_met ? (memory_error_allowed ? "EMFILE, ENFILE or ENOMEM" : "EMFILE or ENFILE") : error == 0 ? "no limit met" : error_name(error));
+    printf("more than 500 %s opened first: %s\n", what, opened > 500 ? "yes" : "no");
     for (int i = 0; i < opened; i++)
     {
         close(ends[i][0]);
@@ -293,11 +300,11 @@ static void pipes(void)
     for (int i = 0; i < 10000; i++)
     {
         int fds[2];
-        if (pipe(fds) != 0) { failed++; continue; }
+        if (open_pair(fds) != 0) { failed++; continue; }
         close(fds[0]);
         close(fds[1]);
     }
-    printf("10000 pipes opened and closed after: %d failed\n", failed);
+    printf("10000 %s opened and closed after: %d failed\n", what, failed);
 }
 
 int main(int argc, char **argv)
@@ -306,10 +313,11 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "pointers") == 0) pointers();
     else if (strcmp(mode, "unmapped") == 0) unmapped();
-    else if (strcmp(mode, "pipes") == 0) pipes();
+    else if (strcmp(mode, "pipes") == 0) pairs("pipes", open_pipe, 0);
+    else if (strcmp(mode, "socketpairs") == 0) pairs("socketpairs", open_socketpair, 1);
     else
     {
-        fprintf(stderr, "usage: faults pointers|unmapped|pipes\n");
+        fprintf(stderr, "usage: faults pointers|unmapped|pipes|socketpairs\n");
         return 2;
     }
     printf("done\n");

@@ -111,6 +111,8 @@ public static class ProbeCatalog
         // Pipes until EMFILE or ENFILE (descriptors raised to 4096), then all closed and 10,000 more
         // opened and closed (ResourceLimitTests runs it in a machine too small for them all).
         new("faults-pipes", "faults", ["pipes"], NoEnvironment, 0, [], "faults-pipes"),
+        // The same with unix stream socketpairs (two 64 KiB rings each): ENOMEM counts as the limit too.
+        new("faults-socketpairs", "faults", ["socketpairs"], NoEnvironment, 0, [], "faults-socketpairs"),
         // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
         // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
         new("links", "links", [], NoEnvironment, 0, [], "links"),
