@@ -122,6 +122,9 @@ public static class ProbeCatalog
         // word) are there after a system call: the SYSCALL path saves only XMM0-15 and the rest at a
         // switch or a signal (LibraKernel/Arch/X64/UserVectorState.cs).
         new("posix-vector-state", "posix", ["vector-state"], NoEnvironment, 0, [], "posix-vector-state"),
+        // /proc/self/limits laid out as Linux prints it, its open files and stack rows equal to
+        // getrlimit's before and after setrlimit (values normalised: they differ between hosts).
+        new("posix-limits", "posix", ["limits"], NoEnvironment, 0, [], "posix-limits"),
         // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
         // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
         // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,
