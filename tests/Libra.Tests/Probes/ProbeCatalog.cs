@@ -113,6 +113,9 @@ public static class ProbeCatalog
         new("faults-pipes", "faults", ["pipes"], NoEnvironment, 0, [], "faults-pipes"),
         // The same with unix stream socketpairs (two 64 KiB rings each): ENOMEM counts as the limit too.
         new("faults-socketpairs", "faults", ["socketpairs"], NoEnvironment, 0, [], "faults-socketpairs"),
+        // A /tmp file write whose buffer runs into a hole: the pages before it, and the file grown by
+        // those only (Linux's generic_perform_write; on Libra /tmp is its tmpfs).
+        new("faults-partial", "faults", ["partial"], NoEnvironment, 0, [], "faults-partial"),
         // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
         // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
         new("links", "links", [], NoEnvironment, 0, [], "links"),
