@@ -18,7 +18,7 @@ namespace Libra.Shims
         private enum Node
         {
             None, Maps, Status, Cgroup, MountInfo, Mounts, MemInfo, CpuInfo, CpuList, Exe, Descriptor, Null, Zero, Random,
-            Directory, Tty, Stat, Stdin, Stdout, Stderr, DescriptorDirectory, DescriptorLinks,
+            Directory, Tty, Stat, Stdin, Stdout, Stderr, DescriptorDirectory, DescriptorLinks, Limits,
         }
 
         private static FileSystemOperations* s_ops;
@@ -62,6 +62,7 @@ namespace Libra.Shims
             {
                 if (Is(self, "maps")) return Node.Maps;
                 if (Is(self, "status")) return Node.Status;
+                if (Is(self, "limits")) return Node.Limits;
                 if (Is(self, "stat")) return Node.Stat;
                 if (Is(self, "cgroup")) return Node.Cgroup;
                 if (Is(self, "mountinfo")) return Node.MountInfo;
@@ -205,6 +206,7 @@ namespace Libra.Shims
             {
                 case Node.Maps: WriteMaps(ref text); break;
                 case Node.Status: WriteStatus(ref text); break;
+                case Node.Limits: ProcessCalls.WriteLimits(ref text); break;
                 case Node.Stat: WriteStat(ref text); break;
                 case Node.Cgroup: text.Append("0::/\n"); break;
                 case Node.MountInfo: MountTable.WriteInfo(ref text); break;
@@ -252,7 +254,7 @@ namespace Libra.Shims
             }
             else
             {
-                Entry(ref text, Regular, "cgroup"); Entry(ref text, Link, "exe"); Entry(ref text, Directory, "fd");
+                Entry(ref text, Regular, "cgroup"); Entry(ref text, Link, "exe"); Entry(ref text, Directory, "fd"); Entry(ref text, Regular, "limits");
                 Entry(ref text, Regular, "maps"); Entry(ref text, Regular, "mountinfo"); Entry(ref text, Regular, "mounts");
                 Entry(ref text, Regular, "stat"); Entry(ref text, Regular, "status");
             }

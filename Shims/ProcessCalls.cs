@@ -138,6 +138,49 @@ namespace Libra.Shims
 
         internal static ulong FileLimit => s_limits.Current[RLIMIT_NOFILE];
 
+        // /proc/self/limits as fs/proc/base.c proc_pid_limits prints it: "%-25s %-20s %-20s %-10s"
+        // per row in RLIMIT_* order, "unlimited" for RLIM_INFINITY, no unit for the two priorities.
+        internal static void WriteLimits(ref TextBuilder text)
+        {
+            ulong start = text.Length;
+            text.Append("Limit"); text.PadFrom(start, 25); text.Append((byte)' ');
+            start = text.Length; text.Append("Soft Limit"); text.PadFrom(start, 20); text.Append((byte)' ');
+            start = text.Length; text.Append("Hard Limit"); text.PadFrom(start, 20); text.Append((byte)' ');
+            start = text.Length; text.Append("Units"); text.PadFrom(start, 10); text.Append((byte)'\n');
+            for (int i = 0; i < MaxResource; i++)
+            {
+                start = text.Length; text.Append(LimitName(i)); text.PadFrom(start, 25); text.Append((byte)' ');
+                LimitValue(ref text, s_limits.Current[i]);
+                LimitValue(ref text, s_limits.Maximum[i]);
+                string unit = LimitUnit(i);
+                if (unit.Length > 0) { start = text.Length; text.Append(unit); text.PadFrom(start, 10); }
+                text.Append((byte)'\n');
+            }
+        }
+
+        private static void LimitValue(ref TextBuilder text, ulong value)
+        {
+            ulong start = text.Length;
+            if (value == RLIM_INFINITY) text.Append("unlimited"); else text.Decimal(value);
+            text.PadFrom(start, 20);
+            text.Append((byte)' ');
+        }
+
+        // fs/proc/base.c lnames[], indexed by RLIMIT_*.
+        private static string LimitName(int resource) => resource switch
+        {
+            0 => "Max cpu time", 1 => "Max file size", 2 => "Max data size", 3 => "Max stack size",
+            4 => "Max core file size", 5 => "Max resident set", 6 => "Max processes", 7 => "Max open files",
+            8 => "Max locked memory", 9 => "Max address space", 10 => "Max file locks", 11 => "Max pending signals",
+            12 => "Max msgqueue size", 13 => "Max nice priority", 14 => "Max realtime priority", _ => "Max realtime timeout",
+        };
+
+        private static string LimitUnit(int resource) => resource switch
+        {
+            0 => "seconds", 6 => "processes", 7 => "files", 10 => "locks", 11 => "signals",
+            13 or 14 => "", 15 => "us", _ => "bytes",
+        };
+
         internal static long GetRandom(SyscallArgs* a)
         {
             if ((a->A2 & ~(ulong)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) != 0) return -Errno.EINVAL;

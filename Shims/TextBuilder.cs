@@ -42,6 +42,12 @@ namespace Libra.Shims
             while (count > 0) Append(digits[--count]);
         }
 
+        // Spaces up to `width` bytes written since `from` (printf's %-Ns for the field that began there).
+        internal void PadFrom(ulong from, int width)
+        {
+            while (Length - from < (ulong)width && !Overflowed) Append((byte)' ');
+        }
+
         internal void Hex(ulong value, int minimumDigits)
         {
             byte* digits = stackalloc byte[16];

@@ -25,10 +25,12 @@ namespace Libra.Memory
             for (ulong i = 0; i < words; i++) bitmap[i] = ~0ul;
         }
 
-        // Frees the whole frames inside [start, end).
+        // Frees the whole frames inside [start, end), except frame 0: its address is Allocate's
+        // "exhausted", so a free frame 0 would be handed out and lost.
         internal void MarkFree(ulong start, ulong end)
         {
             ulong first = (start + Layout.PageSize - 1) / Layout.PageSize;
+            if (first == 0) first = 1;
             ulong last = end / Layout.PageSize;
             if (last > _frameCount) last = _frameCount;
             for (ulong f = first; f < last; f++)

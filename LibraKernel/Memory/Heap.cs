@@ -28,9 +28,11 @@ namespace Libra.Memory
             _freePages = freePages;
         }
 
-        // Zeroed memory for `size` bytes, 16-byte aligned; null when the page source is exhausted.
+        // Zeroed memory for `size` bytes, 16-byte aligned; null when the page source is exhausted
+        // or the size with its header would wrap past 2^64 (it would otherwise get a page or two).
         internal byte* Allocate(ulong size)
         {
+            if (size > ulong.MaxValue - HeaderSize - Layout.PageSize) return null;
             int sizeClass = SizeClass(size);
             byte* block;
             if (sizeClass < 0)
@@ -90,10 +92,9 @@ namespace Libra.Memory
         // The size class whose blocks (header included) hold `size` bytes, or -1 for a page allocation.
         internal static int SizeClass(ulong size)
         {
-            ulong needed = size + HeaderSize;
             ulong blockSize = SmallestClass;
             for (int c = 0; c < ClassCount; c++, blockSize <<= 1)
-                if (needed <= blockSize) return c;
+                if (size <= blockSize - HeaderSize) return c;   // not size + HeaderSize: that wraps
             return -1;
         }
 

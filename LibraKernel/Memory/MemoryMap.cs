@@ -10,11 +10,16 @@ namespace Libra.Boot
         internal const int MaxRegions = 64;
 
         private int _count;
+        private bool _truncated;
         private fixed ulong _base[MaxRegions];
         private fixed ulong _length[MaxRegions];
         private fixed uint _kind[MaxRegions];
 
         internal int Count => _count;
+
+        // True when Normalize had to split a usable range with no entry left for the upper part:
+        // that memory stays unused (never handed out as usable by mistake).
+        internal bool Truncated => _truncated;
         internal ulong Base(int i) => _base[i];
         internal ulong Length(int i) => _length[i];
         internal ulong End(int i) => _base[i] + _length[i];
@@ -43,7 +48,7 @@ namespace Libra.Boot
                     if (Kind(j) == MemoryKind.Usable || _length[j] == 0) continue;
                     ulong start = _base[i], end = End(i), rs = _base[j], re = End(j);
                     if (re <= start || rs >= end) continue;
-                    if (rs > start && re < end && _count < MaxRegions) Add(re, end - re, MemoryKind.Usable);
+                    if (rs > start && re < end && !Add(re, end - re, MemoryKind.Usable)) _truncated = true;
                     if (rs > start) { _length[i] = rs - start; }
                     else { _base[i] = re < end ? re : end; _length[i] = end - _base[i]; }
                 }

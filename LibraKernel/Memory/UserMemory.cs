@@ -172,20 +172,24 @@ namespace Libra.Memory
 
         // Whether the application may read (or write) every byte of [start, start + length): the
         // check a syscall makes before touching a user buffer (EFAULT otherwise).
-        internal static bool IsAccessible(ulong start, ulong length, bool write)
+        internal static bool IsAccessible(ulong start, ulong length, bool write) =>
+            length == 0 || AccessibleLength(start, length, write) == length;
+
+        // How many bytes from `start` on are mapped for the access asked for: `length` when all are,
+        // 0 when the first is not or the range leaves user space.
+        internal static ulong AccessibleLength(ulong start, ulong length, bool write)
         {
-            if (length == 0) return true;
-            if (!IsUserRange(start, length)) return false;
+            if (length == 0 || !IsUserRange(start, length)) return 0;
             ulong address = start, end = start + length;
             while (address < end)
             {
                 int index = s_map.Find(address);
-                if (index < 0) return false;
+                if (index < 0) break;
                 VirtualRange range = s_map.Range(index);
-                if ((range.Protection & ProtRead) == 0 || (write && (range.Protection & ProtWrite) == 0)) return false;
+                if ((range.Protection & ProtRead) == 0 || (write && (range.Protection & ProtWrite) == 0)) break;
                 address = range.End;
             }
-            return true;
+            return (address < end ? address : end) - start;
         }
 
         // Commits every page of [start, +length) now, whatever the area's protection (the loader).

@@ -1,3 +1,4 @@
+using Libra.Diagnostics;
 using Libra.Memory;
 using Libra.Threads;
 
@@ -61,9 +62,21 @@ namespace Libra.Shims
             Install(2, ConsoleFile.Open(Drivers.Uart16550.Com2, O_WRONLY));
         }
 
+        // A new open file description; running out of kernel heap here is a panic (TryNew is the
+        // call for descriptions a syscall creates in numbers: pipes and sockets).
         internal static OpenFile* New(FileKind kind, FileOperations* ops, int flags, uint mode)
         {
-            var file = (OpenFile*)KernelHeap.AllocateZeroed((ulong)sizeof(OpenFile));
+            OpenFile* file = TryNew(kind, ops, flags, mode);
+            if (file == null) Panic.Halt("kernel heap: out of memory for an open file");
+            return file;
+        }
+
+        // A new open file description, or null when the kernel heap cannot hold one (the caller
+        // answers ENFILE, as Linux's alloc_empty_file does when no struct file can be had).
+        internal static OpenFile* TryNew(FileKind kind, FileOperations* ops, int flags, uint mode)
+        {
+            var file = (OpenFile*)KernelHeap.TryAllocateZeroed((ulong)sizeof(OpenFile));
+            if (file == null) return null;
             file->Kind = kind;
             file->Ops = ops;
             file->StatusFlags = flags & ~O_CLOEXEC;
@@ -114,6 +127,12 @@ namespace Libra.Shims
             int fd = Allocate(file, 0, closeOnExec);
             if (fd < 0) ReleaseUnused(file);
             return fd;
+        }
+
+        // Frees a description from TryNew that has no object yet (its Release is never called).
+        internal static void Discard(OpenFile* file)
+        {
+            if (file != null) KernelHeap.Free(file);
         }
 
         // Releases a description that no descriptor ever held.

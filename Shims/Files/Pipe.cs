@@ -116,8 +116,16 @@ namespace Libra.Shims
             // No memory for the ring: Linux's create_pipe_files answers ENFILE when the pipe's inode cannot be had.
             if (pipe == null) return -Errno.ENFILE;
             int status = flags & FileTable.O_NONBLOCK;
-            OpenFile* reader = FileTable.New(FileKind.Pipe, s_ops, FileTable.O_RDONLY | status, FileTable.S_IFIFO | 0x180);
-            OpenFile* writer = FileTable.New(FileKind.Pipe, s_ops, FileTable.O_WRONLY | status, FileTable.S_IFIFO | 0x180);
+            OpenFile* reader = FileTable.TryNew(FileKind.Pipe, s_ops, FileTable.O_RDONLY | status, FileTable.S_IFIFO | 0x180);
+            OpenFile* writer = FileTable.TryNew(FileKind.Pipe, s_ops, FileTable.O_WRONLY | status, FileTable.S_IFIFO | 0x180);
+            if (reader == null || writer == null)
+            {
+                FileTable.Discard(reader);
+                FileTable.Discard(writer);
+                Pipe.CloseEnd(pipe, writeEnd: false);
+                Pipe.CloseEnd(pipe, writeEnd: true);
+                return -Errno.ENFILE;
+            }
             reader->Object = pipe;
             writer->Object = pipe;
             reader->Inode = writer->Inode = (ulong)pipe & 0xffffff;

@@ -28,8 +28,11 @@ namespace Libra.Shims
         {
             OpenFile* file = FileTable.Use(fd);
             if (file == null || !file->CanWrite) return -Errno.EBADF;
-            if (!UserMemory.IsAccessible(buffer, length, write: false)) return -Errno.EFAULT;
-            return WriteData(file, (byte*)buffer, length, offset);
+            ulong accessible = UserMemory.AccessibleLength(buffer, length, write: false);
+            // A tmpfs file takes the bytes before a hole in the buffer and says how many, as
+            // generic_perform_write; the other kinds fail the whole call when any byte is missing.
+            if (accessible < length && (file->Kind != FileKind.Memory || accessible == 0)) return -Errno.EFAULT;
+            return WriteData(file, (byte*)buffer, accessible, offset);
         }
 
         // A read into checked (user) or kernel memory; offset ulong.MaxValue reads at the file position.

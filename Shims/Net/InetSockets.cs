@@ -252,6 +252,13 @@ namespace Libra.Shims.Net
             }
             if (connection == null) return -Errno.ECONNABORTED;
             Socket* created = SocketCalls.NewSocket(socket->Domain, SocketCalls.SOCK_STREAM, 0, false, out _);
+            if (created == null)
+            {
+                // No kernel memory for the accepted socket: the connection is closed and accept
+                // answers ENFILE (sock_alloc's failure in do_accept).
+                Close(connection);
+                return -Errno.ENFILE;
+            }
             created->Family = connection;
             connection->Socket = created;
             *accepted = created;

@@ -42,15 +42,23 @@ namespace Libra.Shims.Net
         private static SocketOperations* FamilyOf(int domain, int type) =>
             domain == AF_UNIX ? UnixSockets.Ops : domain == AF_INET || domain == AF_INET6 ? (type == SOCK_DGRAM ? InetDatagrams.Ops : InetSockets.Ops) : null;
 
-        // A new socket of `domain` and `type`, not yet in the descriptor table.
+        // A new socket of `domain` and `type`, not yet in the descriptor table; null when the kernel
+        // heap cannot hold it or its description (the caller answers ENFILE, as sock_alloc's failure).
         internal static Socket* NewSocket(int domain, int type, int protocol, bool nonBlocking, out OpenFile* file)
         {
-            var socket = (Socket*)KernelHeap.AllocateZeroed((ulong)sizeof(Socket));
+            var socket = (Socket*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Socket));
+            file = FileTable.TryNew(FileKind.Socket, s_fileOps, FileTable.O_RDWR | (nonBlocking ? FileTable.O_NONBLOCK : 0), 0xc1ff);   // S_IFSOCK | 0777
+            if (socket == null || file == null)
+            {
+                if (socket != null) KernelHeap.Free(socket);
+                FileTable.Discard(file);
+                file = null;
+                return null;
+            }
             socket->Ops = FamilyOf(domain, type);
             socket->Domain = domain;
             socket->Type = type;
             socket->Protocol = protocol;
-            file = FileTable.New(FileKind.Socket, s_fileOps, FileTable.O_RDWR | (nonBlocking ? FileTable.O_NONBLOCK : 0), 0xc1ff);   // S_IFSOCK | 0777
             file->Object = socket;
             file->Inode = (ulong)socket & 0xffffff;
             socket->File = file;
@@ -75,6 +83,7 @@ namespace Libra.Shims.Net
             long error = CheckType(domain, type, a->Int2);
             if (error != 0) return error;
             Socket* socket = NewSocket(domain, type, a->Int2, (flags & SOCK_NONBLOCK) != 0, out OpenFile* file);
+            if (socket == null) return -Errno.ENFILE;
             error = socket->Ops->Attach(socket);
             if (error != 0) { FileTable.ReleaseUnused(file); return error; }
             return FileTable.AllocateNew(file, (flags & SOCK_CLOEXEC) != 0);
@@ -98,10 +107,19 @@ namespace Libra.Shims.Net
             if (error != 0) return error;
             if (!UserMemory.IsAccessible(a->A3, 8, write: true)) return -Errno.EFAULT;
             bool nonBlocking = (flags & SOCK_NONBLOCK) != 0, cloexec = (flags & SOCK_CLOEXEC) != 0;
+            // Either socket or its ring may not fit in the kernel heap: whatever was made goes again.
             Socket* first = NewSocket(domain, type, 0, nonBlocking, out OpenFile* firstFile);
+            if (first == null) return -Errno.ENFILE;
             Socket* second = NewSocket(domain, type, 0, nonBlocking, out OpenFile* secondFile);
-            first->Ops->Attach(first);
-            second->Ops->Attach(second);
+            if (second == null) { FileTable.ReleaseUnused(firstFile); return -Errno.ENFILE; }
+            error = first->Ops->Attach(first);
+            if (error == 0) error = second->Ops->Attach(second);
+            if (error != 0)
+            {
+                FileTable.ReleaseUnused(firstFile);
+                FileTable.ReleaseUnused(secondFile);
+                return error;
+            }
             UnixSockets.Join(first, second);
             int fd0 = FileTable.AllocateNew(firstFile, cloexec);
             if (fd0 < 0) { FileTable.ReleaseUnused(secondFile); return fd0; }
@@ -326,7 +344,8 @@ namespace Libra.Shims.Net
                 return sent;
             }
             if (total > 65536) return -Errno.EMSGSIZE;
-            byte* gathered = (byte*)KernelHeap.AllocateZeroed(total == 0 ? 1 : total);
+            byte* gathered = (byte*)KernelHeap.TryAllocateZeroed(total == 0 ? 1 : total);
+            if (gathered == null) return -Errno.ENOMEM;
             ulong at = 0;
             long result = 0;
             for (ulong i = 0; i < count && result == 0; i++)
@@ -372,7 +391,8 @@ namespace Libra.Shims.Net
             }
             else
             {
-                byte* bounce = (byte*)KernelHeap.AllocateZeroed(total);
+                byte* bounce = (byte*)KernelHeap.TryAllocateZeroed(total);
+                if (bounce == null) return -Errno.ENOMEM;
                 received = socket->Ops->Receive(socket, bounce, total, flags, address, &addressLength, NonBlocking(socket, flags), &messageFlags);
                 if (received > 0)
                 {

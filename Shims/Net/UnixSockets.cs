@@ -63,11 +63,17 @@ namespace Libra.Shims.Net
 
         internal static long Attach(Socket* socket)
         {
-            var endpoint = (UnixEndpoint*)KernelHeap.AllocateZeroed((ulong)sizeof(UnixEndpoint));
+            // No room for the endpoint or its ring: ENOMEM, as unix_create1 when sk_alloc fails; the
+            // socket stays without a family part and its release frees only itself.
+            var endpoint = (UnixEndpoint*)KernelHeap.TryAllocateZeroed((ulong)sizeof(UnixEndpoint));
+            if (endpoint == null) return -Errno.ENOMEM;
             endpoint->Socket = socket;
             endpoint->Incoming = ByteRing.Create(socket->IsStream ? StreamCapacity : DatagramCapacity);
-            // Not yet ENOMEM: socketpair and accept would need an unwinding path first.
-            if (!endpoint->Incoming.IsAllocated) Panic.Halt("kernel heap: out of memory for a unix socket's ring");
+            if (!endpoint->Incoming.IsAllocated)
+            {
+                KernelHeap.Free(endpoint);
+                return -Errno.ENOMEM;
+            }
             endpoint->NextEndpoint = s_endpoints;
             s_endpoints = endpoint;
             socket->Family = endpoint;
@@ -128,16 +134,19 @@ namespace Libra.Shims.Net
                 canonical = PathOffset + 6;
             }
             if (FindBound(name, (int)canonical) != null) return -Errno.EADDRINUSE;
-            SetName(self, name, (int)canonical);
+            if (!SetName(self, name, (int)canonical)) return -Errno.ENOMEM;
             self->Bound = true;
             return 0;
         }
 
-        private static void SetName(UnixEndpoint* endpoint, byte* name, int length)
+        // False when the kernel heap cannot hold the name.
+        private static bool SetName(UnixEndpoint* endpoint, byte* name, int length)
         {
-            endpoint->Name = (byte*)KernelHeap.AllocateZeroed((ulong)length);
+            endpoint->Name = (byte*)KernelHeap.TryAllocateZeroed((ulong)length);
+            if (endpoint->Name == null) return false;
             Native.MemMove(endpoint->Name, name, (nuint)length);
             endpoint->NameLength = length;
+            return true;
         }
 
         private static long Listen(Socket* socket, int backlog)
@@ -202,10 +211,15 @@ namespace Libra.Shims.Net
                 if (target->Queue.Wait(PollEvents.Out, 0) == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
                 if (!IsLive(target) || !target->Socket->Listening) return -Errno.ECONNREFUSED;
             }
-            Socket* server = SocketCalls.NewSocket(SocketCalls.AF_UNIX, socket->Type, 0, false, out _);
-            Attach(server);
+            // The accepted end, made now (unix_stream_connect's sk_alloc): ENOMEM when it does not fit.
+            Socket* server = SocketCalls.NewSocket(SocketCalls.AF_UNIX, socket->Type, 0, false, out OpenFile* serverFile);
+            if (server == null) return -Errno.ENOMEM;
+            if (Attach(server) != 0 || !SetName(Of(server), target->Name, target->NameLength))
+            {
+                FileTable.ReleaseUnused(serverFile);
+                return -Errno.ENOMEM;
+            }
             UnixEndpoint* serverEnd = Of(server);
-            SetName(serverEnd, target->Name, target->NameLength);
             Join(socket, server);
             serverEnd->NextPending = null;
             if (target->AcceptTail == null) target->AcceptHead = serverEnd; else target->AcceptTail->NextPending = serverEnd;
@@ -360,7 +374,9 @@ namespace Libra.Shims.Net
             self->Incoming.Peek((byte*)header, RecordHeader);
             ulong dataLength = header[0], nameLength = header[1];
             ulong record = RecordHeader + nameLength + dataLength;
-            byte* copy = (byte*)KernelHeap.AllocateZeroed(record);
+            // No room to copy the record: ENOMEM and the datagram stays queued.
+            byte* copy = (byte*)KernelHeap.TryAllocateZeroed(record);
+            if (copy == null) return -Errno.ENOMEM;
             if (peek) self->Incoming.Peek(copy, record); else self->Incoming.Take(copy, record);
             ulong n = dataLength < length ? dataLength : length;
             bool copied = UserMemory.CopyChecked(buffer, copy + RecordHeader + nameLength, n) == n;

@@ -477,7 +477,7 @@ namespace Libra.Shims
             ulong at = positioned ? offset : (file->StatusFlags & FileTable.O_APPEND) != 0 ? node->Size : file->Position;
             if (length == 0) return 0;
             if (at + length < at) return -Errno.EFBIG;
-            ulong end = at + length;
+            ulong end = at + length, sizeBefore = node->Size;
             if (end > node->Size && !Resize(volume, node, end))
             {
                 ulong room = volume->Limit > volume->Used ? (volume->Limit - volume->Used) / 4096 * ChunkSize : 0;
@@ -494,6 +494,10 @@ namespace Libra.Shims
                 done += copied;
                 if (copied < piece) break;     // the data's page went away: the file keeps what arrived
             }
+            // A short copy grows the file only by what arrived (generic_perform_write moves i_size
+            // per copied page), not to the size the write asked for.
+            ulong reached = at + done > sizeBefore ? at + done : sizeBefore;
+            if (node->Size > reached) Resize(volume, node, reached);
             if (done == 0) return -Errno.EFAULT;
             Touch(node);
             if (!positioned) file->Position = at + done;

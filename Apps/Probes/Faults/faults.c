@@ -8,6 +8,9 @@
 //              buffer goes away returns what it had written; a reader whose descriptor another
 //              thread closes while it sleeps still gets the bytes written to the other end
 //   pipes      pipes opened until EMFILE or ENFILE, all closed, then 10,000 opened and closed
+//   socketpairs the same with unix stream socketpairs (ENOMEM also counts as the limit)
+//   partial    a /tmp file write whose buffer runs into a hole: the bytes before it, the file
+//              grown by those only
 // Raw syscall(2) throughout: glibc's wrappers (and the vDSO's clocks) would touch the pointers in
 // user space first.
 #define _GNU_SOURCE
@@ -24,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
@@ -288,10 +292,42 @@ static void unmapped(void)
     close(fds[1]);
 }
 
-// Pipes opened until the descriptor limit (raised to 4096, or the hard limit when lower) or the
-// kernel's memory says no: EMFILE or ENFILE, never a crash; then all closed, and 10,000 more
-// opened and closed one at a time (a leak of a pipe's 64 KiB each time would run out long before).
-static void pipes(void)
+// A write whose buffer runs into a hole writes the pages before it and returns their count; the
+// file grows by those bytes only (generic_perform_write). Page-aligned, so every Linux agrees: a
+// kernel that faults in a page at a time stops at the hole's first byte.
+static void partial(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/faults-partial-%d", (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    char *pages = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(pages, 'p', 3 * PAGE);
+    munmap(pages + PAGE, PAGE);
+    struct stat st;
+    long n = syscall(SYS_write, fd, pages, 3 * PAGE);
+    fstat(fd, &st);
+    printf("tmp file write of 3 pages, the second unmapped: %ld, size %ld\n", n, (long)st.st_size);
+    n = syscall(SYS_pwrite64, fd, pages, 3 * PAGE, 100);
+    fstat(fd, &st);
+    printf("the same at offset 100 over it: %ld, size %ld\n", n, (long)st.st_size);
+    char back[2 * PAGE];
+    n = pread(fd, back, sizeof back, 0);
+    int same = n == 100 + PAGE;
+    for (long i = 0; same && i < n; i++) same = back[i] == 'p';
+    printf("what reads back: %ld bytes, all written: %s\n", n, same ? "yes" : "no");
+    close(fd);
+    unlink(path);
+    munmap(pages, 3 * PAGE);
+}
+
+static int open_pipe(int fds[2]) { return pipe(fds); }
+static int open_socketpair(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM, 0, fds); }
+
+// Pairs of descriptors (pipes, unix socketpairs) opened until the descriptor limit (raised to
+// 4096, or the hard limit when lower) or the kernel's memory says no: EMFILE or ENFILE (ENOMEM too
+// for sockets, as unix_create1 when sk_alloc fails), never a crash; then all closed, and 10,000
+// more opened and closed one at a time (a leak of a ring's 64 KiB each time would run out long before).
+static void pairs(const char *what, int (*open_pair)(int fds[2]), int memory_error_allowed)
 {
     struct rlimit limit;
     getrlimit(RLIMIT_NOFILE, &limit);
@@ -301,11 +337,13 @@ static void pipes(void)
     int opened = 0, error = 0;
     while (opened < 4096)
     {
-        if (pipe(ends[opened]) != 0) { error = errno; break; }
+        if (open_pair(ends[opened]) != 0) { error = errno; break; }
         opened++;
     }
-    printf("pipes opened until the limit: %s\n", error == EMFILE || error == ENFILE ? "EMFILE or ENFILE" : error == 0 ? "no limit met" : error_name(error));
-    printf("more than 500 pipes opened first: %s\n", opened > 500 ? "yes" : "no");
+    int limit_met = error == EMFILE || error == ENFILE || (memory_error_allowed && error == ENOMEM);
+    printf("%s opened until the limit: %s\n", what,
+           limit_met ? (memory_error_allowed ? "EMFILE, ENFILE or ENOMEM" : "EMFILE or ENFILE") : error == 0 ? "no limit met" : error_name(error));
+    printf("more than 500 %s opened first: %s\n", what, opened > 500 ? "yes" : "no");
     for (int i = 0; i < opened; i++)
     {
         close(ends[i][0]);
@@ -315,11 +353,11 @@ static void pipes(void)
     for (int i = 0; i < 10000; i++)
     {
         int fds[2];
-        if (pipe(fds) != 0) { failed++; continue; }
+        if (open_pair(fds) != 0) { failed++; continue; }
         close(fds[0]);
         close(fds[1]);
     }
-    printf("10000 pipes opened and closed after: %d failed\n", failed);
+    printf("10000 %s opened and closed after: %d failed\n", what, failed);
 }
 
 int main(int argc, char **argv)
@@ -328,10 +366,12 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "pointers") == 0) pointers();
     else if (strcmp(mode, "unmapped") == 0) unmapped();
-    else if (strcmp(mode, "pipes") == 0) pipes();
+    else if (strcmp(mode, "pipes") == 0) pairs("pipes", open_pipe, 0);
+    else if (strcmp(mode, "socketpairs") == 0) pairs("socketpairs", open_socketpair, 1);
+    else if (strcmp(mode, "partial") == 0) partial();
     else
     {
-        fprintf(stderr, "usage: faults pointers|unmapped|pipes\n");
+        fprintf(stderr, "usage: faults pointers|unmapped|pipes|socketpairs|partial\n");
         return 2;
     }
     printf("done\n");

@@ -9,12 +9,19 @@
 //                     MXCSR and the x87 control word is there after a system call: a plain one,
 //                     sched_yield between two threads holding other values, and a tgkill whose
 //                     signal handler scribbles on all of them before the call returns
+//   limits            /proc/self/limits: the header and each row's name, column layout and unit
+//                     exactly; values only as well-formed or not (a number or "unlimited": they
+//                     differ between hosts),
+//                     except open files and stack size, which must equal getrlimit's, before and
+//                     after setrlimit lowers them
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -167,6 +174,84 @@ static int vector_state(void)
     return 0;
 }
 
+/* ---- limits ---- */
+
+// One row of /proc/self/limits as fs/proc/base.c prints it: "%-25s %-20s %-20s %-10s", so the
+// values start at columns 26 and 47 and the unit at 68 (the priorities have none).
+static const char *value_kind(const char *field)
+{
+    if (strncmp(field, "unlimited ", 10) == 0) return "value";
+    char *end;
+    strtoull(field, &end, 10);
+    return end != field && *end == ' ' ? "value" : "malformed";
+}
+
+static unsigned long long value_of(const char *field)
+{
+    return strncmp(field, "unlimited ", 10) == 0 ? RLIM_INFINITY : strtoull(field, NULL, 10);
+}
+
+// Reads the file and prints what is the same on every Linux; returns the soft and hard values of
+// the rows named `a` and `b` through the pointers.
+static int read_limits(int print, const char *a, unsigned long long *a_values, const char *b, unsigned long long *b_values)
+{
+    FILE *f = fopen("/proc/self/limits", "r");
+    if (f == NULL) { printf("open /proc/self/limits: %s\n", strerror(errno)); return 1; }
+    char line[256];
+    int rows = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+    {
+        size_t length = strlen(line);
+        if (rows++ == 0)
+        {
+            if (print) printf("header: [%.*s]\n", (int)(length - 1), line);
+            continue;
+        }
+        int laid_out = length >= 69 && line[25] == ' ' && line[46] == ' ' && line[67] == ' ' && line[length - 1] == '\n';
+        char name[26];
+        memcpy(name, line, 25);
+        name[25] = 0;
+        for (int i = 24; i >= 0 && name[i] == ' '; i--) name[i] = 0;
+        if (print)
+            printf("%-25s soft %s hard %s unit [%.*s] layout %s\n", name, laid_out ? value_kind(line + 26) : "-",
+                   laid_out ? value_kind(line + 47) : "-", laid_out ? (int)(length - 69) : 0, laid_out ? line + 68 : "", laid_out ? "ok" : "wrong");
+        if (laid_out && strcmp(name, a) == 0) { a_values[0] = value_of(line + 26); a_values[1] = value_of(line + 47); }
+        if (laid_out && strcmp(name, b) == 0) { b_values[0] = value_of(line + 26); b_values[1] = value_of(line + 47); }
+    }
+    fclose(f);
+    if (print) printf("rows: %d\n", rows - 1);
+    return 0;
+}
+
+static void compare_with_getrlimit(const char *when)
+{
+    unsigned long long files[2] = { 1, 1 }, stack[2] = { 1, 1 };
+    read_limits(0, "Max open files", files, "Max stack size", stack);
+    struct rlimit nofile, stacklimit;
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    getrlimit(RLIMIT_STACK, &stacklimit);
+    printf("%s: open files as getrlimit says: %s, stack size as getrlimit says: %s\n", when,
+           files[0] == nofile.rlim_cur && files[1] == nofile.rlim_max ? "yes" : "no",
+           stack[0] == stacklimit.rlim_cur && stack[1] == stacklimit.rlim_max ? "yes" : "no");
+}
+
+static int limits(void)
+{
+    unsigned long long unused[2];
+    if (read_limits(1, "", unused, "", unused) != 0) return 1;
+    compare_with_getrlimit("at start");
+    struct rlimit nofile = { 0 }, stacklimit = { 0 };
+    getrlimit(RLIMIT_NOFILE, &nofile);
+    getrlimit(RLIMIT_STACK, &stacklimit);
+    nofile.rlim_cur = 100;
+    nofile.rlim_max = 200;
+    stacklimit.rlim_cur = 4 << 20;
+    printf("setrlimit open files 100/200: %s\n", setrlimit(RLIMIT_NOFILE, &nofile) == 0 ? "ok" : strerror(errno));
+    printf("setrlimit stack 4 MiB: %s\n", setrlimit(RLIMIT_STACK, &stacklimit) == 0 ? "ok" : strerror(errno));
+    compare_with_getrlimit("after setrlimit");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -189,6 +274,7 @@ int main(int argc, char **argv)
         return status;
     }
     if (strcmp(mode, "vector-state") == 0) return vector_state();
-    fprintf(stderr, "usage: posix sigpipe-pipe|sigpipe-ignored|sigpipe-handled|vector-state\n");
+    if (strcmp(mode, "limits") == 0) return limits();
+    fprintf(stderr, "usage: posix sigpipe-pipe|sigpipe-ignored|sigpipe-handled|vector-state|limits\n");
     return 2;
 }

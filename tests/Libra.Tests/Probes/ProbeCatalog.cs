@@ -113,6 +113,11 @@ public static class ProbeCatalog
         // Pipes until EMFILE or ENFILE (descriptors raised to 4096), then all closed and 10,000 more
         // opened and closed (ResourceLimitTests runs it in a machine too small for them all).
         new("faults-pipes", "faults", ["pipes"], NoEnvironment, 0, [], "faults-pipes"),
+        // The same with unix stream socketpairs (two 64 KiB rings each): ENOMEM counts as the limit too.
+        new("faults-socketpairs", "faults", ["socketpairs"], NoEnvironment, 0, [], "faults-socketpairs"),
+        // A /tmp file write whose buffer runs into a hole: the pages before it, and the file grown by
+        // those only (Linux's generic_perform_write; on Libra /tmp is its tmpfs).
+        new("faults-partial", "faults", ["partial"], NoEnvironment, 0, [], "faults-partial"),
         // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
         // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
         new("links", "links", [], NoEnvironment, 0, [], "links"),
@@ -126,6 +131,9 @@ public static class ProbeCatalog
         // word) are there after a system call: the SYSCALL path saves only XMM0-15 and the rest at a
         // switch or a signal (LibraKernel/Arch/X64/UserVectorState.cs).
         new("posix-vector-state", "posix", ["vector-state"], NoEnvironment, 0, [], "posix-vector-state"),
+        // /proc/self/limits laid out as Linux prints it, its open files and stack rows equal to
+        // getrlimit's before and after setrlimit (values normalised: they differ between hosts).
+        new("posix-limits", "posix", ["limits"], NoEnvironment, 0, [], "posix-limits"),
         // A static C program on the file systems: tmpfs at /tmp (create, write, read, rename, unlink,
         // mmap, hard links and st_nlink, O_TMPFILE, SEEK_DATA/SEEK_HOLE), the mount table (EXDEV
         // across mounts, ".." across a mount point, /proc/mounts, /etc/mtab), /dev/stdout,

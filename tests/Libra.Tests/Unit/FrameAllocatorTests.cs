@@ -68,3 +68,115 @@ public unsafe class FrameAllocatorTests
         Assert.Equal(0ul, frames.Allocate());
     }
 }
+
+public unsafe class FrameAllocatorPropertyTests
+{
+    private const ulong Page = Layout.PageSize;
+
+    // Random MarkFree/MarkUsed over unaligned byte ranges, single and contiguous allocations and frees,
+    // against one bool per frame: after each operation every frame's state and the free count agree,
+    // allocations take the lowest free (aligned) frames, and no frame is handed out twice.
+    [Theory]
+    [InlineData(1, 70)]
+    [InlineData(2, 1000)]
+    [InlineData(3, 4133)]
+    [InlineData(4, 64)]
+    [InlineData(5, 129)]
+    public void Random_operations_match_a_bitmap_model(int seed, int frameCount)
+    {
+        var bitmap = GC.AllocateArray<ulong>((int)(FrameAllocator.BitmapBytes((ulong)frameCount) / 8), pinned: true);
+        var frames = new FrameAllocator();
+        fixed (ulong* p = bitmap) frames.Initialize(p, (ulong)frameCount);
+        var used = Enumerable.Repeat(true, frameCount).ToArray();
+        var handedOut = new List<(ulong Frame, ulong Count)>();
+
+        PropertyRun.Steps(seed, 4000, (random, step) =>
+        {
+            ulong limit = (ulong)frameCount * Page + 3 * Page;   // ranges may run past the last frame
+            ulong a = (ulong)random.NextInt64((long)limit), b = (ulong)random.NextInt64((long)limit);
+            ulong start = Math.Min(a, b), end = Math.Max(a, b);
+            if (random.Next(4) == 0) start = start / Page / 4 * Page;   // page-aligned and often low, frame 0 included
+            if (random.Next(3) == 0) end = Math.Min(end, start + (ulong)random.Next(8) * Page + (ulong)random.Next(2) * 100);
+            switch (random.Next(step < 20 ? 1 : 6))
+            {
+                case 0:
+                    frames.MarkFree(start, end);
+                    for (ulong f = (start + Page - 1) / Page; f < end / Page && f < (ulong)frameCount; f++)
+                    {
+                        if (f == 0) continue;   // frame 0 is Allocate's failure value: never free
+                        used[f] = false;
+                        handedOut.RemoveAll(h => h.Frame <= f && f < h.Frame + h.Count);
+                    }
+                    break;
+                case 1:
+                    frames.MarkUsed(start, end);
+                    for (ulong f = start / Page; f < (end + Page - 1) / Page && f < (ulong)frameCount; f++) used[f] = true;
+                    break;
+                case 2:
+                case 3:
+                {
+                    int expected = Array.IndexOf(used, false);
+                    ulong got = frames.Allocate();
+                    Assert.Equal(expected < 0 ? 0ul : (ulong)expected * Page, got);
+                    if (expected >= 0) { used[expected] = true; handedOut.Add(((ulong)expected, 1)); }
+                    break;
+                }
+                case 4:
+                {
+                    int count = 1 + random.Next(random.Next(4) == 0 ? 64 : 8);
+                    int align = 1 << random.Next(5);
+                    int expected = LowestFreeRun(used, count, align);
+                    ulong got = frames.AllocateContiguous((ulong)count, (ulong)align);
+                    Assert.Equal(expected < 0 ? 0ul : (ulong)expected * Page, got);
+                    if (expected >= 0)
+                    {
+                        for (int f = expected; f < expected + count; f++) used[f] = true;
+                        handedOut.Add(((ulong)expected, (ulong)count));
+                    }
+                    break;
+                }
+                default:
+                {
+                    if (handedOut.Count == 0) break;
+                    int i = random.Next(handedOut.Count);
+                    var (frame, count) = handedOut[i];
+                    handedOut.RemoveAt(i);
+                    frames.Free(frame * Page, count);
+                    for (ulong f = frame; f < frame + count; f++) used[f] = false;
+                    break;
+                }
+            }
+
+            Assert.Equal((ulong)used.Count(u => !u), frames.FreeFrames);
+            for (int f = 0; f < frameCount; f++)
+                if (frames.IsUsed((ulong)f) != used[f]) Assert.Fail($"frame {f}: allocator says used={!used[f]}");
+            Assert.True(frames.IsUsed((ulong)frameCount) && frames.IsUsed(ulong.MaxValue / Page));
+        });
+    }
+
+    [Fact]
+    public void Frame_zero_is_never_opened_because_zero_means_exhausted()
+    {
+        var bitmap = GC.AllocateArray<ulong>(1, pinned: true);
+        var frames = new FrameAllocator();
+        fixed (ulong* p = bitmap) frames.Initialize(p, 4);
+        frames.MarkFree(0, 2 * Page);
+        Assert.Equal(1ul, frames.FreeFrames);
+        Assert.Equal(Page, frames.Allocate());
+        Assert.Equal(0ul, frames.Allocate());       // exhausted, and no frame was handed out as "0"
+        Assert.Equal(0ul, frames.AllocateContiguous(1));
+        Assert.Equal(0ul, frames.FreeFrames);
+    }
+
+    // The first frame of the lowest run of `count` free frames starting at a multiple of `align`, or -1.
+    private static int LowestFreeRun(bool[] used, int count, int align)
+    {
+        for (int f = 0; f + count <= used.Length; f += align)
+        {
+            int run = 0;
+            while (run < count && !used[f + run]) run++;
+            if (run == count) return f;
+        }
+        return -1;
+    }
+}

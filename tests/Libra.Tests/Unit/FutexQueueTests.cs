@@ -228,15 +228,16 @@ public unsafe class FutexQueueTests : IDisposable
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
     public void Random_operations_match_a_list_model(int seed)
     {
-        var random = new Random(seed);
         var (a, b) = KeysInOneBucket();
         var (_, c) = KeysInTwoBuckets();
         ulong[] keys = { a, b, c };
         var model = new List<(int Id, ulong Key, uint Bits)>();   // every waiter, oldest first
         var queue = new FutexQueue();
-        for (int step = 0; step < 5000; step++)
+        PropertyRun.Steps(seed, 5000, (random, step) =>
         {
             s_woken.Clear();
             int id = random.Next(WaiterCount);
@@ -284,7 +285,22 @@ public unsafe class FutexQueueTests : IDisposable
                 }
             }
             foreach (ulong k in keys) Assert.Equal(model.Count(w => w.Key == k), queue.Waiting(k));
-        }
+            Assert.False(s_queuedWhenWoken, "a waiter was still queued when its owner was woken");
+            // Each waiter's own links agree with the model: queued exactly when the model holds it,
+            // unlinked when not, and a queued one's neighbours point back at it.
+            for (int i = 0; i < WaiterCount; i++)
+            {
+                FutexWaiter* w = &_waiters[i];
+                bool inModel = model.Any(m => m.Id == i);
+                Assert.True(w->Queued == inModel, $"waiter {i}: Queued={w->Queued}, model {inModel}");
+                if (!w->Queued) Assert.True(w->Next == null && w->Prev == null, $"waiter {i} is off the queue but still linked");
+                else
+                {
+                    if (w->Next != null) Assert.True(w->Next->Prev == w, $"waiter {i}: next does not point back");
+                    if (w->Prev != null) Assert.True(w->Prev->Next == w, $"waiter {i}: prev does not point forward");
+                }
+            }
+        });
         // Drain: each key's queue is in the model's order.
         foreach (ulong k in keys)
         {

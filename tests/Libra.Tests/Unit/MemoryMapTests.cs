@@ -95,3 +95,69 @@ public unsafe class PvhTests
             Assert.Equal(Pvh.Error.BadMagic, Pvh.Parse(physical, 0x1000, out _));
     }
 }
+
+public class MemoryMapPropertyTests
+{
+    // Random e820-like maps (usable and reserved ranges overlapping any way, in any order) against one
+    // flag per unit: after Normalize a unit is usable exactly when some usable range covers it and no
+    // other range does; entries are sorted, usable ones neither overlap nor touch anything that
+    // should have merged, and UsableBytes/UsableTop agree. A map that ran out of entries while
+    // splitting (Truncated) may drop usable memory, never invent it.
+    [Theory]
+    [InlineData(1, 6)]
+    [InlineData(2, 12)]
+    [InlineData(3, 24)]
+    [InlineData(4, 40)]
+    public void Normalize_matches_a_per_unit_model(int seed, int maxEntries)
+    {
+        const int units = 512;
+        const ulong Unit = 0x1000;
+        PropertyRun.Steps(seed, 2000, (random, step) =>
+        {
+            var map = new MemoryMap();
+            var usableCover = new bool[units];
+            var otherCover = new bool[units];
+            int entries = 1 + random.Next(maxEntries);
+            for (int e = 0; e < entries; e++)
+            {
+                int first = random.Next(units), count = 1 + random.Next(random.Next(3) == 0 ? units - first : Math.Min(32, units - first));
+                var kind = random.Next(3) == 0 ? (MemoryKind)random.Next(2, 8) : MemoryKind.Usable;
+                Assert.True(map.Add((ulong)first * Unit, (ulong)count * Unit, kind));
+                for (int u = first; u < first + count; u++) (kind == MemoryKind.Usable ? usableCover : otherCover)[u] = true;
+            }
+            map.Normalize();
+
+            var usable = new bool[units];
+            ulong top = 0, bytes = 0;
+            for (int i = 0; i < map.Count; i++)
+            {
+                Assert.True(map.Length(i) > 0, $"entry {i} is empty");
+                if (i > 0) Assert.True(map.Base(i - 1) <= map.Base(i), $"entries {i - 1} and {i} are out of order");
+                if (map.Kind(i) != MemoryKind.Usable) continue;
+                bytes += map.Length(i);
+                top = Math.Max(top, map.End(i));
+                for (ulong u = map.Base(i) / Unit; u < map.End(i) / Unit; u++)
+                {
+                    Assert.False(usable[u], $"unit {u} is in two usable entries");
+                    usable[u] = true;
+                }
+                for (int j = 0; j < map.Count; j++)
+                {
+                    if (j == i) continue;
+                    bool touches = map.Base(j) <= map.End(i) && map.Base(i) <= map.End(j);
+                    if (map.Kind(j) == MemoryKind.Usable) Assert.False(touches, $"usable entries {i} and {j} touch but were not merged");
+                    else Assert.False(map.Base(j) < map.End(i) && map.Base(i) < map.End(j), $"usable entry {i} overlaps reserved entry {j}");
+                }
+            }
+            Assert.Equal(bytes, map.UsableBytes);
+            Assert.Equal(top, map.UsableTop);
+            bool full = map.Truncated;
+            for (int u = 0; u < units; u++)
+            {
+                bool expected = usableCover[u] && !otherCover[u];
+                if (full) Assert.True(!usable[u] || expected, $"unit {u} is usable but reserved or never given");
+                else Assert.True(usable[u] == expected, $"unit {u}: usable={usable[u]}, model {expected}");
+            }
+        });
+    }
+}

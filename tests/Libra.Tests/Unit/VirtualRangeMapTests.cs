@@ -335,15 +335,16 @@ public unsafe class VirtualRangeMapTests
     [InlineData(2, 24)]
     [InlineData(3, 64)]
     [InlineData(4, 1000)]
+    [InlineData(5, 8)]
+    [InlineData(6, 300)]
     public void Random_operations_match_a_per_page_model(int seed, int capacity)
     {
         const int pages = 4096;
-        var random = new Random(seed);
         var model = new PageModel(pages);
         var map = Create(capacity);
         int outOfCapacity = 0, done = 0;
 
-        for (int step = 0; step < 4000; step++)
+        PropertyRun.Steps(seed, 4000, (random, step) =>
         {
             int op = random.Next(5);
             int first = random.Next(pages);
@@ -415,9 +416,26 @@ public unsafe class VirtualRangeMapTests
                 Assert.Equal(all, map.IsMapped(probe * Page, (ulong)span * Page));
                 Assert.Equal(none, map.IsFree(probe * Page, (ulong)span * Page));
             }
-        }
+            AssertInvariants(map, capacity);
+        });
         Assert.True(done > 1000);
         if (capacity < 64) Assert.True(outOfCapacity > 10, $"only {outOfCapacity} refusals: the test did not reach capacity");
+    }
+
+    // What the map promises whatever happened: within capacity, page-aligned non-empty ranges,
+    // sorted without overlap, and no two touching neighbours that should have merged.
+    private static void AssertInvariants(in VirtualRangeMap map, int capacity)
+    {
+        Assert.True(map.Count <= capacity, $"{map.Count} entries in a map of {capacity}");
+        for (int i = 0; i < map.Count; i++)
+        {
+            var r = map.Range(i);
+            Assert.True(r.Start < r.End && r.Start % Page == 0 && r.End % Page == 0, $"range {i} is [{r.Start:x}, {r.End:x})");
+            if (i == 0) continue;
+            var l = map.Range(i - 1);
+            Assert.True(l.End <= r.Start, $"ranges {i - 1} and {i} overlap or are out of order");
+            Assert.False(l.End == r.Start && l.Protection == r.Protection && l.Kind == r.Kind && l.Tag == r.Tag, $"ranges {i - 1} and {i} should have merged");
+        }
     }
 
     // The first page of the highest run of `count` free pages inside pages [1, total), or 0.
