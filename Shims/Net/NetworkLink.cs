@@ -309,6 +309,7 @@ namespace Libra.Shims.Net
             KernelLog.Write("; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s)"); KernelLog.End();
             for (int b = 0; b < Buckets; b++)
                 for (InetSocket* s = Bucket((uint)b); s != null; s = s->NextInBucket) InetSockets.Describe(s);
+            GuestLoopbacks.Dump();
         }
 
         private static bool Awaiting() => s_frames.Waiting > 0;
