@@ -411,11 +411,11 @@ namespace Libra.Shims.Net
             return (long)received;
         }
 
-        // CREDIT once a quarter of the window has been read (docs/side-protocol.md, how the guest is meant to use it).
+        // CREDIT once a quarter of the window has been read (docs/side-protocol.md, how the guest is meant to use it), or at once unbatched.
         private static void ReturnCredit(InetSocket* inet)
         {
             if (inet->Loopback.Active) { GuestLoopbacks.ReturnCredit(inet); return; }
-            uint credit = inet->State.TakeCredit(NetworkLink.RxWindow / 4);
+            uint credit = inet->State.TakeCredit(NetworkLink.CreditThreshold);
             if (credit == 0) return;
             byte* frame = NetworkLink.TakeBuffer();
             NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.Credit, inet->Id, credit));
