@@ -139,6 +139,7 @@ namespace Libra
             if (s_options.SelfTest == SelfTest.SerialEcho) SerialEcho.Start();
             Shims.PageCache.Initialize(s_options.PageCacheSize);
             MountSharedDirectories();
+            Shims.Net.NetworkLink.Batching = !s_options.NoSideBatching;
             Shims.Net.NetworkLink.Start();
             Vdso.VdsoMapping.Disabled = s_options.NoVdso;
             byte* module = Layout.PhysicalToVirtual(boot->ModulePhysical[0]);

@@ -37,6 +37,7 @@ internal sealed unsafe class SideLoop
     private uint _nextSideId = SideProtocol.FirstSideId;
     private uint _rxWindow = 256 * 1024;
     private bool _outFull;
+    private bool _batching = true;                      // HELLO without HelloUnbatched: TX_CREDIT by the quarter, one write per round
     // LIBRA_SIDE_TRACE=1: one line per frame from the guest and per socket event.
     internal bool Trace { get; init; }
 
@@ -165,6 +166,7 @@ internal sealed unsafe class SideLoop
         _out.Clear();
         _outFull = false;
         _rxWindow = 256 * 1024;
+        _batching = true;
         _loggedOnce.Clear();
     }
 
@@ -194,23 +196,17 @@ internal sealed unsafe class SideLoop
             HostSocket socket = _creditDue[i];
             uint due = socket.TxCreditDue;
             if (socket.Closing || socket.Released) { socket.TxCreditDue = 0; continue; }
-            if (due < TxCreditBatch) { _creditDue[held++] = socket; continue; }
+            if (due < (_batching ? TxCreditBatch : 1)) { _creditDue[held++] = socket; continue; }
             socket.TxCreditDue = 0;
             if (!socket.Tx.Return(due)) continue;
             Emit(SideCodec.Count(_out.Reserve(ControlRoom), SideType.TxCredit, socket.Id, due));
         }
         _creditDue.RemoveRange(held, _creditDue.Count - held);
         if (_guestFd < 0) return;
-        while (_out.Count > 0)
+        int failure = Drain();
+        if (failure != 0)
         {
-            ReadOnlySpan<byte> data = _out.Data;
-            nint sent;
-            fixed (byte* p = data) sent = Linux.send(_guestFd, p, data.Length, Linux.MSG_NOSIGNAL | Linux.MSG_DONTWAIT);
-            if (sent > 0) { _out.Consume((int)sent); continue; }
-            int errno = Linux.Errno;
-            if (errno == Linux.EINTR) continue;
-            if (errno == Linux.EAGAIN) break;
-            DropGuest($"writing the guest link failed: {Errno.Name(errno)}");
+            DropGuest($"writing the guest link failed: {Errno.Name(failure)}");
             return;
         }
         bool full = _out.Count >= OutHighWater;
@@ -227,9 +223,29 @@ internal sealed unsafe class SideLoop
         }
     }
 
+    // Sends what the output holds until the link takes no more: 0, or the errno that broke it.
+    private int Drain()
+    {
+        while (_out.Count > 0)
+        {
+            ReadOnlySpan<byte> data = _out.Data;
+            nint sent;
+            fixed (byte* p = data) sent = Linux.send(_guestFd, p, data.Length, Linux.MSG_NOSIGNAL | Linux.MSG_DONTWAIT);
+            if (sent > 0) { _out.Consume((int)sent); continue; }
+            int errno = Linux.Errno;
+            if (errno == Linux.EINTR) continue;
+            if (errno == Linux.EAGAIN) break;
+            return errno;
+        }
+        return 0;
+    }
+
+    // A frame into the output; unbatched, it leaves in its own write at once (a failure is Flush's to report).
     private void Emit(int length)
     {
-        if (length > 0) _out.Commit(length);
+        if (length <= 0) return;
+        _out.Commit(length);
+        if (!_batching && _guestFd >= 0) Drain();
     }
 
     private void LogOnce(string key, string line)
@@ -300,6 +316,7 @@ internal sealed unsafe class SideLoop
         ResetSockets();
         if (hello.Version != SideProtocol.Version) { Reply(header, (int)Errno.EPROTONOSUPPORT); return; }
         _rxWindow = hello.RxWindow;
+        _batching = (header.Flags & SideProtocol.HelloUnbatched) == 0;
         var terms = new SideHelloReply
         {
             Version = SideProtocol.Version,

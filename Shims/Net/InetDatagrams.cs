@@ -233,7 +233,7 @@ namespace Libra.Shims.Net
         // CREDIT once a quarter of the window has been consumed, as for TCP.
         private static void ReturnCredit(InetSocket* inet)
         {
-            uint credit = inet->Datagrams->TakeCredit(NetworkLink.RxWindow / 4);
+            uint credit = inet->Datagrams->TakeCredit(NetworkLink.CreditThreshold);
             if (credit == 0) return;
             byte* frame = NetworkLink.TakeBuffer();
             NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.Credit, inet->Id, credit));

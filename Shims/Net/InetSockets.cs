@@ -22,6 +22,7 @@ namespace Libra.Shims.Net
         internal PollQueue Queue;
         internal InetSocket* NextInBucket;
         internal SideDatagrams* Datagrams;  // UDP: the pushed datagrams (InetDatagrams.cs); null for TCP
+        internal GuestLoopback Loopback;    // a connection inside the guest, or a listener's queue of them (GuestLoopback.cs)
         internal int LocalLength, PeerLength;
         internal fixed byte Local[SocketCalls.AddressCapacity];
         internal fixed byte Peer[SocketCalls.AddressCapacity];
@@ -61,11 +62,18 @@ namespace Libra.Shims.Net
 
         private static InetSocket* NewState(uint id, int family)
         {
+            InetSocket* inet = Allocate(id, family, NetworkLink.Terms.TxWindow);
+            NetworkLink.Add(inet);
+            return inet;
+        }
+
+        // A socket's state, not on the link yet (a guest connection's server end never is).
+        internal static InetSocket* Allocate(uint id, int family, uint txWindow)
+        {
             var inet = (InetSocket*)KernelHeap.AllocateZeroed((ulong)sizeof(InetSocket));
             inet->Id = id;
             inet->Family = family;
-            inet->State.Initialize(id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.Terms.TxWindow);
-            NetworkLink.Add(inet);
+            inet->State.Initialize(id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, txWindow);
             return inet;
         }
 
@@ -81,6 +89,12 @@ namespace Libra.Shims.Net
             inet->Socket = socket;
             socket->Family = inet;
             if (!socket->IsStream) InetDatagrams.Prepare(inet);
+            return Announce(socket, inet);
+        }
+
+        // SOCKET one-way: the Side makes the host socket behind `inet`'s id.
+        private static long Announce(Socket* socket, InetSocket* inet)
+        {
             byte* frame = NetworkLink.TakeBuffer();
             var request = new SideSocketRequest { Family = socket->Domain, Type = socket->Type, Protocol = 0 };
             return NetworkLink.SendFrame(frame, SideCodec.Socket(Span(frame), inet->Id, in request));
@@ -105,6 +119,7 @@ namespace Libra.Shims.Net
                 SideSocketState.Connecting => "connecting", SideSocketState.Connected => "connected", _ => "failed",
             });
             if (inet->Datagrams != null) KernelLog.Write(" udp");
+            if (inet->Loopback.Active) KernelLog.Write(" inside the guest");
             if (inet->Socket == null) KernelLog.Write(" (not accepted yet)");
             KernelLog.Write(" ready "); KernelLog.Hex(state.Readiness(), 4);
             KernelLog.Write(", rx "); KernelLog.Decimal(state.Buffered); KernelLog.Write(" B uncredited "); KernelLog.Decimal(state.RxUncredited);
@@ -225,6 +240,7 @@ namespace Libra.Shims.Net
             inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, inet->Accepts, credit, NetworkLink.Terms.TxWindow);
             inet->State.Listening();
             socket->Listening = true;
+            GuestLoopbacks.Listen(inet, backlog);
             return 0;
         }
 
@@ -233,8 +249,11 @@ namespace Libra.Shims.Net
             InetSocket* inet = Of(socket);
             ulong deadline = SocketCalls.DeadlineAfter(socket->ReceiveTimeout);
             uint id;
+            InetSocket* connection;
             while (true)
             {
+                connection = GuestLoopbacks.TakePending(inet);
+                if (connection != null) return HandOut(socket, connection, accepted);
                 int result = inet->State.Accept(out id);
                 if (result == 0) break;
                 if (result != -(int)Errno.EAGAIN) return result;
@@ -243,7 +262,7 @@ namespace Libra.Shims.Net
                 if (reason == WakeReason.Interrupted) return -Errno.ERESTARTSYS;
                 if (reason == WakeReason.TimedOut) return -Errno.EAGAIN;
             }
-            InetSocket* connection = NetworkLink.Find(id);
+            connection = NetworkLink.Find(id);
             uint credit = inet->State.TakeAcceptCredit();
             if (credit > 0)
             {
@@ -251,7 +270,13 @@ namespace Libra.Shims.Net
                 NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.AcceptCredit, inet->Id, credit));
             }
             if (connection == null) return -Errno.ECONNABORTED;
-            Socket* created = SocketCalls.NewSocket(socket->Domain, SocketCalls.SOCK_STREAM, 0, false, out _);
+            return HandOut(socket, connection, accepted);
+        }
+
+        // An accepted connection gets its socket.
+        private static long HandOut(Socket* listener, InetSocket* connection, Socket** accepted)
+        {
+            Socket* created = SocketCalls.NewSocket(listener->Domain, SocketCalls.SOCK_STREAM, 0, false, out _);
             if (created == null)
             {
                 // No kernel memory for the accepted socket: the connection is closed and accept
@@ -268,6 +293,17 @@ namespace Libra.Shims.Net
         private static long Connect(Socket* socket, byte* address, int length, bool nonBlocking)
         {
             InetSocket* inet = Of(socket);
+            if (*(ushort*)address == SocketCalls.AF_UNSPEC && inet->Loopback.Active)
+            {
+                // tcp_disconnect: the peer is reset and the socket is unconnected again, on the link anew.
+                GuestLoopbacks.Disconnect(inet, reset: true);
+                inet->State.ReleaseBuffers();
+                inet->Id = NetworkLink.NewId();
+                inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.Terms.TxWindow);
+                inet->PeerLength = 0;
+                NetworkLink.Add(inet);
+                return Announce(socket, inet);
+            }
             if (*(ushort*)address == SocketCalls.AF_UNSPEC)
             {
                 // connect(AF_UNSPEC): .NET's Disconnect: ABORT (RST), the socket is unconnected again.
@@ -279,10 +315,15 @@ namespace Libra.Shims.Net
             switch (inet->State.State)
             {
                 case SideSocketState.Connecting: return -Errno.EALREADY;
-                case SideSocketState.Connected: return -Errno.EISCONN;
+                case SideSocketState.Connected:
+                    // The connect after EINPROGRESS reports the connection made, once (inet_stream_connect).
+                    if (!inet->Loopback.ConnectInProgress) return -Errno.EISCONN;
+                    inet->Loopback.ConnectInProgress = false;
+                    return 0;
                 case SideSocketState.Listening: return -Errno.EISCONN;
                 case SideSocketState.Failed: return -Errno.ECONNREFUSED;
             }
+            if (GuestLoopbacks.TryConnect(socket, inet, address, length, nonBlocking, out long local)) return local;
             Remember(inet, new ReadOnlySpan<byte>(address, length), new ReadOnlySpan<byte>(inet->Local, inet->LocalLength));
             inet->State.Connecting();
             byte* frame = NetworkLink.TakeBuffer();
@@ -317,7 +358,7 @@ namespace Libra.Shims.Net
                 if (allowed < 0) return sent > 0 ? (long)sent : allowed;
                 if (length == 0) return 0;
                 byte* frame = NetworkLink.TakeBuffer();
-                int header = SideCodec.DataHeader(Span(frame), inet->Id, allowed);
+                int header = inet->Loopback.Active ? 0 : SideCodec.DataHeader(Span(frame), inet->Id, allowed);
                 if (UserMemory.CopyChecked(frame + SideProtocol.HeaderSize, data + sent, (ulong)allowed) < (ulong)allowed)
                 {
                     // The data's pages went away since the check: this frame does not go, its credit returns.
@@ -325,7 +366,13 @@ namespace Libra.Shims.Net
                     inet->State.Tx.Return((uint)allowed);
                     return sent > 0 ? (long)sent : -Errno.EFAULT;
                 }
-                long error = NetworkLink.SendFrame(frame, header < 0 ? header : header + allowed);
+                long error = 0;
+                if (inet->Loopback.Active)
+                {
+                    GuestLoopbacks.Deliver(inet, frame + SideProtocol.HeaderSize, allowed);
+                    NetworkLink.ReturnBuffer(frame);
+                }
+                else error = NetworkLink.SendFrame(frame, header < 0 ? header : header + allowed);
                 if (error != 0) return sent > 0 ? (long)sent : error;
                 sent += (ulong)allowed;
             }
@@ -371,10 +418,11 @@ namespace Libra.Shims.Net
             return (long)received;
         }
 
-        // CREDIT once a quarter of the window has been read (docs/side-protocol.md, how the guest is meant to use it).
+        // CREDIT once a quarter of the window has been read (docs/side-protocol.md, how the guest is meant to use it), or at once unbatched.
         private static void ReturnCredit(InetSocket* inet)
         {
-            uint credit = inet->State.TakeCredit(NetworkLink.RxWindow / 4);
+            if (inet->Loopback.Active) { GuestLoopbacks.ReturnCredit(inet); return; }
+            uint credit = inet->State.TakeCredit(NetworkLink.CreditThreshold);
             if (credit == 0) return;
             byte* frame = NetworkLink.TakeBuffer();
             NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.Credit, inet->Id, credit));
@@ -386,6 +434,7 @@ namespace Libra.Shims.Net
             if (inet->State.State != SideSocketState.Connected) return -Errno.ENOTCONN;
             inet->State.Shutdown(how);
             Notify(inet, (int)inet->State.Readiness());
+            if (inet->Loopback.Active) { GuestLoopbacks.Shutdown(inet, how); return 0; }
             byte* frame = NetworkLink.TakeBuffer();
             return NetworkLink.SendFrame(frame, SideCodec.Shutdown(Span(frame), inet->Id, how));
         }
@@ -416,7 +465,7 @@ namespace Libra.Shims.Net
             return size;
         }
 
-        private static uint Poll(Socket* socket) => Of(socket)->State.Readiness();
+        private static uint Poll(Socket* socket) => Of(socket)->State.Readiness() | GuestLoopbacks.ListenerReadiness(Of(socket));
 
         private static PollQueue* Queue(Socket* socket) => &Of(socket)->Queue;
 
@@ -436,8 +485,11 @@ namespace Libra.Shims.Net
                 SocketCalls.IPPROTO_IPV6 => name is 16 or 26,
                 _ => false,
             };
-            if (!forwarded) return 0;
             InetSocket* inet = Of(socket);
+            // SO_LINGER {1, 0} makes a guest connection's close a reset; the Side applies it to its own.
+            if (level == SocketCalls.SOL_SOCKET && name == SocketCalls.SO_LINGER && length >= 8)
+                inet->Loopback.AbortOnClose = ((int*)value)[0] != 0 && ((int*)value)[1] == 0;
+            if (!forwarded || inet->Id == 0) return 0;
             byte* frame = NetworkLink.TakeBuffer();
             return NetworkLink.SendFrame(frame, SideCodec.SetSockOpt(Span(frame), inet->Id, 0, level, name, new ReadOnlySpan<byte>(value, length)));
         }
@@ -454,14 +506,16 @@ namespace Libra.Shims.Net
                     InetSocket* connection = NetworkLink.Find(pending);
                     if (connection != null) Close(connection);
                 }
+                GuestLoopbacks.CloseListener(inet);
             }
+            if (inet->Loopback.Active) GuestLoopbacks.Disconnect(inet, reset: false);
             Close(inet);
         }
 
         internal static void Close(InetSocket* inet)
         {
             NetworkLink.Remove(inet);
-            if (NetworkLink.Ready)
+            if (NetworkLink.Ready && inet->Id != 0)
             {
                 byte* frame = NetworkLink.TakeBuffer();
                 NetworkLink.SendFrame(frame, SideCodec.Empty(Span(frame), SideType.Close, inet->Id));

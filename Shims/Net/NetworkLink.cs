@@ -47,6 +47,13 @@ namespace Libra.Shims.Net
 
         internal static bool Ready => s_ready;
 
+        // libra.side_batching=off: CREDIT after every read, and HELLO asks the Side for TX_CREDIT as
+        // soon as any is due and one write per frame (bench/README.md, the specialisations).
+        internal static bool Batching = true;
+
+        // The consumed bytes that make a CREDIT worth sending: a quarter of the window, or any.
+        internal static uint CreditThreshold => Batching ? RxWindow / 4 : 1;
+
         private static uint s_live;
         private static ulong s_heapAtLink;
         internal static SideHelloReply Terms => s_terms;
@@ -250,7 +257,8 @@ namespace Libra.Shims.Net
         {
             NewStream();
             s_helloTag = NewTag();
-            var hello = new SideHello { Version = SideProtocol.Version, MaxPayload = SideProtocol.MaxPayload, RxWindow = RxWindow };
+            var hello = new SideHello { Version = SideProtocol.Version, MaxPayload = SideProtocol.MaxPayload, RxWindow = RxWindow,
+                Flags = Batching ? (ushort)0 : SideProtocol.HelloUnbatched };
             int length = SideCodec.Hello(new Span<byte>(s_helloFrame, 4096), s_helloTag, in hello);
             fixed (SerialWrite* write = &s_helloWrite)
                 if (VirtioSerialDevice.TryWrite(s_port, s_helloFrame, length, write) != 0)
@@ -309,6 +317,7 @@ namespace Libra.Shims.Net
             KernelLog.Write("; "); KernelLog.Decimal(s_live); KernelLog.Write(" socket(s)"); KernelLog.End();
             for (int b = 0; b < Buckets; b++)
                 for (InetSocket* s = Bucket((uint)b); s != null; s = s->NextInBucket) InetSockets.Describe(s);
+            GuestLoopbacks.Dump();
         }
 
         private static bool Awaiting() => s_frames.Waiting > 0;

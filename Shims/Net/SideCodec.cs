@@ -9,6 +9,7 @@ namespace Libra.Shims.Net
         internal uint Version;
         internal uint MaxPayload;
         internal uint RxWindow;
+        internal ushort Flags;          // the header's: SideProtocol.HelloUnbatched
     }
 
     // HELLO's REPLY result: the session's terms. TxWindow is the bytes the guest may have in flight
@@ -66,7 +67,7 @@ namespace Libra.Shims.Net
 
         internal static int Hello(Span<byte> buffer, uint tag, in SideHello hello)
         {
-            var w = new SideWriter(buffer, SideType.Hello, 0, 0, tag);
+            var w = new SideWriter(buffer, SideType.Hello, hello.Flags, 0, tag);
             w.U32(hello.Version);
             w.U32(hello.MaxPayload);
             w.U32(hello.RxWindow);
@@ -76,6 +77,7 @@ namespace Libra.Shims.Net
         internal static int DecodeHello(ReadOnlySpan<byte> payload, out SideHello hello)
         {
             var r = new SideReader(payload);
+            hello = default;
             hello.Version = r.U32();
             hello.MaxPayload = r.U32();
             hello.RxWindow = r.U32();

@@ -39,6 +39,9 @@ namespace Libra.Shims.Net
         // Flags of ERROR: the connection was reset (ECONNRESET and the like) / both directions are over.
         internal const ushort ErrorReset = 1, ErrorHangup = 2;
 
+        // Flag of HELLO: credit returned and frames sent one by one, not batched (libra.side_batching=off).
+        internal const ushort HelloUnbatched = 1;
+
         // Capabilities in HELLO's reply: what the host can do, so that socket(AF_INET6) and the IPv6
         // probe answer EAFNOSUPPORT in the guest without a round trip.
         internal const uint CapIPv4 = 1, CapIPv6 = 2, CapUdp = 4, CapOutbound = 8, CapNameServer = 16;

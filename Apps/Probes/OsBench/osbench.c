@@ -5,7 +5,7 @@
  *                      one JSON row per primitive on stdout: per-operation median and p99 in ns (rows
  *                      that move data also give "bytes" per operation); DIR adds the file rows (over
  *                      9P on Libra and in the Linux guest), --port P a TCP ping-pong over
- *                      127.0.0.1:P (on Libra, P must be published: its loopback is the Side's)
+ *                      127.0.0.1:P (on Libra a connection inside the guest, Shims/Net/GuestLoopback.cs)
  *   osbench ... --serve after the rows, echo one TCP connection on 0.0.0.0:P (the port --port names)
  *                      until it closes: the host measures a published port's round trip through it;
  *                      DIR/serving exists while the listener is up, so the host knows when to connect

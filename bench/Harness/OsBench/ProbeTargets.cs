@@ -127,13 +127,14 @@ sealed class LinuxGuestProbe(string cache) : IProbeTarget
 
 // The same probe on Libra, booted as `build.ps1 run` boots it (Libra.Qemu's BootRun) on the same QEMU
 // profile: the probe is the boot module, the work directory the application's root over virtio-9p
-// (QEMU's server), and the guest's TCP port published by the Side so that its loopback works.
+// (QEMU's server), and the guest's TCP port published by the Side for the published-port row (its
+// loopback ping-pong stays inside the guest).
 sealed class LibraProbe : IProbeTarget
 {
     public string Name => "libra";
 
     public string Describe(ProbeSettings s) => $"Libra {System.IO.Path.GetFileName(s.LibraKernel)}, QEMU {s.Qemu}, " +
-        "scratch over virtio-9p (QEMU's server), TCP loopback through the Side daemon";
+        "scratch over virtio-9p (QEMU's server), TCP loopback inside the guest, the published port through the Side daemon";
 
     public async Task<string> RunAsync(ProbeSettings s, WorkDirectory work, string program, IReadOnlyList<string> options, int hostPort, CancellationToken ct)
     {

@@ -145,6 +145,12 @@ public static class ProbeCatalog
         // timerfd under read, poll, select and epoll, pause, rt_sigsuspend, rt_sigtimedwait, kill to
         // oneself (SI_USER) against tgkill (SI_TKILL), and which interrupted calls SA_RESTART restarts.
         new("timers", "timers", [], NoEnvironment, 0, [], "timers"),
+        // A static C program on TCP between two sockets of one program over 127.0.0.1 (on Libra a
+        // connection inside the guest, Shims/Net/GuestLoopback.cs): each end's addresses, data both
+        // ways, poll and epoll readiness, half-close, EPIPE, a non-blocking connect (EINPROGRESS, then
+        // writable, then 0 and EISCONN), resets (bytes left unread, linger 0, a write to a closed
+        // peer, a listener closed before accepting), a peer that never reads, a refused connect.
+        new("loopback", "loopback", ["5644"], NoEnvironment, 0, [], "loopback", GuestPort: 5644),
     ];
 
     // Probes a test of their own drives instead of the catalog (an executable in artifacts/probes/

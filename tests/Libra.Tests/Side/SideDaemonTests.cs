@@ -30,10 +30,10 @@ public class SideDaemonTests
     }
 
     // A published guest listener with one host client accepted: (guest, listener, accepted id, client).
-    private static (SideGuest Guest, uint Listener, uint Id, TcpClient Client) Served(uint rxWindow = SideGuest.RxWindow)
+    private static (SideGuest Guest, uint Listener, uint Id, TcpClient Client) Served(uint rxWindow = SideGuest.RxWindow, ushort helloFlags = 0)
     {
         ushort hostPort = SideGuest.FreePort();
-        var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}"], false), rxWindow: rxWindow);
+        var guest = SideGuest.Start(new NetworkOptions([$"{hostPort}:{GuestPort}"], false), rxWindow: rxWindow, helloFlags: helloFlags);
         uint listener = guest.ListenOn(GuestPort);
         var client = Client(IPAddress.Loopback, hostPort);
         var (id, _, _) = guest.Accepted(listener);
@@ -91,6 +91,22 @@ public class SideDaemonTests
             var credit = guest.Expect(SideType.TxCredit, id);
             Assert.Equal(0, SideCodec.DecodeCount(credit.Payload, out uint returned));
             Assert.Equal(5u + (uint)block.Length, returned);
+        }
+    }
+
+    // libra.side_batching=off: HELLO's HelloUnbatched flag makes the Side credit each DATA it passed on.
+    [Fact]
+    public void After_an_unbatched_HELLO_a_small_DATA_gets_its_TX_CREDIT_at_once()
+    {
+        var (guest, _, id, client) = Served(helloFlags: SideProtocol.HelloUnbatched);
+        using (guest)
+        using (client)
+        {
+            guest.Data(id, "world"u8);
+            Assert.Equal("world", Encoding.ASCII.GetString(ReadExactly(client, 5)));
+            var credit = guest.Expect(SideType.TxCredit, id);
+            Assert.Equal(0, SideCodec.DecodeCount(credit.Payload, out uint returned));
+            Assert.Equal(5u, returned);
         }
     }
 

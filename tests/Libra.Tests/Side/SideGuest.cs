@@ -38,10 +38,10 @@ internal sealed class SideGuest : IDisposable
         Link = Connect();
     }
 
-    internal static SideGuest Start(NetworkOptions options, bool hello = true, uint rxWindow = RxWindow)
+    internal static SideGuest Start(NetworkOptions options, bool hello = true, uint rxWindow = RxWindow, ushort helloFlags = 0)
     {
         var guest = new SideGuest(options);
-        if (hello) guest.Hello(rxWindow);
+        if (hello) guest.Hello(rxWindow, helloFlags);
         return guest;
     }
 
@@ -167,10 +167,10 @@ internal sealed class SideGuest : IDisposable
         return Side.Log;
     }
 
-    internal SideHelloReply Hello(uint rxWindow = RxWindow)
+    internal SideHelloReply Hello(uint rxWindow = RxWindow, ushort flags = 0)
     {
         uint tag = NewTag();
-        Send(b => SideCodec.Hello(b, tag, new SideHello { Version = SideProtocol.Version, MaxPayload = SideProtocol.MaxPayload, RxWindow = rxWindow }));
+        Send(b => SideCodec.Hello(b, tag, new SideHello { Version = SideProtocol.Version, MaxPayload = SideProtocol.MaxPayload, RxWindow = rxWindow, Flags = flags }));
         var reply = Expect(f => f.Type == SideType.Reply && f.Tag == tag, "HELLO's reply");
         Assert.Equal(0, SideCodec.DecodeReply(reply.Payload, out int errno, out var result));
         Assert.Equal(0, errno);

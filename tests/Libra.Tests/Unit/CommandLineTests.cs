@@ -42,6 +42,8 @@ public class CommandLineTests
     [InlineData("libra.page_cache", "lots", true, (int)OptionResult.BadValue)]
     [InlineData("libra.share", "ro", true, (int)OptionResult.Applied)]
     [InlineData("libra.share", "readonly", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.side_batching", "off", true, (int)OptionResult.Applied)]
+    [InlineData("libra.side_batching", "none", true, (int)OptionResult.BadValue)]
     [InlineData("libra.nonsense", "1", true, (int)OptionResult.UnknownOption)]
     [InlineData("console", "ttyS0", true, (int)OptionResult.UnknownOption)]
     public void Options_are_applied_or_rejected_with_a_reason(string key, string value, bool hasValue, int expected)
@@ -62,6 +64,17 @@ public class CommandLineTests
         Assert.True(options.ShareReadOnly);
         options.Apply("libra.page_cache", "8M", true);
         Assert.Equal(8ul << 20, options.PageCacheSize);
+    }
+
+    [Fact]
+    public void The_Side_link_is_batched_unless_libra_side_batching_is_off()
+    {
+        var options = KernelOptions.Defaults;
+        Assert.False(options.NoSideBatching);
+        options.Apply("libra.side_batching", "off", true);
+        Assert.True(options.NoSideBatching);
+        options.Apply("libra.side_batching", "on", true);
+        Assert.False(options.NoSideBatching);
     }
 
     [Fact]
