@@ -94,7 +94,7 @@ namespace Libra.Shims
                 if (error != 0) { c->Clunk(fid); return error; }
             }
             file = NewFile(c, fid, flags, qid);
-            return 0;
+            return file == null ? -(int)Errno.ENFILE : 0;
         }
 
         private static int CreateAt(NinePClient* c, byte* path, int length, int flags, uint mode, out OpenFile* file)
@@ -109,7 +109,7 @@ namespace Libra.Shims
                 mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff, out NinePQid qid);
             if (error != 0) { c->Clunk(directory); return error; }
             file = NewFile(c, directory, flags, qid);
-            return 0;
+            return file == null ? -(int)Errno.ENFILE : 0;
         }
 
         private static FileOperations* s_ops;
@@ -260,9 +260,12 @@ namespace Libra.Shims
         private static long ListDirectory(OpenFile* file, ulong buffer, ulong capacity) =>
             file->IsDirectory ? GetDents(file, buffer, capacity) : -Errno.ENOTDIR;
 
+        // The open file for `fid` (its owner from now on), or null with the fid clunked when the kernel
+        // heap cannot hold a description (the open answers ENFILE).
         private static OpenFile* NewFile(NinePClient* c, uint fid, int flags, NinePQid qid)
         {
-            OpenFile* file = FileTable.New(FileKind.NineP, s_ops, flags, qid.IsDirectory ? FileTable.S_IFDIR : FileTable.S_IFREG);
+            OpenFile* file = FileTable.TryNew(FileKind.NineP, s_ops, flags, qid.IsDirectory ? FileTable.S_IFDIR : FileTable.S_IFREG);
+            if (file == null) { c->Clunk(fid); return null; }
             file->Fid = fid;
             file->Object = c;
             file->Inode = qid.Path;

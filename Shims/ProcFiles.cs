@@ -193,11 +193,11 @@ namespace Libra.Shims
                 var listing = new TextBuilder(names, SnapshotCapacity);
                 WriteListing(ref listing, fs, walk->Path, node);
                 *file = DeviceFiles.NewDirectory(flags, names, listing.Length);
-                return 0;
+                return *file == null ? -Errno.ENFILE : 0;
             }
-            if (node == Node.Null) { *file = DeviceFiles.NewNull(flags); return 0; }
-            if (node == Node.Zero) { *file = DeviceFiles.NewZero(flags); return 0; }
-            if (node == Node.Random) { *file = DeviceFiles.NewRandom(flags); return 0; }
+            if (node == Node.Null) { *file = DeviceFiles.NewNull(flags); return *file == null ? -Errno.ENFILE : 0; }
+            if (node == Node.Zero) { *file = DeviceFiles.NewZero(flags); return *file == null ? -Errno.ENFILE : 0; }
+            if (node == Node.Random) { *file = DeviceFiles.NewRandom(flags); return *file == null ? -Errno.ENFILE : 0; }
             if (writing) return -Errno.EACCES;
             byte* buffer = (byte*)KernelHeap.TryAllocateZeroed(SnapshotCapacity);
             if (buffer == null) return -Errno.ENOMEM;
@@ -216,7 +216,7 @@ namespace Libra.Shims
                 case Node.CpuList: text.Append("0\n"); break;
             }
             *file = DeviceFiles.NewSnapshot(flags, FileTable.S_IFREG | 0x124, buffer, text.Length, owned: true);
-            return 0;
+            return *file == null ? -Errno.ENFILE : 0;
         }
 
         // What a directory lists, as DeviceFiles.ListDirectory reads it: per entry its DT_* type

@@ -37,16 +37,19 @@ namespace Libra.Shims
             s_directory->SeekEnd = &SizeZero;
         }
 
-        internal static OpenFile* NewNull(int flags) => FileTable.New(FileKind.Null, s_null, flags, FileTable.S_IFCHR | 0x1b6);
+        // Each New* answers null when the kernel heap cannot hold a description (the open answers ENFILE).
+        internal static OpenFile* NewNull(int flags) => FileTable.TryNew(FileKind.Null, s_null, flags, FileTable.S_IFCHR | 0x1b6);
 
-        internal static OpenFile* NewZero(int flags) => FileTable.New(FileKind.Null, s_zero, flags, FileTable.S_IFCHR | 0x1b6);
+        internal static OpenFile* NewZero(int flags) => FileTable.TryNew(FileKind.Null, s_zero, flags, FileTable.S_IFCHR | 0x1b6);
 
-        internal static OpenFile* NewRandom(int flags) => FileTable.New(FileKind.Random, s_random, flags, FileTable.S_IFCHR | 0x1b6);
+        internal static OpenFile* NewRandom(int flags) => FileTable.TryNew(FileKind.Random, s_random, flags, FileTable.S_IFCHR | 0x1b6);
 
-        // A synthetic directory listing `names` (records of a DT_* byte, a name and a NUL; owned).
+        // A synthetic directory listing `names` (records of a DT_* byte, a name and a NUL; owned, and
+        // freed here when there is no description).
         internal static OpenFile* NewDirectory(int flags, byte* names, ulong size)
         {
-            OpenFile* file = FileTable.New(FileKind.Directory, s_directory, flags, FileTable.S_IFDIR | 0x16d);
+            OpenFile* file = FileTable.TryNew(FileKind.Directory, s_directory, flags, FileTable.S_IFDIR | 0x16d);
+            if (file == null) { KernelHeap.Free(names); return null; }
             file->Data = names;
             file->Size = size;
             file->OwnsData = true;
@@ -56,7 +59,8 @@ namespace Libra.Shims
         // A read-only regular file over `size` bytes at `data` (freed with the file when `owned`).
         internal static OpenFile* NewSnapshot(int flags, uint mode, byte* data, ulong size, bool owned)
         {
-            OpenFile* file = FileTable.New(FileKind.Synthetic, s_snapshot, flags, mode);
+            OpenFile* file = FileTable.TryNew(FileKind.Synthetic, s_snapshot, flags, mode);
+            if (file == null) { if (owned) KernelHeap.Free(data); return null; }
             file->Data = data;
             file->Size = size;
             file->OwnsData = owned;

@@ -42,10 +42,12 @@ namespace Libra.Shims
             s_ops->Release = &Release;
         }
 
+        // A new epoll instance's description, or null when the kernel heap cannot hold it (ENFILE).
         internal static OpenFile* NewFile(int flags)
         {
-            var epoll = (Epoll*)KernelHeap.AllocateZeroed((ulong)sizeof(Epoll));
-            OpenFile* file = FileTable.New(FileKind.Epoll, s_ops, FileTable.O_RDWR | flags, 0x180);
+            var epoll = (Epoll*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Epoll));
+            OpenFile* file = epoll == null ? null : FileTable.TryNew(FileKind.Epoll, s_ops, FileTable.O_RDWR | flags, 0x180);
+            if (file == null) { KernelHeap.Free(epoll); return null; }
             file->Object = epoll;
             file->Inode = 1;
             return file;
@@ -248,7 +250,7 @@ namespace Libra.Shims
         internal static long Create1(SyscallArgs* a) => (a->Int0 & ~FileTable.O_CLOEXEC) != 0 ? -Errno.EINVAL : CreateWithFlags(a->Int0);
 
         private static long CreateWithFlags(int flags) =>
-            FileTable.AllocateNew(Epoll.NewFile(0), (flags & FileTable.O_CLOEXEC) != 0);
+            Epoll.NewFile(0) is var file && file != null ? FileTable.AllocateNew(file, (flags & FileTable.O_CLOEXEC) != 0) : -Errno.ENFILE;
 
         // epoll_ctl(epfd, op, fd, struct epoll_event*)
         internal static long Control(SyscallArgs* a)

@@ -37,11 +37,12 @@ namespace Libra.Shims
         private static long Create(uint initial, int flags)
         {
             if ((flags & ~(EFD_SEMAPHORE | FileTable.O_NONBLOCK | FileTable.O_CLOEXEC)) != 0) return -Errno.EINVAL;
-            var counter = (Counter*)KernelHeap.AllocateZeroed((ulong)sizeof(Counter));
+            var counter = (Counter*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Counter));
+            // An anonymous inode: mode 0600 and no file type, as fstat shows it on Linux.
+            OpenFile* file = counter == null ? null : FileTable.TryNew(FileKind.EventFd, s_ops, FileTable.O_RDWR | (flags & FileTable.O_NONBLOCK), 0x180);
+            if (file == null) { KernelHeap.Free(counter); return -Errno.ENFILE; }
             counter->Count = initial;
             counter->Semaphore = (flags & EFD_SEMAPHORE) != 0;
-            // An anonymous inode: mode 0600 and no file type, as fstat shows it on Linux.
-            OpenFile* file = FileTable.New(FileKind.EventFd, s_ops, FileTable.O_RDWR | (flags & FileTable.O_NONBLOCK), 0x180);
             file->Object = counter;
             file->Inode = 1;
             return FileTable.AllocateNew(file, (flags & FileTable.O_CLOEXEC) != 0);

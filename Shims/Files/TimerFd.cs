@@ -40,10 +40,11 @@ namespace Libra.Shims
             if ((flags & ~(FileTable.O_NONBLOCK | FileTable.O_CLOEXEC)) != 0) return -Errno.EINVAL;
             if (clock != TimeCalls.CLOCK_REALTIME && clock != TimeCalls.CLOCK_MONOTONIC && clock != TimeCalls.CLOCK_BOOTTIME &&
                 clock != TimeCalls.CLOCK_REALTIME_ALARM && clock != TimeCalls.CLOCK_BOOTTIME_ALARM) return -Errno.EINVAL;
-            var timer = (TimerFile*)KernelHeap.AllocateZeroed((ulong)sizeof(TimerFile));
-            timer->Clock = clock;
+            var timer = (TimerFile*)KernelHeap.TryAllocateZeroed((ulong)sizeof(TimerFile));
             // An anonymous inode, mode 0600, as eventfd's.
-            OpenFile* file = FileTable.New(FileKind.TimerFd, s_ops, FileTable.O_RDWR | (flags & FileTable.O_NONBLOCK), 0x180);
+            OpenFile* file = timer == null ? null : FileTable.TryNew(FileKind.TimerFd, s_ops, FileTable.O_RDWR | (flags & FileTable.O_NONBLOCK), 0x180);
+            if (file == null) { KernelHeap.Free(timer); return -Errno.ENFILE; }
+            timer->Clock = clock;
             file->Object = timer;
             file->Inode = 1;
             return FileTable.AllocateNew(file, (flags & FileTable.O_CLOEXEC) != 0);

@@ -360,6 +360,7 @@ namespace Libra.Shims
                 if (!writes) return -Errno.EINVAL;
                 MemoryNode* unnamed = NewNode(volume, FileTable.S_IFREG | (mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff));
                 *file = NewFile(fs, unnamed, flags & ~O_TMPFILE);
+                if (*file == null) { ReleaseIfUnused(volume, unnamed); return -Errno.ENFILE; }
                 return 0;
             }
             MemoryNode* node = found.Node;
@@ -379,12 +380,14 @@ namespace Libra.Shims
                 if (writes && (flags & FileTable.O_TRUNC) != 0 && node->Size != 0) { Resize(volume, node, 0); Touch(node); }
             }
             *file = NewFile(fs, node, flags);
-            return 0;
+            return *file == null ? -Errno.ENFILE : 0;      // a file O_CREAT made stays, as Linux's does
         }
 
+        // An open file of `node`, or null when the kernel heap cannot hold a description.
         private static OpenFile* NewFile(FileSystem* fs, MemoryNode* node, int flags)
         {
-            OpenFile* file = FileTable.New(FileKind.Memory, s_fileOps, flags, node->Mode);
+            OpenFile* file = FileTable.TryNew(FileKind.Memory, s_fileOps, flags, node->Mode);
+            if (file == null) return null;
             file->Object = node;
             file->Inode = node->Inode;
             file->FileSystem = fs;
