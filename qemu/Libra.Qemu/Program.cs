@@ -275,25 +275,21 @@ static async Task<int> FuzzNineP(string[] args)
     int seed = 1, ops = 10_000;
     double rate = 0.5;
     bool verbose = false;
-    for (int i = 1; i < args.Length; i++)
+    string? wrong = EachOption(args, null, (option, value) =>
     {
-        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
-        try
+        switch (option)
         {
-            switch (args[i])
-            {
-                case "--kernel": kernel = Value(); break;
-                case "--app": app = Value(); break;
-                case "--replies": replies = long.Parse(Value()); break;
-                case "--seed": seed = int.Parse(Value()); break;
-                case "--rate": rate = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
-                case "--ops": ops = int.Parse(Value()); break;
-                case "--verbose": verbose = true; break;
-                default: return Usage($"unknown option '{args[i]}'", FuzzNinePUsage);
-            }
+            case "--kernel": kernel = value(); return true;
+            case "--app": app = value(); return true;
+            case "--replies": replies = long.Parse(value()); return true;
+            case "--seed": seed = int.Parse(value()); return true;
+            case "--rate": rate = double.Parse(value(), System.Globalization.CultureInfo.InvariantCulture); return true;
+            case "--ops": ops = int.Parse(value()); return true;
+            case "--verbose": verbose = true; return true;
+            default: return false;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException) { return Usage(e.Message, FuzzNinePUsage); }
-    }
+    });
+    if (wrong is not null) return Usage(wrong, FuzzNinePUsage);
     if (kernel is null || app is null) return Usage("fuzz9p needs --kernel FILE and --app FILELOOP", FuzzNinePUsage);
     if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"application {problem}");
