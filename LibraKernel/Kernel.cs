@@ -132,6 +132,7 @@ namespace Libra
             ProcessCalls.Initialize();
             FileTable.Initialize();
             SystemCalls.Trace = s_options.TraceSyscalls;
+            Shims.StackAudit.Enabled = s_options.StackAudit;
             Signals.SignalDelivery.Initialize();
             if (s_app.ExePathLength == 0) s_app.SetName("app");
             Drivers.Virtio.VirtioSerialDevice.ForcePolling = s_options.PollVirtio;
@@ -253,6 +254,7 @@ namespace Libra
                 KernelLog.Write(" for a woken thread, "); KernelLog.Decimal(LocalApic.Interrupts); KernelLog.Write(" timer interrupts, ");
                 KernelLog.Decimal(CostCounters.Wakeups); KernelLog.Write(" wake-ups, "); KernelLog.Decimal(CostCounters.Syscalls); KernelLog.Write(" system calls"); KernelLog.End();
             }
+            Shims.StackAudit.Report();
             KernelLog.Begin(); KernelLog.Write("kernel heap: "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024);
             KernelLog.Write(" KiB in use at exit, "); KernelLog.Decimal(s_heapAtStart / 1024); KernelLog.Write(" KiB when the application started, peak ");
             KernelLog.Decimal(KernelHeap.PeakBytes / 1024); KernelLog.Write(" KiB"); KernelLog.End();

@@ -41,7 +41,13 @@ namespace Libra.Shims
             {
                 if (entry.Support == SyscallSupport.Stub) ReportOnce(number, entry.Name, "syscall accepted but not implemented: ", "), answering success without doing it");
                 if (Trace) TraceStart(self, entry, &args);
-                result = entry.Handler(&args);
+                if (StackAudit.Enabled)
+                {
+                    StackAudit.Paint(self);
+                    result = entry.Handler(&args);
+                    StackAudit.Measure(self, number);
+                }
+                else result = entry.Handler(&args);
             }
             else
             {

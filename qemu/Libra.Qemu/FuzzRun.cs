@@ -34,7 +34,7 @@ public static partial class FuzzRun
     private static partial Regex SummaryFigures();
 
     public static async Task<FuzzOutcome> RunAsync(string kernel, string fuzzer, int seconds, ulong seed, int threads,
-        Action<string>? report = null, string memory = "512M", bool trace = false)
+        Action<string>? report = null, string memory = "512M", bool trace = false, string kernelOptions = "")
     {
         string scratch = Path.Combine(Path.GetTempPath(), "libra-fuzz-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(scratch);
@@ -43,7 +43,7 @@ public static partial class FuzzRun
         var machine = new QemuMachine
         {
             KernelImage = kernel, Memory = memory, InitialRamDisk = fuzzer, SharedDirectory = scratch,
-            CommandLine = AppCommandLine.Build("", fuzzer, [], arguments, traceSyscalls: false),
+            CommandLine = AppCommandLine.Build(kernelOptions, fuzzer, [], arguments, traceSyscalls: false),
         };
         long calls = 0;
         int distinct = 0;
