@@ -89,12 +89,7 @@ namespace Libra.Boot
                 PageCacheSize = bytes;
                 return OptionResult.Applied;
             }
-            if (Is(key, "libra.share"))
-            {
-                if (!hasValue || !(Is(value, "ro") || Is(value, "rw"))) return OptionResult.BadValue;
-                ShareReadOnly = Is(value, "ro");
-                return OptionResult.Applied;
-            }
+            if (Is(key, "libra.share")) return Choose(value, hasValue, "ro", "rw", ref ShareReadOnly);
             // Linux's vdso=0: no vDSO, so the C library makes a system call for every clock read.
             if (Is(key, "libra.vdso"))
             {
@@ -102,18 +97,8 @@ namespace Libra.Boot
                 NoVdso = true;
                 return OptionResult.Applied;
             }
-            if (Is(key, "libra.side_batching"))
-            {
-                if (!hasValue || !(Is(value, "off") || Is(value, "on"))) return OptionResult.BadValue;
-                NoSideBatching = Is(value, "off");
-                return OptionResult.Applied;
-            }
-            if (Is(key, "libra.stack_audit"))
-            {
-                if (!hasValue || !(Is(value, "off") || Is(value, "on"))) return OptionResult.BadValue;
-                StackAudit = Is(value, "on");
-                return OptionResult.Applied;
-            }
+            if (Is(key, "libra.side_batching")) return Choose(value, hasValue, "off", "on", ref NoSideBatching);
+            if (Is(key, "libra.stack_audit")) return Choose(value, hasValue, "on", "off", ref StackAudit);
             if (Is(key, "libra.trace"))
             {
                 if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
@@ -121,6 +106,15 @@ namespace Libra.Boot
                 return OptionResult.Applied;
             }
             return OptionResult.UnknownOption;
+        }
+
+        // An option with two values: `chosen` becomes whether it is `yes`; anything but the two is
+        // rejected and leaves `chosen` as it was.
+        private static OptionResult Choose(ReadOnlySpan<char> value, bool hasValue, string yes, string no, ref bool chosen)
+        {
+            if (!hasValue || !(Is(value, yes) || Is(value, no))) return OptionResult.BadValue;
+            chosen = Is(value, yes);
+            return OptionResult.Applied;
         }
 
         internal const string SelfTestValues = "pagefault, divide, invalid-opcode, general-protection, breakpoint, clock, serial-echo";
