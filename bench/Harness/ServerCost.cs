@@ -13,8 +13,7 @@ namespace Libra.Bench;
 // (KernelCounters) give its switches and interrupts.
 public sealed class ServerCost
 {
-    static readonly (string Json, string Name, double Scale)[] Fields =
-        [("cpuMicros", "cpu_us", 1), ("contextSwitches", "switches", 1), ("interrupts", "interrupts", 1)];
+    static readonly (string Json, string Name)[] Fields = [("cpuMicros", "cpu_us"), ("contextSwitches", "switches"), ("interrupts", "interrupts")];
     readonly Dictionary<string, double> totals = [];
     double requests;
 
@@ -25,8 +24,8 @@ public sealed class ServerCost
         var stats = await http.GetFromJsonAsync<JsonElement>("stats", ct);
         var values = new Dictionary<string, double>();
         if (!stats.TryGetProperty("os", out var os)) return values;
-        foreach (var (json, name, scale) in Fields)
-            if (os.TryGetProperty(json, out var v) && v.ValueKind == JsonValueKind.Number) values[name] = v.GetDouble() * scale;
+        foreach (var (json, name) in Fields)
+            if (os.TryGetProperty(json, out var v) && v.ValueKind == JsonValueKind.Number) values[name] = v.GetDouble();
         return values;
     }
 
