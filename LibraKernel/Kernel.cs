@@ -130,9 +130,11 @@ namespace Libra
             ThreadCalls.Initialize();
             UserMemory.Initialize();
             ProcessCalls.Initialize();
+            IntervalTimerCalls.Initialize();
             FileTable.Initialize();
             SystemCalls.Trace = s_options.TraceSyscalls;
             Shims.StackAudit.Enabled = s_options.StackAudit;
+            KernelHeap.FailOneIn = s_options.FailAllocOneIn;
             Signals.SignalDelivery.Initialize();
             if (s_app.ExePathLength == 0) s_app.SetName("app");
             Drivers.Virtio.VirtioSerialDevice.ForcePolling = s_options.PollVirtio;
@@ -174,6 +176,7 @@ namespace Libra
             }
             if (!EntropySource.IsHardware) KernelLog.Line("warning: no RDRAND; getrandom uses a TSC-seeded generator");
             s_heapAtStart = KernelHeap.BytesInUse;
+            KernelHeap.StartInjecting();
             Scheduler.RunIdle();
         }
 
@@ -257,7 +260,9 @@ namespace Libra
             Shims.StackAudit.Report();
             KernelLog.Begin(); KernelLog.Write("kernel heap: "); KernelLog.Decimal(KernelHeap.BytesInUse / 1024);
             KernelLog.Write(" KiB in use at exit, "); KernelLog.Decimal(s_heapAtStart / 1024); KernelLog.Write(" KiB when the application started, peak ");
-            KernelLog.Decimal(KernelHeap.PeakBytes / 1024); KernelLog.Write(" KiB"); KernelLog.End();
+            KernelLog.Decimal(KernelHeap.PeakBytes / 1024); KernelLog.Write(" KiB");
+            if (KernelHeap.FailOneIn != 0) { KernelLog.Write("; "); KernelLog.Decimal(KernelHeap.InjectedFailures); KernelLog.Write(" allocations failed by libra.fail_alloc"); }
+            KernelLog.End();
             KernelLog.Begin(); KernelLog.Write("exit status "); KernelLog.Decimal((ulong)status); KernelLog.End();
             IsaDebugExit.Exit(status);
         }

@@ -32,27 +32,20 @@ namespace Libra.Shims
         private struct CpuTimers { internal CpuTimer Virtual, Prof; }
         private static CpuTimers* s_cpu;
 
-        private static IntervalTimer* Real
+        // The process's three timers, made at boot so that no call needs memory for them.
+        internal static void Initialize()
         {
-            get
-            {
-                if (s_real == null) s_real = (IntervalTimer*)KernelHeap.AllocateZeroed((ulong)sizeof(IntervalTimer));
-                return s_real;
-            }
+            s_real = (IntervalTimer*)KernelHeap.AllocateZeroed((ulong)sizeof(IntervalTimer));
+            s_cpu = (CpuTimers*)KernelHeap.AllocateZeroed((ulong)sizeof(CpuTimers));
+            s_cpu->Virtual.Signal = SIGVTALRM;
+            s_cpu->Prof.Signal = SIGPROF;
         }
+
+        private static IntervalTimer* Real => s_real;
 
         private static void Expired(Timer* timer) => SignalDelivery.SendToProcess(SignalDelivery.SIGALRM, SignalInfo.FromKernel());
 
-        private static CpuTimer* CpuTimerOf(int which)
-        {
-            if (s_cpu == null)
-            {
-                s_cpu = (CpuTimers*)KernelHeap.AllocateZeroed((ulong)sizeof(CpuTimers));
-                s_cpu->Virtual.Signal = SIGVTALRM;
-                s_cpu->Prof.Signal = SIGPROF;
-            }
-            return which == ITIMER_VIRTUAL ? &s_cpu->Virtual : &s_cpu->Prof;
-        }
+        private static CpuTimer* CpuTimerOf(int which) => which == ITIMER_VIRTUAL ? &s_cpu->Virtual : &s_cpu->Prof;
 
         private static void CheckCpuTimer(Timer* check)
         {

@@ -52,7 +52,8 @@ namespace Libra.Shims
         private static long FillFromFile(OpenFile* file, ulong address, ulong length, ulong offset)
         {
             const int Chunk = 64 * 1024;
-            byte* bounce = (byte*)KernelHeap.AllocateZeroed(Chunk);
+            byte* bounce = (byte*)KernelHeap.TryAllocateZeroed(Chunk);
+            if (bounce == null) return -Errno.ENOMEM;
             ulong done = 0;
             long result = 0;
             while (done < length)
@@ -122,7 +123,11 @@ namespace Libra.Shims
             if ((flags & MREMAP_MAYMOVE) == 0) return -Errno.ENOMEM;
             ulong moved = UserMemory.Reserve(0, newSize, (int)range.Protection, range.Kind, fixedAddress: false);
             if (moved == 0) return -Errno.ENOMEM;
-            UserMemory.MovePages(old, moved, oldSize);
+            if (!UserMemory.MovePages(old, moved, oldSize))
+            {
+                UserMemory.Unmap(moved, newSize);
+                return -Errno.ENOMEM;
+            }
             UserMemory.Unmap(old, oldSize);
             return (long)moved;
         }

@@ -377,7 +377,8 @@ namespace Libra.Shims
         {
             NinePClient* c = ClientOf(file);
             int want = capacity > (ulong)c->MaxIo ? c->MaxIo : (int)capacity;
-            byte* raw = (byte*)KernelHeap.AllocateZeroed((ulong)want);
+            byte* raw = (byte*)KernelHeap.TryAllocateZeroed((ulong)want);
+            if (raw == null) return -Errno.ENOMEM;
             int length = c->ReadDirectory(file->Fid, file->Position, raw, want);
             if (length < 0) { KernelHeap.Free(raw); return length; }
             var entries = new NinePDirents(new ReadOnlySpan<byte>(raw, length));

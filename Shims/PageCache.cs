@@ -103,7 +103,8 @@ namespace Libra.Shims
             if (file->Data != null) { *record = *(StatRecord*)file->Data; return 0; }
             long error = NinePFiles.Describe(NinePFiles.ClientOf(file), file->Fid, record);
             if (error != 0) return error;
-            var kept = (StatRecord*)KernelHeap.AllocateZeroed((ulong)sizeof(StatRecord));
+            var kept = (StatRecord*)KernelHeap.TryAllocateZeroed((ulong)sizeof(StatRecord));
+            if (kept == null) return 0;     // not kept: the next fstat asks the server again
             *kept = *record;
             file->Data = (byte*)kept;
             file->OwnsData = true;

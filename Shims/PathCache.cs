@@ -72,6 +72,13 @@ namespace Libra.Shims
                 client->Clunk(fid);
                 return;
             }
+            // No memory for the path: the fid is not kept, as if it had been evicted.
+            var kept = (byte*)KernelHeap.TryAllocateZeroed((ulong)length + 1);
+            if (kept == null)
+            {
+                client->Clunk(fid);
+                return;
+            }
             Entry* victim = At(0);
             for (int i = 0; i < Capacity; i++)
             {
@@ -84,7 +91,7 @@ namespace Libra.Shims
             uint evictedFid = victim->Fid;
             bool evicted = victim->Path != null;
             if (evicted) Forget(victim);
-            victim->Path = (byte*)KernelHeap.AllocateZeroed((ulong)length + 1);
+            victim->Path = kept;
             Native.MemMove(victim->Path, path, (nuint)length);
             victim->Length = length;
             victim->Hash = PathName.Hash(path, length);

@@ -60,8 +60,10 @@ namespace Libra.Shims
             int id = 0;
             while (id < MaxTimers && s_timers.Timers[id] != 0) id++;
             if (id == MaxTimers) return -Errno.EAGAIN;
-            if (!UserMemory.CopyToUser(a->A2, &id, 4)) return -Errno.EFAULT;
-            var timer = (PosixTimer*)KernelHeap.AllocateZeroed((ulong)sizeof(PosixTimer));
+            // do_timer_create answers EAGAIN when the timer cannot be allocated.
+            var timer = (PosixTimer*)KernelHeap.TryAllocateZeroed((ulong)sizeof(PosixTimer));
+            if (timer == null) return -Errno.EAGAIN;
+            if (!UserMemory.CopyToUser(a->A2, &id, 4)) { KernelHeap.Free(timer); return -Errno.EFAULT; }
             timer->Id = id;
             timer->Clock = clock;
             timer->Notify = notify;

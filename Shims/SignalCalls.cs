@@ -109,6 +109,41 @@ namespace Libra.Shims
 
         internal static long Tkill(SyscallArgs* a) => SendTo((int)a->A0, (int)a->A1);
 
+        // rt_sigqueueinfo(tgid, signal, info) and rt_tgsigqueueinfo(tgid, tid, signal, info): a signal
+        // carrying the caller's siginfo (sigqueue(3) sends SI_QUEUE, its pid and uid and a value). Only
+        // this process can be reached, so do_rt_sigqueueinfo's EPERM (posing as kill or the kernel
+        // toward another process) never applies. A real-time signal that cannot be queued (the
+        // limit, or no kernel memory) answers EAGAIN, as __send_signal's failed __sigqueue_alloc.
+        internal static long QueueInfo(SyscallArgs* a) => QueueTo((int)a->A0, 0, (int)a->A1, a->A2);
+
+        internal static long ThreadQueueInfo(SyscallArgs* a)
+        {
+            if ((int)a->A0 <= 0 || (int)a->A1 <= 0) return -Errno.EINVAL;
+            return QueueTo((int)a->A0, (int)a->A1, (int)a->A2, a->A3);
+        }
+
+        private static long QueueTo(int tgid, int tid, int signal, ulong infoAddress)
+        {
+            // siginfo_t: si_signo@0 (the signal given wins, __copy_siginfo_from_user), si_code@8, the
+            // union from 16 (si_pid and si_uid, then si_value).
+            byte* record = stackalloc byte[SignalInfo.Size];
+            if (!UserMemory.CopyFromUser(record, infoAddress, SignalInfo.Size)) return -Errno.EFAULT;
+            if (tgid != ThreadTable.ProcessId) return -Errno.ESRCH;
+            if (signal < 0 || signal > SignalDelivery.MaxSignal) return -Errno.EINVAL;
+            Thread* target = null;
+            if (tid != 0 && (target = ThreadTable.Find(tid)) == null) return -Errno.ESRCH;
+            if (signal == 0) return 0;
+            SignalInfo info = default;
+            info.Code = *(int*)(record + 8);
+            info.Word = *(ulong*)(record + 16);
+            info.Value = *(ulong*)(record + 24);
+            info.Private = -1;      // kernel-only: a caller's SI_TIMER is never taken for a timer's (SignalTaken)
+            ulong refused = SignalQueue.Refused;
+            if (target != null) SignalDelivery.Send(target, signal, info);
+            else SignalDelivery.SendToProcess(signal, info);
+            return SignalQueue.Refused != refused ? -Errno.EAGAIN : 0;
+        }
+
         // kill(pid, signal) to our own process: a process-directed signal with si_code SI_USER and
         // the sender's pid and uid (kernel/signal.c prepare_kill_siginfo).
         internal static long Kill(SyscallArgs* a)

@@ -168,7 +168,7 @@ namespace Libra.Shims
                 case 126: entry = new SyscallEntry("capset", 6, null); return true;
                 case 127: entry = new SyscallEntry("rt_sigpending", 2, &SignalCalls.SigPending); return true;
                 case 128: entry = new SyscallEntry("rt_sigtimedwait", 4, &SignalCalls.SigTimedWait); return true;
-                case 129: entry = new SyscallEntry("rt_sigqueueinfo", 6, null); return true;
+                case 129: entry = new SyscallEntry("rt_sigqueueinfo", 3, &SignalCalls.QueueInfo); return true;
                 case 130: entry = new SyscallEntry("rt_sigsuspend", 2, &SignalCalls.SigSuspend); return true;
                 case 131: entry = new SyscallEntry("sigaltstack", 2, &SignalCalls.SigAltStack); return true;
                 case 132: entry = new SyscallEntry("utime", 6, null); return true;
@@ -336,7 +336,7 @@ namespace Libra.Shims
                 case 294: entry = new SyscallEntry("inotify_init1", 6, null); return true;
                 case 295: entry = new SyscallEntry("preadv", 6, null); return true;
                 case 296: entry = new SyscallEntry("pwritev", 6, null); return true;
-                case 297: entry = new SyscallEntry("rt_tgsigqueueinfo", 6, null); return true;
+                case 297: entry = new SyscallEntry("rt_tgsigqueueinfo", 4, &SignalCalls.ThreadQueueInfo); return true;
                 case 298: entry = new SyscallEntry("perf_event_open", 6, null); return true;
                 case 299: entry = new SyscallEntry("recvmmsg", 6, null); return true;
                 case 300: entry = new SyscallEntry("fanotify_init", 6, null); return true;

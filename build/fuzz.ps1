@@ -3,8 +3,8 @@
 # panics and hangs with the seed that repeats the run (docs/robustness.md).
 
 $LibraCommands['fuzz'] = @{
-    Summary = 'the syscall fuzzer on Libra for -Minutes N [-Seed S] [-Threads T] [-Memory 512M] [-Log FILE] [-Trace]: calls, distinct syscalls, panics, hangs; exit 1 on a panic or hang'
-    Options = @{ Minutes = 'value'; Seed = 'value'; Threads = 'value'; Memory = 'value'; Log = 'value'; Trace = 'switch' }
+    Summary = 'the syscall fuzzer on Libra for -Minutes N [-Seed S] [-Threads T] [-Memory 512M] [-FailAlloc N] [-Log FILE] [-Trace]: calls, distinct syscalls, panics, hangs; exit 1 on a panic or hang'
+    Options = @{ Minutes = 'value'; Seed = 'value'; Threads = 'value'; Memory = 'value'; FailAlloc = 'value'; Log = 'value'; Trace = 'switch' }
     Run = {
         param($o)
         if (-not $o.Minutes) { Fail 'fuzz: give -Minutes N (decimals allowed: -Minutes 0.5)' }
@@ -14,7 +14,7 @@ $LibraCommands['fuzz'] = @{
         Build-QemuTool
         Invoke-WithProbesLock { Build-CProbes }
         $arguments = @($QemuTool, 'fuzz', '--kernel', $kernel, '--app', (Join-Path $ProbesOut 'fuzz'), '--seconds', "$seconds")
-        foreach ($pair in @(@('Seed', '--seed'), @('Threads', '--threads'), @('Memory', '--memory'), @('Log', '--log'))) {
+        foreach ($pair in @(@('Seed', '--seed'), @('Threads', '--threads'), @('Memory', '--memory'), @('FailAlloc', '--fail-alloc'), @('Log', '--log'))) {
             if ($o[$pair[0]]) { $arguments += @($pair[1], $o[$pair[0]]) }
         }
         if ($o.Trace) { $arguments += '--trace' }

@@ -45,6 +45,7 @@ namespace Libra.Boot
         internal bool ShareReadOnly;    // libra.share=ro: the share at "/" is read-only (run -Share DIR -ReadOnly)
         internal bool NoSideBatching;   // libra.side_batching=off: the Side link's credit and frames go one by one
         internal bool StackAudit;       // libra.stack_audit=on: each system call's deepest kernel stack, in the exit report
+        internal uint FailAllocOneIn;   // libra.fail_alloc=N: one kernel heap allocation in N fails once the application runs (0: none)
 
         internal static KernelOptions Defaults => new KernelOptions { TickHz = DefaultTickHz, PageCacheSize = ulong.MaxValue };
 
@@ -99,6 +100,12 @@ namespace Libra.Boot
             }
             if (Is(key, "libra.side_batching")) return Choose(value, hasValue, "off", "on", ref NoSideBatching);
             if (Is(key, "libra.stack_audit")) return Choose(value, hasValue, "on", "off", ref StackAudit);
+            if (Is(key, "libra.fail_alloc"))
+            {
+                if (!hasValue || !Diagnostics.NumberText.TryParse(value, out ulong oneIn) || oneIn < 1 || oneIn > uint.MaxValue) return OptionResult.BadValue;
+                FailAllocOneIn = (uint)oneIn;
+                return OptionResult.Applied;
+            }
             if (Is(key, "libra.trace"))
             {
                 if (!hasValue || !Is(value, "syscalls")) return OptionResult.BadValue;
@@ -124,7 +131,8 @@ namespace Libra.Boot
             Is(key, "libra.selftest") ? "one of: " + SelfTestValues : Is(key, "libra.trace") ? "libra.trace=syscalls" : Is(key, "libra.virtio") ? "libra.virtio=poll" :
             Is(key, "libra.tmp_size") ? "libra.tmp_size=BYTES[K|M|G], at least 4K" : Is(key, "libra.vdso") ? "libra.vdso=off" :
             Is(key, "libra.page_cache") ? "libra.page_cache=BYTES[K|M|G], 0 for none" : Is(key, "libra.share") ? "libra.share=ro|rw" :
-            Is(key, "libra.side_batching") ? "libra.side_batching=on|off" : Is(key, "libra.stack_audit") ? "libra.stack_audit=on|off" : "libra.tick_hz=10..1000";
+            Is(key, "libra.side_batching") ? "libra.side_batching=on|off" : Is(key, "libra.stack_audit") ? "libra.stack_audit=on|off" :
+            Is(key, "libra.fail_alloc") ? "libra.fail_alloc=N, one allocation in N fails (N >= 1)" : "libra.tick_hz=10..1000";
 
         // A byte count with an optional K, M or G (powers of 1024), as tmpfs's size= option.
         internal static bool ParseSize(ReadOnlySpan<char> text, out ulong bytes)

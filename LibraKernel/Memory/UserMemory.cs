@@ -149,7 +149,7 @@ namespace Libra.Memory
             if (prot == 0 || (write && (prot & ProtWrite) == 0) || (fetch && (prot & ProtExec) == 0)) return false;
             ulong page = address & ~(Layout.PageSize - 1);
             ulong* leaf = KernelAddressSpace.Tables->Leaf(page, true);
-            if (leaf == null) Panic.Halt("out of memory for the application's page tables");
+            if (leaf == null) return OutOfMemory(address);      // no frame for the page table either
             if ((*leaf & PageTable.Present) != 0)
             {
                 // The kernel's page stays read-only whatever its area says: no retry would succeed.
@@ -304,20 +304,28 @@ namespace Libra.Memory
         }
 
         // Moves the pages of [from, +length) to [to, +length) (mremap); both areas are already placed.
-        internal static void MovePages(ulong from, ulong to, ulong length)
+        // False, with nothing moved, when there is no frame for a page table the target needs.
+        internal static bool MovePages(ulong from, ulong to, ulong length)
         {
             PageTable* tables = KernelAddressSpace.Tables;
             ulong address = from, end = from + length;
             ulong* leaf;
+            // The target's tables first, so that the move itself cannot fail half-way.
+            while (tables->NextLeaf(ref address, end) != null)
+            {
+                if (tables->Leaf(to + (address - from), true) == null) return false;
+                address += Layout.PageSize;
+            }
+            address = from;
             while ((leaf = tables->NextLeaf(ref address, end)) != null)
             {
-                ulong* target = tables->Leaf(to + (address - from), true);
-                if (target == null) Panic.Halt("out of memory for the application's page tables");
+                ulong* target = tables->Leaf(to + (address - from), false);
                 *target = *leaf;
                 *leaf = 0;
                 Native.InvalidatePage(address);
                 address += Layout.PageSize;
             }
+            return true;
         }
 
         private static void ReleasePages(ulong start, ulong length)

@@ -22,13 +22,15 @@ namespace Libra.Signals
         private const int MaxQueued = 1024;
         private static int s_queued;
 
+        // Instances that could not be queued (the limit, or no kernel memory): merged into the pending one.
+        internal static ulong Refused;
+
         // Appends an instance of `signal` (already pending on `thread`) at the end of its queue;
-        // false when the limit is reached.
+        // false when the limit is reached or the kernel heap cannot hold it.
         internal static bool Append(Thread* thread, int signal, SignalInfo info)
         {
-            if (s_queued == MaxQueued) return false;
-            var node = (QueuedSignal*)KernelHeap.AllocateZeroed((ulong)sizeof(QueuedSignal));
-            if (node == null) return false;
+            var node = s_queued == MaxQueued ? null : (QueuedSignal*)KernelHeap.TryAllocateZeroed((ulong)sizeof(QueuedSignal));
+            if (node == null) { Refused++; return false; }
             node->Signal = signal;
             node->Info = info;
             QueuedSignal** link = &thread->QueuedSignals;

@@ -36,9 +36,10 @@ namespace Libra.Threads
             else
             {
                 if (s_count == MaxThreads) return null;
+                thread = (Thread*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Thread));
+                if (thread == null) return null;
                 ulong top = KernelAddressSpace.AllocateStack(KernelStackSize);
-                if (top == 0) return null;
-                thread = (Thread*)KernelHeap.AllocateZeroed((ulong)sizeof(Thread));
+                if (top == 0) { KernelHeap.Free(thread); return null; }
                 thread->KernelStackTop = top;
                 s_slots.Threads[s_count++] = (ulong)thread;
             }

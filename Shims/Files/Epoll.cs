@@ -72,7 +72,8 @@ namespace Libra.Shims
             if (Find(file, fd) != null) return -Errno.EEXIST;
             Epoll* inner = Of(file);
             if (inner != null && (inner->Reaches(Self, 1) || inner->Depth(1) + 1 > MaxNesting)) return -Errno.ELOOP;
-            var item = (EpollItem*)KernelHeap.AllocateZeroed((ulong)sizeof(EpollItem));
+            var item = (EpollItem*)KernelHeap.TryAllocateZeroed((ulong)sizeof(EpollItem));
+            if (item == null) return -Errno.ENOMEM;     // ep_insert's kmem_cache_alloc
             item->Owner = Self;
             item->File = file;
             item->Fd = fd;

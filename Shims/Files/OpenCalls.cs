@@ -19,7 +19,11 @@ namespace Libra.Shims
             if (length < 0) return length;
             long error = Vfs.Open(path, (int)length, flags, mode, out OpenFile* file);
             if (error != 0) return error;
-            if (file->IsDirectory && file->Path == null) RememberPath(file, path, (int)length);
+            if (file->IsDirectory && file->Path == null && !RememberPath(file, path, (int)length))
+            {
+                FileTable.ReleaseUnused(file);
+                return -Errno.ENOMEM;
+            }
             return FileTable.AllocateNew(file, (flags & FileTable.O_CLOEXEC) != 0);
         }
 

@@ -11,12 +11,15 @@ namespace Libra.Shims
         internal const int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
         internal const int PathMax = 4096;
 
-        // A directory keeps its path, for the *at calls relative to it.
-        internal static void RememberPath(OpenFile* file, byte* path, int length)
+        // A directory keeps its path, for the *at calls relative to it; false when the kernel heap
+        // cannot hold it (the open answers ENOMEM).
+        internal static bool RememberPath(OpenFile* file, byte* path, int length)
         {
-            file->Path = (byte*)KernelHeap.AllocateZeroed((ulong)length + 1);
+            file->Path = (byte*)KernelHeap.TryAllocateZeroed((ulong)length + 1);
+            if (file->Path == null) return false;
             Native.MemMove(file->Path, path, (nuint)(length + 1));
             file->PathLength = length;
+            return true;
         }
 
         // The working directory, normalized; "/" until chdir.

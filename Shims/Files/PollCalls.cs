@@ -54,7 +54,8 @@ namespace Libra.Shims
         {
             if (count > FileTable.MaxFiles) return -Errno.EINVAL;
             if (!UserMemory.IsAccessible(fds, count * 8, write: true)) return -Errno.EFAULT;
-            Watch* watches = count == 0 ? null : (Watch*)KernelHeap.AllocateZeroed(count * (ulong)sizeof(Watch));
+            Watch* watches = count == 0 ? null : (Watch*)KernelHeap.TryAllocateZeroed(count * (ulong)sizeof(Watch));
+            if (count != 0 && watches == null) return -Errno.ENOMEM;     // do_sys_poll's poll_list
             // struct pollfd { int fd; short events, revents; }, each copied: the array may go away
             // while the call sleeps (then EFAULT, as do_sys_poll's failed copy back).
             ulong entry = 0;
@@ -134,7 +135,8 @@ namespace Libra.Shims
             int count = 0;
             for (int fd = 0; fd < nfds; fd++)
                 if (((sets[fd / 64] | sets[Words + fd / 64] | sets[2 * Words + fd / 64]) & (1ul << (fd % 64))) != 0) count++;
-            Watch* watches = count == 0 ? null : (Watch*)KernelHeap.AllocateZeroed((ulong)count * (ulong)sizeof(Watch));
+            Watch* watches = count == 0 ? null : (Watch*)KernelHeap.TryAllocateZeroed((ulong)count * (ulong)sizeof(Watch));
+            if (count != 0 && watches == null) return -Errno.ENOMEM;
             int n = 0;
             long result = 0;
             for (int fd = 0; fd < nfds && result == 0; fd++)

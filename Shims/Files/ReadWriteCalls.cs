@@ -72,7 +72,8 @@ namespace Libra.Shims
             if (inOffsetAddress != 0 && !UserMemory.CopyFromUser(&inOffset, inOffsetAddress, 8)) return -Errno.EFAULT;
             if (outOffsetAddress != 0 && !UserMemory.CopyFromUser(&outOffset, outOffsetAddress, 8)) return -Errno.EFAULT;
             if ((long)inOffset < -1 || (long)outOffset < -1) return -Errno.EINVAL;
-            byte* bounce = (byte*)KernelHeap.AllocateZeroed(Chunk);
+            byte* bounce = (byte*)KernelHeap.TryAllocateZeroed(Chunk);
+            if (bounce == null) return -Errno.ENOMEM;
             ulong done = 0;
             long result = 0;
             while (done < count)

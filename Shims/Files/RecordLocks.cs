@@ -57,10 +57,20 @@ namespace Libra.Shims
             if (type == F_RDLCK && !file->CanRead || type == F_WRLCK && !file->CanWrite) return -Errno.EBADF;
             if (type != F_UNLCK && FindConflict(identity, file->Inode, owner, first, last, type) != null)
                 return command == F_SETLKW || command == F_OFD_SETLKW ? -Errno.EDEADLK : -Errno.EAGAIN;
-            Clear(identity, file->Inode, owner, first, last);
-            if (type != F_UNLCK)
+            // Both locks the change may need are had first, as posix_lock_inode's new_fl and new_fl2:
+            // without them the call changes nothing and answers ENOLCK.
+            var split = (Lock*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Lock));
+            Lock* added = type == F_UNLCK ? null : (Lock*)KernelHeap.TryAllocateZeroed((ulong)sizeof(Lock));
+            if (split == null || type != F_UNLCK && added == null)
             {
-                var added = (Lock*)KernelHeap.AllocateZeroed((ulong)sizeof(Lock));
+                if (split != null) KernelHeap.Free(split);
+                if (added != null) KernelHeap.Free(added);
+                return -Errno.ENOLCK;
+            }
+            Clear(identity, file->Inode, owner, first, last, ref split);
+            if (split != null) KernelHeap.Free(split);
+            if (added != null)
+            {
                 added->File = identity; added->Inode = file->Inode; added->Owner = owner;
                 added->First = first; added->Last = last; added->Type = type;
                 // Kept in the order made: F_GETLK reports the oldest conflict first, as Linux's list does.
@@ -104,8 +114,9 @@ namespace Libra.Shims
             return null;
         }
 
-        // Takes [first, last] out of the owner's locks on the file, splitting one that straddles it.
-        private static void Clear(void* identity, ulong inode, OpenFile* owner, ulong first, ulong last)
+        // Takes [first, last] out of the owner's locks on the file, splitting one that straddles it
+        // into `split` (taken: null after; one lock at most straddles, the owner's locks never overlap).
+        private static void Clear(void* identity, ulong inode, OpenFile* owner, ulong first, ulong last, ref Lock* split)
         {
             Lock* previous = null;
             for (Lock* l = s_locks; l != null;)
@@ -114,7 +125,8 @@ namespace Libra.Shims
                 if (l->File != identity || l->Inode != inode || l->Owner != owner || l->Last < first || l->First > last) { previous = l; l = next; continue; }
                 if (l->First < first && l->Last > last)
                 {
-                    var tail = (Lock*)KernelHeap.AllocateZeroed((ulong)sizeof(Lock));
+                    Lock* tail = split;
+                    split = null;
                     *tail = *l;
                     tail->First = last + 1;
                     l->Last = first - 1;
@@ -154,7 +166,8 @@ namespace Libra.Shims
         internal static void ClosedByProcess(OpenFile* file)
         {
             if (s_locks == null) return;
-            Clear(file->FileSystem != null ? file->FileSystem : file, file->Inode, null, 0, ulong.MaxValue);
+            Lock* none = null;      // [0, the end] straddles nothing
+            Clear(file->FileSystem != null ? file->FileSystem : file, file->Inode, null, 0, ulong.MaxValue, ref none);
         }
     }
 }

@@ -83,6 +83,10 @@ namespace Libra.Shims.Net
                 if (listener == null) return false;
             }
 
+            // The server's end first: without memory for it, connect answers ENOBUFS (as a failed
+            // sk_clone_lock leaves the client) and the client stays as it was.
+            InetSocket* server = InetSockets.Allocate(0, inet->Family, NetworkLink.RxWindow);
+            if (server == null) { result = -Errno.ENOBUFS; return true; }
             // The client's host socket is not needed any more: it leaves the link.
             NetworkLink.Remove(inet);
             if (NetworkLink.Ready)
@@ -90,7 +94,6 @@ namespace Libra.Shims.Net
                 byte* frame = NetworkLink.TakeBuffer();
                 NetworkLink.SendFrame(frame, SideCodec.Empty(new Span<byte>(frame, SideProtocol.MaxFrame), SideType.Close, inet->Id));
             }
-            InetSocket* server = InetSockets.Allocate(0, inet->Family, NetworkLink.RxWindow);
             Open(inet);
             Open(server);
 
@@ -121,7 +124,7 @@ namespace Libra.Shims.Net
         private static void Open(InetSocket* end)
         {
             end->Id = 0;
-            end->State.Initialize(0, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.RxWindow);
+            end->State.Initialize(0, NetworkLink.RxWindow, &KernelHeap.TryAllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.RxWindow);
             end->State.State = SideSocketState.Connected;
             end->Loopback.Active = true;
             end->Loopback.NextEnd = s_ends;
@@ -200,7 +203,10 @@ namespace Libra.Shims.Net
                 Reset(from);
                 return;
             }
+            bool wasHungUp = peer->State.Hangup;
             InetSockets.Notify(peer, peer->State.OnData(new ReadOnlySpan<byte>(data, count)));
+            // The peer had no memory for the bytes and was reset (SideSocket.OnData): so is the sender.
+            if (!wasHungUp && peer->State.Hangup) Reset(from);
         }
 
         // A read's consumed bytes go back to the peer's window at once.

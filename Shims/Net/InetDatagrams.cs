@@ -46,13 +46,21 @@ namespace Libra.Shims.Net
             return InetSockets.Attach(socket);
         }
 
-        internal static void Prepare(InetSocket* inet)
+        // False when the kernel heap cannot hold the state (nothing is kept then).
+        internal static bool Prepare(InetSocket* inet)
         {
-            inet->Datagrams = (SideDatagrams*)KernelHeap.AllocateZeroed((ulong)sizeof(SideDatagrams));
             // Datagrams keep a ring of the whole window (records are not split); a UDP socket is rare
             // beside the connections whose memory SideRxQueue keeps to what is queued.
-            byte* ring = (byte*)KernelHeap.AllocateZeroed(NetworkLink.RxWindow);
-            inet->Datagrams->Initialize(ring, NetworkLink.RxWindow, NetworkLink.Terms.TxWindow);
+            var datagrams = (SideDatagrams*)KernelHeap.TryAllocateZeroed((ulong)sizeof(SideDatagrams));
+            byte* ring = datagrams == null ? null : (byte*)KernelHeap.TryAllocateZeroed(NetworkLink.RxWindow);
+            if (ring == null)
+            {
+                if (datagrams != null) KernelHeap.Free(datagrams);
+                return false;
+            }
+            inet->Datagrams = datagrams;
+            datagrams->Initialize(ring, NetworkLink.RxWindow, NetworkLink.Terms.TxWindow);
+            return true;
         }
 
         // A pushed fact about the UDP socket `inet` (InetSockets.OnFrame, interrupts off): the bits to

@@ -60,20 +60,15 @@ namespace Libra.Shims.Net
 
         private static InetSocket* Of(Socket* socket) => (InetSocket*)socket->Family;
 
-        private static InetSocket* NewState(uint id, int family)
-        {
-            InetSocket* inet = Allocate(id, family, NetworkLink.Terms.TxWindow);
-            NetworkLink.Add(inet);
-            return inet;
-        }
-
-        // A socket's state, not on the link yet (a guest connection's server end never is).
+        // A socket's state, not on the link yet (a guest connection's server end never is); null when
+        // the kernel heap cannot hold it. Its receive blocks come from the heap as bytes arrive.
         internal static InetSocket* Allocate(uint id, int family, uint txWindow)
         {
-            var inet = (InetSocket*)KernelHeap.AllocateZeroed((ulong)sizeof(InetSocket));
+            var inet = (InetSocket*)KernelHeap.TryAllocateZeroed((ulong)sizeof(InetSocket));
+            if (inet == null) return null;
             inet->Id = id;
             inet->Family = family;
-            inet->State.Initialize(id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, txWindow);
+            inet->State.Initialize(id, NetworkLink.RxWindow, &KernelHeap.TryAllocateZeroed, &KernelHeap.Free, null, 0, txWindow);
             return inet;
         }
 
@@ -85,10 +80,13 @@ namespace Libra.Shims.Net
             if (error != 0) return error;
             uint capability = socket->Domain == SocketCalls.AF_INET6 ? SideProtocol.CapIPv6 : SideProtocol.CapIPv4;
             if ((NetworkLink.Terms.Capabilities & capability) == 0) return -Errno.EAFNOSUPPORT;
-            InetSocket* inet = NewState(NetworkLink.NewId(), socket->Domain);
+            // No memory for the state: ENOBUFS, as inet_create's failed sk_alloc.
+            InetSocket* inet = Allocate(NetworkLink.NewId(), socket->Domain, NetworkLink.Terms.TxWindow);
+            if (inet == null) return -Errno.ENOBUFS;
+            if (!socket->IsStream && !InetDatagrams.Prepare(inet)) { Free(inet); return -Errno.ENOBUFS; }
+            NetworkLink.Add(inet);
             inet->Socket = socket;
             socket->Family = inet;
-            if (!socket->IsStream) InetDatagrams.Prepare(inet);
             return Announce(socket, inet);
         }
 
@@ -149,7 +147,11 @@ namespace Libra.Shims.Net
                     // Only a listener with accept credit left takes a connection, and only under a new id.
                     bits = NetworkLink.Find(newId) != null ? -(int)Errno.EPROTO : inet->State.OnAccepted(newId);
                     if (bits < 0) break;
-                    InetSocket* accepted = NewState(newId, inet->Family);
+                    // Interrupts are off and no frame can be sent here: a connection whose state does
+                    // not fit stays queued as a bare id, and accept closes it (Accept).
+                    InetSocket* accepted = Allocate(newId, inet->Family, NetworkLink.Terms.TxWindow);
+                    if (accepted == null) break;
+                    NetworkLink.Add(accepted);
                     accepted->State.State = SideSocketState.Connected;
                     Remember(accepted, peer, local);
                     break;
@@ -232,12 +234,14 @@ namespace Libra.Shims.Net
             if (inet->State.State == SideSocketState.Listening) return 0;
             if (inet->State.State != SideSocketState.Bound) return -Errno.EINVAL;
             uint credit = backlog < 1 ? 1u : (uint)backlog;
+            var accepts = (uint*)KernelHeap.TryAllocateZeroed(credit * 4);
+            if (accepts == null) return -Errno.ENOMEM;
             byte* frame = NetworkLink.TakeBuffer();
             uint tag = NetworkLink.RequestTag();
             long error = NetworkLink.Request(frame, SideCodec.Listen(Span(frame), inet->Id, tag, backlog, credit), tag, null, 0, null);
-            if (error != 0) return error;
-            inet->Accepts = (uint*)KernelHeap.AllocateZeroed(credit * 4);
-            inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, inet->Accepts, credit, NetworkLink.Terms.TxWindow);
+            if (error != 0) { KernelHeap.Free(accepts); return error; }
+            inet->Accepts = accepts;
+            inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.TryAllocateZeroed, &KernelHeap.Free, inet->Accepts, credit, NetworkLink.Terms.TxWindow);
             inet->State.Listening();
             socket->Listening = true;
             GuestLoopbacks.Listen(inet, backlog);
@@ -269,7 +273,12 @@ namespace Libra.Shims.Net
                 byte* frame = NetworkLink.TakeBuffer();
                 NetworkLink.SendFrame(frame, SideCodec.Count(Span(frame), SideType.AcceptCredit, inet->Id, credit));
             }
-            if (connection == null) return -Errno.ECONNABORTED;
+            if (connection == null)
+            {
+                // Its state did not fit when it arrived (OnFrame), or the link went down since.
+                CloseId(id);
+                return -Errno.ECONNABORTED;
+            }
             return HandOut(socket, connection, accepted);
         }
 
@@ -299,7 +308,7 @@ namespace Libra.Shims.Net
                 GuestLoopbacks.Disconnect(inet, reset: true);
                 inet->State.ReleaseBuffers();
                 inet->Id = NetworkLink.NewId();
-                inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.AllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.Terms.TxWindow);
+                inet->State.Initialize(inet->Id, NetworkLink.RxWindow, &KernelHeap.TryAllocateZeroed, &KernelHeap.Free, null, 0, NetworkLink.Terms.TxWindow);
                 inet->PeerLength = 0;
                 NetworkLink.Add(inet);
                 return Announce(socket, inet);
@@ -504,7 +513,7 @@ namespace Libra.Shims.Net
                 while (inet->State.Accept(out uint pending) == 0)
                 {
                     InetSocket* connection = NetworkLink.Find(pending);
-                    if (connection != null) Close(connection);
+                    if (connection != null) Close(connection); else CloseId(pending);
                 }
                 GuestLoopbacks.CloseListener(inet);
             }
@@ -515,12 +524,23 @@ namespace Libra.Shims.Net
         internal static void Close(InetSocket* inet)
         {
             NetworkLink.Remove(inet);
-            if (NetworkLink.Ready && inet->Id != 0)
-            {
-                byte* frame = NetworkLink.TakeBuffer();
-                NetworkLink.SendFrame(frame, SideCodec.Empty(Span(frame), SideType.Close, inet->Id));
-            }
+            CloseId(inet->Id);
             inet->Queue.Notify(PollEvents.Any);
+            Free(inet);
+        }
+
+        // CLOSE one-way for a socket id the Side knows (a Side socket with no state in the guest is
+        // closed by id alone; the Side drops a CLOSE for an id it no longer has).
+        private static void CloseId(uint id)
+        {
+            if (!NetworkLink.Ready || id == 0) return;
+            byte* frame = NetworkLink.TakeBuffer();
+            NetworkLink.SendFrame(frame, SideCodec.Empty(Span(frame), SideType.Close, id));
+        }
+
+        // A socket's state and everything it holds, off the link already.
+        private static void Free(InetSocket* inet)
+        {
             inet->State.ReleaseBuffers();
             if (inet->Accepts != null) KernelHeap.Free(inet->Accepts);
             if (inet->Datagrams != null) { KernelHeap.Free(inet->Datagrams->Ring); KernelHeap.Free(inet->Datagrams); }

@@ -109,7 +109,9 @@ namespace Libra.Shims.Net
             if (State != SideSocketState.Connected || (uint)bytes.Length > _rxWindow - _rx.Count) return -(int)Errno.EPROTO;
             uint before = Readiness();
             if (bytes.Length == 0) return 0;
-            if (!_rx.Append(bytes)) return -(int)Errno.ENOBUFS;
+            // Bytes the Side has sent cannot be asked for again: with no memory to keep them the stream
+            // is broken, and the socket is reset (reads and writes then fail with ECONNRESET).
+            if (!_rx.Append(bytes)) return OnError((int)Errno.ECONNRESET, SideProtocol.ErrorReset | SideProtocol.ErrorHangup);
             return Notify(before, PollBits.In | PollBits.RdNorm);
         }
 

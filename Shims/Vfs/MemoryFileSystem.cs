@@ -85,14 +85,18 @@ namespace Libra.Shims
             volume->Limit = limit;
             volume->NextInode = 1;
             volume->Root = NewNode(volume, FileTable.S_IFDIR | 0x1ed);
+            if (volume->Root == null) Diagnostics.Panic.Halt("out of memory for a file system at boot");
             volume->Root->Parent = volume->Root;
             volume->Root->Links = 2;
             return volume;
         }
 
+        // A new node; null when the kernel heap cannot hold it (the call answers ENOSPC, as
+        // shmem_get_inode does when it cannot have an inode).
         private static MemoryNode* NewNode(MemoryVolume* volume, uint mode)
         {
-            var node = (MemoryNode*)KernelHeap.AllocateZeroed((ulong)sizeof(MemoryNode));
+            var node = (MemoryNode*)KernelHeap.TryAllocateZeroed((ulong)sizeof(MemoryNode));
+            if (node == null) return null;
             node->Mode = mode;
             node->Inode = ++volume->NextInode;
             ulong now = Clock.RealtimeNanoseconds();
@@ -121,8 +125,9 @@ namespace Libra.Shims
                 }
                 if (name.Length > MemoryEntry.NameMax) return null;
                 MemoryNode* node = NewNode(volume, last ? mode : FileTable.S_IFDIR | 0x1ed);
+                if (node == null) return null;
                 if (last && !node->IsDirectory) { node->Borrowed = data; node->Size = size; }
-                Insert(directory, name, node);
+                if (!Insert(directory, name, node)) { KernelHeap.Free(node); return null; }
                 if (last) return node;
                 directory = node;
             }
@@ -173,8 +178,7 @@ namespace Libra.Shims
             MemoryNode* directory = slash <= 0 ? volume->Root : Add(volume, path.Slice(0, slash), FileTable.S_IFDIR | 0x1ed, null, 0);
             ReadOnlySpan<byte> name = path.Slice(slash + 1);
             if (directory == null || name.Length == 0 || name.Length > MemoryEntry.NameMax || Find(directory, name) != null) return false;
-            Insert(directory, name, node);
-            return true;
+            return Insert(directory, name, node);
         }
 
         private static MemoryEntry* Find(MemoryNode* directory, ReadOnlySpan<byte> name)
@@ -190,11 +194,27 @@ namespace Libra.Shims
             return true;
         }
 
-        private static void Insert(MemoryNode* directory, ReadOnlySpan<byte> name, MemoryNode* node)
+        // A name for `node` in `directory`; false, with nothing changed, when the kernel heap cannot
+        // hold the entry (the call answers ENOMEM, as a failed d_alloc).
+        private static bool Insert(MemoryNode* directory, ReadOnlySpan<byte> name, MemoryNode* node)
         {
-            var entry = (MemoryEntry*)KernelHeap.AllocateZeroed((ulong)sizeof(MemoryEntry));
+            MemoryEntry* entry = NewEntry(name);
+            if (entry == null) return false;
+            Link(directory, entry, node);
+            return true;
+        }
+
+        private static MemoryEntry* NewEntry(ReadOnlySpan<byte> name)
+        {
+            var entry = (MemoryEntry*)KernelHeap.TryAllocateZeroed((ulong)sizeof(MemoryEntry));
+            if (entry == null) return null;
             for (int k = 0; k < name.Length; k++) entry->Name[k] = name[k];
             entry->NameLength = name.Length;
+            return entry;
+        }
+
+        private static void Link(MemoryNode* directory, MemoryEntry* entry, MemoryNode* node)
+        {
             entry->Node = node;
             entry->Next = directory->Entries;
             directory->Entries = entry;
@@ -359,6 +379,7 @@ namespace Libra.Shims
                 if (!found.Node->IsDirectory) return -Errno.ENOTDIR;
                 if (!writes) return -Errno.EINVAL;
                 MemoryNode* unnamed = NewNode(volume, FileTable.S_IFREG | (mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff));
+                if (unnamed == null) return -Errno.ENOSPC;
                 *file = NewFile(fs, unnamed, flags & ~O_TMPFILE);
                 if (*file == null) { ReleaseIfUnused(volume, unnamed); return -Errno.ENFILE; }
                 return 0;
@@ -369,7 +390,12 @@ namespace Libra.Shims
                 if ((flags & FileTable.O_CREAT) == 0) return -Errno.ENOENT;
                 if ((flags & FileTable.O_DIRECTORY) != 0) return -Errno.EINVAL;
                 node = NewNode(volume, FileTable.S_IFREG | (mode & ~(uint)ProcessCalls.CurrentUmask & 0xfff));
-                Insert(found.Directory, new ReadOnlySpan<byte>(walk->Path + found.NameStart, walk->Length - found.NameStart), node);
+                if (node == null) return -Errno.ENOSPC;
+                if (!Insert(found.Directory, new ReadOnlySpan<byte>(walk->Path + found.NameStart, walk->Length - found.NameStart), node))
+                {
+                    ReleaseIfUnused(volume, node);
+                    return -Errno.ENOMEM;
+                }
             }
             else
             {
@@ -419,7 +445,8 @@ namespace Libra.Shims
             {
                 ulong capacity = node->ChunkCapacity == 0 ? 8 : node->ChunkCapacity;
                 while (capacity < want) capacity *= 2;
-                var table = (ulong**)KernelHeap.AllocateZeroed(capacity * 8);
+                var table = (ulong**)KernelHeap.TryAllocateZeroed(capacity * 8);
+                if (table == null) return false;
                 if (node->Chunks != null)
                 {
                     Native.MemMove(table, node->Chunks, (nuint)(have * 8));
@@ -428,7 +455,15 @@ namespace Libra.Shims
                 node->Chunks = table;
                 node->ChunkCapacity = capacity;
             }
-            for (ulong c = have; c < want; c++) node->Chunks[c] = (ulong*)KernelHeap.AllocateZeroed(ChunkSize);
+            for (ulong c = have; c < want; c++)
+            {
+                node->Chunks[c] = (ulong*)KernelHeap.TryAllocateZeroed(ChunkSize);
+                if (node->Chunks[c] != null) continue;
+                // No memory: the chunks this call added go again and the size stays (a bigger
+                // table is kept, harmlessly).
+                while (c > have) { KernelHeap.Free(node->Chunks[--c]); node->Chunks[c] = null; }
+                return false;
+            }
             for (ulong c = want; c < have; c++) { KernelHeap.Free(node->Chunks[c]); node->Chunks[c] = null; }
             if (want > have) volume->Used += (want - have) * 4096; else volume->Used -= (have - want) * 4096;
             // A shrink inside the last chunk leaves stale bytes past the end: zero them for a later grow.
@@ -573,12 +608,17 @@ namespace Libra.Shims
             if (error != 0) return error;
             if (found.Node != null) return -Errno.EEXIST;
             MemoryNode* node = NewNode(volume, mode);
+            if (node == null) return -Errno.ENOSPC;
             if (length > 0)
             {
-                if (!Resize(volume, node, (ulong)length)) { KernelHeap.Free(node); return -Errno.ENOSPC; }
+                if (!Resize(volume, node, (ulong)length)) { ReleaseIfUnused(volume, node); return -Errno.ENOSPC; }
                 Native.MemMove(node->Chunks[0], data, (nuint)length);
             }
-            Insert(found.Directory, new ReadOnlySpan<byte>(walk->Path + found.NameStart, walk->Length - found.NameStart), node);
+            if (!Insert(found.Directory, new ReadOnlySpan<byte>(walk->Path + found.NameStart, walk->Length - found.NameStart), node))
+            {
+                ReleaseIfUnused(volume, node);
+                return -Errno.ENOMEM;
+            }
             return 0;
         }
 
@@ -623,11 +663,13 @@ namespace Libra.Shims
                 if (!node->IsDirectory && target.Node->IsDirectory) return -Errno.EISDIR;
                 if (target.Node->IsDirectory && target.Node->Entries != null) return -Errno.ENOTEMPTY;
             }
-            var name = new ReadOnlySpan<byte>(to->Path + target.NameStart, to->Length - target.NameStart);
+            // The new name's entry first: once the old names are gone nothing may fail.
+            MemoryEntry* entry = NewEntry(new ReadOnlySpan<byte>(to->Path + target.NameStart, to->Length - target.NameStart));
+            if (entry == null) return -Errno.ENOMEM;
             node->Opens++;      // keeps the node while its old name goes
             if (target.Node != null) Remove(volume, target.Directory, target.Entry);
             Remove(volume, source.Directory, source.Entry);
-            Insert(target.Directory, name, node);
+            Link(target.Directory, entry, node);
             node->Opens--;
             node->CtimeSec = target.Directory->MtimeSec;
             return 0;
@@ -643,7 +685,7 @@ namespace Libra.Shims
             error = Resolve(fs, to, &target);
             if (error != 0) return error;
             if (target.Node != null) return -Errno.EEXIST;
-            Insert(target.Directory, new ReadOnlySpan<byte>(to->Path + target.NameStart, to->Length - target.NameStart), source.Node);
+            if (!Insert(target.Directory, new ReadOnlySpan<byte>(to->Path + target.NameStart, to->Length - target.NameStart), source.Node)) return -Errno.ENOMEM;
             Touch(source.Node);
             return 0;
         }
@@ -658,8 +700,7 @@ namespace Libra.Shims
             long error = Resolve(fs, to, &target);
             if (error != 0) return error;
             if (target.Node != null) return -Errno.EEXIST;
-            Insert(target.Directory, new ReadOnlySpan<byte>(to->Path + target.NameStart, to->Length - target.NameStart), node);
-            return 0;
+            return Insert(target.Directory, new ReadOnlySpan<byte>(to->Path + target.NameStart, to->Length - target.NameStart), node) ? 0 : -Errno.ENOMEM;
         }
 
         private static long SetAttributes(FileSystem* fs, PathWalk* walk, NineP.NinePSetAttr* attributes)

@@ -117,7 +117,8 @@ namespace Libra.Shims
                 result = Dispatch(operation, fs, &walk, a);
                 if (result != Redirected) break;
                 result = -Errno.ELOOP;
-                if (followed == null) followed = (byte*)KernelHeap.AllocateZeroed(PathName.Max);
+                if (followed == null) followed = (byte*)KernelHeap.TryAllocateZeroed(PathName.Max);
+                if (followed == null) { result = -Errno.ENOMEM; break; }
                 length = Restart(redirect, followed);
                 current = followed;
             }

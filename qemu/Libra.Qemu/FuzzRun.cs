@@ -6,14 +6,15 @@ namespace Libra.Qemu;
 // What one fuzzing boot came to (docs/robustness.md): the fuzzer's own figures from its last
 // progress line or its summary, whether the kernel panicked or hung, and the seed that repeats it.
 public sealed record FuzzOutcome(ulong Seed, int Threads, int Seconds, long Calls, int Distinct, int Panics, int Hangs, int ExitStatus,
-    string? Summary, IReadOnlyList<string> Anomalies, string? Failure, string Log)
+    string? Summary, IReadOnlyList<string> Anomalies, string? Failure, string Log, long InjectedFailures = 0)
 {
     // No panic, no hang, no anomaly, and the fuzzer reached its summary and exited with 0 (a fuzzer
     // killed by a signal on Libra but not natively is a kernel bug too).
     public bool Clean => Panics == 0 && Hangs == 0 && Anomalies.Count == 0 && ExitStatus == 0 && Summary is not null;
 
     public string Figures =>
-        $"{Calls} calls, {Distinct} distinct syscalls, {Panics} panics, {Hangs} hangs, {Anomalies.Count} anomalies, fuzzer exit status {ExitStatus}";
+        $"{Calls} calls, {Distinct} distinct syscalls, {Panics} panics, {Hangs} hangs, {Anomalies.Count} anomalies, fuzzer exit status {ExitStatus}" +
+        (InjectedFailures > 0 ? $", {InjectedFailures} kernel allocations failed on purpose" : "");
 }
 
 // Boots the syscall fuzzer (Apps/Probes/Fuzz/fuzz.c) on Libra with an empty scratch directory as its
@@ -33,9 +34,14 @@ public static partial class FuzzRun
     [GeneratedRegex(@"""calls"":(\d+),""distinct"":(\d+)")]
     private static partial Regex SummaryFigures();
 
+    [GeneratedRegex(@"(\d+) allocations failed by libra.fail_alloc")]
+    private static partial Regex InjectedLine();
+
     public static async Task<FuzzOutcome> RunAsync(string kernel, string fuzzer, int seconds, ulong seed, int threads,
-        Action<string>? report = null, string memory = "512M", bool trace = false, string kernelOptions = "")
+        Action<string>? report = null, string memory = "512M", bool trace = false, string kernelOptions = "", uint failAlloc = 0)
     {
+        // libra.fail_alloc=N (KernelHeap): one kernel heap allocation in N fails once the fuzzer runs.
+        if (failAlloc != 0) kernelOptions = $"{kernelOptions} libra.fail_alloc={failAlloc}".Trim();
         string scratch = Path.Combine(Path.GetTempPath(), "libra-fuzz-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(scratch);
         var arguments = new List<string> { "/", seconds.ToString(), seed.ToString(), threads.ToString() };
@@ -91,6 +97,7 @@ public static partial class FuzzRun
             }
         });
         int panics = 0, hangs = 0, exitStatus;
+        long injected = 0;
         string? failure = null;
         string log;
         try
@@ -98,6 +105,7 @@ public static partial class FuzzRun
             BootResult result = await BootRun.RunAsync(machine, TimeSpan.FromSeconds(seconds) + Boot + Silence, onStdoutLine: OnLine, stop: hang.Token);
             exitStatus = result.GuestStatus;
             log = result.Output + "\n--- fuzzer stdout\n" + result.Stdout + "--- fuzzer stderr\n" + result.Stderr;
+            if (InjectedLine().Match(result.Output) is { Success: true } injectedLine) injected = long.Parse(injectedLine.Groups[1].Value);
             int panicAt = result.Lines.ToList().FindIndex(l => l.Text.Contains("PANIC", StringComparison.Ordinal));
             if (panicAt >= 0)
             {
@@ -124,7 +132,7 @@ public static partial class FuzzRun
             await watcher;
             DeleteScratch(scratch);
         }
-        return new FuzzOutcome(seed, threads, seconds, calls, distinct, panics, hangs, exitStatus, summary, anomalies, failure, log);
+        return new FuzzOutcome(seed, threads, seconds, calls, distinct, panics, hangs, exitStatus, summary, anomalies, failure, log, injected);
     }
 
     // The fuzzer may have taken every permission away (chmod 0) from what it made: give them back first.

@@ -25,7 +25,7 @@ using Libra.Qemu;
 const string RunUsage = "usage: libra-qemu run --kernel FILE [--app ELF | --image FILE] [--env NAME=VALUE]... [--share DIR [--read-only] [--file-server qemu|diod]] [--mount HOSTDIR:GUESTDIR[:ro]]... [--publish SPEC]... [--net outbound|none] [--dns ADDR[:PORT]] [--trace-syscalls] [--verbose] [--kernel-log FILE] " +
     "[--memory SIZE] [--machine NAME] [--cpus N] [--append TEXT] [--initrd FILE] [--tcg] [--gdb] [--interrupt-log FILE] [--print-command] [-- ARG...]";
 const string FuzzNinePUsage = "usage: libra-qemu fuzz9p --kernel FILE --app FILELOOP [--replies N] [--seed S] [--rate R] [--ops N] [--verbose]";
-const string FuzzUsage = "usage: libra-qemu fuzz --kernel FILE --app FUZZER --seconds N [--seed S] [--threads T] [--memory SIZE] [--log FILE] [--trace]";
+const string FuzzUsage = "usage: libra-qemu fuzz --kernel FILE --app FUZZER --seconds N [--seed S] [--threads T] [--memory SIZE] [--fail-alloc N] [--log FILE] [--trace]";
 const string ImageUsage = "usage: libra-qemu image --app ELF --out FILE [--name NAME] [--env NAME=VALUE]... [--library NAME|PATH]... [-- ARG...]";
 
 static int Usage(string problem, string usage = RunUsage)
@@ -202,6 +202,7 @@ static async Task<int> Fuzz(string[] args)
     string? kernel = null, app = null, logFile = null;
     string memory = "512M";
     int seconds = 0, threads = 4;
+    uint failAlloc = 0;
     ulong seed = (ulong)Random.Shared.NextInt64(1, 1_000_000);
     bool trace = false;
     string? wrong = EachOption(args, null, (option, value) =>
@@ -215,6 +216,7 @@ static async Task<int> Fuzz(string[] args)
             case "--threads": threads = int.Parse(value()); return true;
             case "--memory": memory = value(); return true;
             case "--log": logFile = value(); return true;
+            case "--fail-alloc": failAlloc = uint.Parse(value()); return true;
             case "--trace": trace = true; return true;
             default: return false;
         }
@@ -224,14 +226,16 @@ static async Task<int> Fuzz(string[] args)
     if (threads is < 1 or > 16) return Usage("--threads is 1..16", FuzzUsage);
     if (!File.Exists(kernel)) return Refuse($"kernel image '{kernel}' does not exist (build it with: dotnet pwsh build.ps1 build)");
     if (AppImage.ProblemWithApplication(app) is { } problem) return Refuse($"fuzzer {problem}");
-    Console.WriteLine($"fuzz: {seconds} s on Libra, seed {seed}, {threads} threads");
-    FuzzOutcome outcome = await FuzzRun.RunAsync(kernel, app, seconds, seed, threads, line => Console.WriteLine(line), memory, trace);
+    if (failAlloc == 0 && args.Contains("--fail-alloc")) return Usage("--fail-alloc is N >= 1: one kernel heap allocation in N fails", FuzzUsage);
+    Console.WriteLine($"fuzz: {seconds} s on Libra, seed {seed}, {threads} threads" + (failAlloc != 0 ? $", one kernel allocation in {failAlloc} failed" : ""));
+    FuzzOutcome outcome = await FuzzRun.RunAsync(kernel, app, seconds, seed, threads, line => Console.WriteLine(line), memory, trace, failAlloc: failAlloc);
     if (logFile is not null) File.WriteAllText(logFile, outcome.Log);
     if (outcome.Failure is not null) Console.WriteLine(outcome.Failure);
     foreach (string line in outcome.Anomalies) Console.WriteLine(line);
     Console.WriteLine($"fuzz: seed {seed}, {threads} threads, {seconds} s: {outcome.Figures}");
     if (!outcome.Clean)
-        Console.WriteLine($"fuzz: reproduce with: dotnet pwsh build.ps1 fuzz -Minutes {seconds / 60.0:0.##} -Seed {seed} -Threads {threads} (-Threads 1 repeats the same calls)");
+        Console.WriteLine($"fuzz: reproduce with: dotnet pwsh build.ps1 fuzz -Minutes {seconds / 60.0:0.##} -Seed {seed} -Threads {threads}" +
+            (failAlloc != 0 ? $" -FailAlloc {failAlloc}" : "") + " (-Threads 1 repeats the same calls)");
     return outcome.Clean ? 0 : 1;
 }
 

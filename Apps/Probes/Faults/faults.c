@@ -11,6 +11,11 @@
 //   socketpairs the same with unix stream socketpairs (ENOMEM also counts as the limit)
 //   partial    a /tmp file write whose buffer runs into a hole: the bytes before it, the file
 //              grown by those only
+//   churn      200 rounds of making and dropping what costs kernel memory (tmpfs files, names,
+//              links, record locks, mappings, pipes, epoll, poll, timers, eventfd, timerfd, unix
+//              sockets, threads, queued signals), everything closed and removed after: a call may
+//              fail only with a memory errno (ENOMEM, ENOSPC, ENFILE, EAGAIN, ENOLCK, ENOBUFS), what
+//              did not fail must have worked. Libra runs it with libra.fail_alloc (ResourceLimitTests).
 // Raw syscall(2) throughout: glibc's wrappers (and the vDSO's clocks) would touch the pointers in
 // user space first.
 #define _GNU_SOURCE
@@ -25,8 +30,12 @@
 #include <sys/epoll.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -51,6 +60,9 @@ static const char *error_name(int error)
         case ENAMETOOLONG: return "ENAMETOOLONG";
         case ENOTCONN: return "ENOTCONN";
         case ERANGE: return "ERANGE";
+        case EEXIST: return "EEXIST";
+        case ENOTDIR: return "ENOTDIR";
+        case EIO: return "EIO";
         default: return "other";
     }
 }
@@ -360,6 +372,179 @@ static void pairs(const char *what, int (*open_pair)(int fds[2]), int memory_err
     printf("10000 %s opened and closed after: %d failed\n", what, failed);
 }
 
+// ---- churn ----
+
+static int churn_unexpected;
+
+static int memory_errno(int e) { return e == ENOMEM || e == ENOSPC || e == ENFILE || e == EMFILE || e == EAGAIN || e == ENOLCK || e == ENOBUFS; }
+
+// 1 when the call worked; 0 when it failed for want of memory (what a kernel may answer when its
+// own memory runs out); any other failure is printed (the first 20).
+static int worked(const char *what, long result)
+{
+    if (result >= 0) return 1;
+    int e = errno;
+    if (memory_errno(e)) return 0;
+    if (churn_unexpected++ < 20) printf("churn: %s failed: %s (%d)\n", what, error_name(e), e);
+    return 0;
+}
+
+static void *churn_thread(void *argument) { return argument; }
+
+// A clean-up call (unlink, rmdir) may fail for want of memory too: tried again until it does not.
+static void clean(const char *what, int (*call)(const char *), const char *path)
+{
+    for (int tries = 0; tries < 1000; tries++)
+    {
+        if (call(path) == 0 || errno == ENOENT) return;
+        if (!memory_errno(errno)) break;
+    }
+    worked(what, -1);
+}
+
+static void churn_files(const char *pattern, int size)
+{
+    static char back[10000];
+    int fd = open("/tmp/churn/a", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (!worked("open a", fd)) return;
+    long n = write(fd, pattern, size);
+    if (worked("write", n) && (pread(fd, back, n, 0) != n || memcmp(back, pattern, n) != 0)) printf("churn: a written file reads back different\n");
+    struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1000 };
+    if (worked("lock", fcntl(fd, F_SETLK, &lock)))
+    {
+        lock.l_type = F_UNLCK; lock.l_start = 100; lock.l_len = 10;
+        worked("unlock the middle", fcntl(fd, F_SETLK, &lock));
+        lock.l_start = 0; lock.l_len = 0;
+        worked("unlock", fcntl(fd, F_SETLK, &lock));
+    }
+    char *map = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (worked("mmap", map == MAP_FAILED ? -1 : 0))
+    {
+        if (n > 0 && map[0] != pattern[0]) printf("churn: a mapping shows other bytes than the file\n");
+        char *moved = mremap(map, 2 * PAGE, 64 * PAGE, MREMAP_MAYMOVE);
+        if (worked("mremap", moved == MAP_FAILED ? -1 : 0)) munmap(moved, 64 * PAGE); else munmap(map, 2 * PAGE);
+    }
+    int out = open("/tmp/churn/b", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (worked("open b", out))
+    {
+        off_t offset = 0;
+        worked("sendfile", sendfile(out, fd, &offset, 5000));
+        close(out);
+        worked("rename", rename("/tmp/churn/b", "/tmp/churn/c"));
+        clean("unlink b", unlink, "/tmp/churn/b");
+        clean("unlink c", unlink, "/tmp/churn/c");
+    }
+    close(fd);
+    if (worked("link", link("/tmp/churn/a", "/tmp/churn/d"))) clean("unlink d", unlink, "/tmp/churn/d");
+    if (worked("symlink", symlink("a", "/tmp/churn/s")))
+    {
+        char target[16];
+        if (readlink("/tmp/churn/s", target, sizeof target) != 1) printf("churn: readlink gave another target\n");
+        clean("unlink s", unlink, "/tmp/churn/s");
+    }
+    clean("unlink a", unlink, "/tmp/churn/a");
+    if (worked("mkdir", mkdir("/tmp/churn/dir", 0755)))
+    {
+        int dir = open("/tmp/churn/dir", O_RDONLY | O_DIRECTORY);
+        if (worked("open dir", dir))
+        {
+            int inner = openat(dir, "x", O_CREAT | O_WRONLY, 0644);
+            if (worked("openat", inner)) close(inner);
+            clean("unlink x", unlink, "/tmp/churn/dir/x");      // an open that failed may have made it
+            char entries[4096];
+            worked("getdents64", syscall(SYS_getdents64, dir, entries, sizeof entries));
+            close(dir);
+        }
+        clean("rmdir", rmdir, "/tmp/churn/dir");
+    }
+}
+
+static void churn_descriptors(void)
+{
+    int p[2];
+    if (worked("pipe", pipe(p)))
+    {
+        int ep = epoll_create1(0);
+        if (worked("epoll_create1", ep))
+        {
+            struct epoll_event event = { .events = EPOLLIN };
+            worked("epoll_ctl", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &event));
+            close(ep);
+        }
+        struct pollfd fds[2] = { { p[0], POLLIN, 0 }, { p[1], POLLOUT, 0 } };
+        worked("poll", poll(fds, 2, 0));
+        fd_set read_set;
+        FD_ZERO(&read_set);
+        FD_SET(p[0], &read_set);
+        struct timeval none = { 0, 0 };
+        worked("select", select(p[0] + 1, &read_set, NULL, NULL, &none));
+        close(p[0]);
+        close(p[1]);
+    }
+    int event = eventfd(0, 0);
+    if (worked("eventfd", event)) close(event);
+    int timer = timerfd_create(CLOCK_MONOTONIC, 0);
+    if (worked("timerfd_create", timer))
+    {
+        struct itimerspec soon = { .it_value = { 100, 0 } };
+        worked("timerfd_settime", timerfd_settime(timer, 0, &soon, NULL));
+        close(timer);
+    }
+    timer_t posix;
+    struct sigevent quiet = { .sigev_notify = SIGEV_NONE };
+    if (worked("timer_create", timer_create(CLOCK_MONOTONIC, &quiet, &posix))) timer_delete(posix);
+    int pair[2];
+    if (worked("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, pair)))
+    {
+        char byte = 'x';
+        if (worked("send", send(pair[0], &byte, 1, 0)) && recv(pair[1], &byte, 1, 0) != 1) printf("churn: a sent byte did not arrive\n");
+        close(pair[0]);
+        close(pair[1]);
+    }
+    int named = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (worked("socket", named))
+    {
+        struct sockaddr_un address = { .sun_family = AF_UNIX, .sun_path = "/tmp/churn/sock" };
+        if (worked("bind", bind(named, (struct sockaddr *)&address, sizeof address))) clean("unlink sock", unlink, "/tmp/churn/sock");
+        close(named);
+    }
+    pthread_t thread;
+    int started = pthread_create(&thread, NULL, churn_thread, NULL);
+    if (started == 0) pthread_join(thread, NULL); else { errno = started; worked("pthread_create", -1); }
+    // Two queued instances of a blocked real-time signal, then taken: one may be merged for want of
+    // memory (its sigqueue answers EAGAIN), none may be lost.
+    union sigval value = { 0 };
+    int queued = 0;
+    for (int i = 0; i < 2; i++) queued += worked("sigqueue", sigqueue(getpid(), SIGRTMIN, value));
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN);
+    struct timespec now = { 0, 0 };
+    for (int i = 0; i < queued; i++)
+        if (sigtimedwait(&set, NULL, &now) != SIGRTMIN) printf("churn: a queued signal was lost\n");
+}
+
+static void churn(void)
+{
+    static char pattern[10000];
+    for (int i = 0; i < (int)sizeof pattern; i++) pattern[i] = (char)('a' + i % 23);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int made = 0;
+    for (int tries = 0; tries < 100 && !made; tries++) made = worked("mkdir /tmp/churn", mkdir("/tmp/churn", 0755)) || errno == EEXIST;
+    if (!made) { printf("churn: cannot make /tmp/churn\n"); return; }
+    const int rounds = 200;
+    for (int round = 0; round < rounds; round++)
+    {
+        churn_files(pattern, sizeof pattern);
+        churn_descriptors();
+    }
+    clean("rmdir /tmp/churn", rmdir, "/tmp/churn");
+    printf("churn: %d rounds, %d unexpected failures\n", rounds, churn_unexpected);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -369,9 +554,10 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "pipes") == 0) pairs("pipes", open_pipe, 0);
     else if (strcmp(mode, "socketpairs") == 0) pairs("socketpairs", open_socketpair, 1);
     else if (strcmp(mode, "partial") == 0) partial();
+    else if (strcmp(mode, "churn") == 0) churn();
     else
     {
-        fprintf(stderr, "usage: faults pointers|unmapped|pipes|socketpairs|partial\n");
+        fprintf(stderr, "usage: faults pointers|unmapped|pipes|socketpairs|partial|churn\n");
         return 2;
     }
     printf("done\n");

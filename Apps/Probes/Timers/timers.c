@@ -250,6 +250,36 @@ static void signal_waits(void)
 
     result("rt_sigtimedwait with sigsetsize 4", syscall(SYS_rt_sigtimedwait, &set, &info, &zero, 4));
 
+    // sigqueue (rt_sigqueueinfo): a blocked real-time signal queued twice keeps both values in order,
+    // with si_code SI_QUEUE; rt_tgsigqueueinfo reaches one thread with the siginfo given.
+    sigset_t realtime;
+    sigemptyset(&realtime);
+    sigaddset(&realtime, SIGRTMIN);
+    pthread_sigmask(SIG_BLOCK, &realtime, NULL);
+    result("sigqueue 7", sigqueue(getpid(), SIGRTMIN, (union sigval){ .sival_int = 7 }));
+    result("sigqueue 8", sigqueue(getpid(), SIGRTMIN, (union sigval){ .sival_int = 8 }));
+    for (int i = 0; i < 2; i++)
+    {
+        memset(&info, 0, sizeof info);
+        got = sigtimedwait(&realtime, &info, &zero);
+        printf("sigqueue taken: signal is SIGRTMIN %s, si_code %d (SI_QUEUE %d), value %d, si_pid is getpid: %s\n",
+            yes(got == SIGRTMIN), info.si_code, SI_QUEUE, info.si_value.sival_int, yes(info.si_pid == getpid()));
+    }
+    siginfo_t sent;
+    memset(&sent, 0, sizeof sent);
+    sent.si_signo = SIGUSR2;        // the call's signal wins
+    sent.si_code = SI_QUEUE;
+    sent.si_pid = getpid();
+    sent.si_value.sival_int = 42;
+    result("rt_tgsigqueueinfo to this thread", syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid_raw(), SIGRTMIN, &sent));
+    memset(&info, 0, sizeof info);
+    got = sigtimedwait(&realtime, &info, &zero);
+    printf("rt_tgsigqueueinfo taken: signal is SIGRTMIN %s, si_code %d, value %d\n", yes(got == SIGRTMIN), info.si_code, info.si_value.sival_int);
+    result("rt_sigqueueinfo with a bad siginfo", syscall(SYS_rt_sigqueueinfo, getpid(), SIGRTMIN, (void *)8));
+    result("rt_tgsigqueueinfo to tid 0", syscall(SYS_rt_tgsigqueueinfo, getpid(), 0, SIGRTMIN, &sent));
+    pthread_sigmask(SIG_UNBLOCK, &realtime, NULL);
+    block_only(SIGUSR1);
+
     // A handled signal outside the set interrupts the wait.
     install(SIGALRM, SA_RESTART);
     handled_count = 0;

@@ -14,7 +14,7 @@ namespace Internal.Runtime.CompilerHelpers
         [RuntimeExport("RhpNewFast")]
         private static void* RhpNewFast(MethodTable* type)
         {
-            MethodTable** obj = (MethodTable**)KernelHeap.AllocateZeroed(type->BaseSize);
+            MethodTable** obj = (MethodTable**)KernelHeap.AllocateObject(type->BaseSize);
             *obj = type;
             return obj;
         }
@@ -42,7 +42,7 @@ namespace Internal.Runtime.CompilerHelpers
             if (length < 0 || length > 0x7fffffc7) Panic.Halt("array length out of range");
             ulong size = type->BaseSize + (ulong)length * type->ComponentSize;
             size = (size + 7) & ~7ul;
-            MethodTable** obj = (MethodTable**)KernelHeap.AllocateZeroed(size);
+            MethodTable** obj = (MethodTable**)KernelHeap.AllocateObject(size);
             *obj = type;
             *(int*)(obj + 1) = (int)length;
             return obj;

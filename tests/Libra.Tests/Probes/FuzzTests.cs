@@ -29,6 +29,21 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.True(told <= 512 + 16, $"{told} 'syscall not implemented' lines");
     }
 
+    // The same calls with one kernel heap allocation in eight failing on purpose (libra.fail_alloc,
+    // as Linux's failslab): every path that handles a failed allocation is reached, and none panics.
+    [Fact]
+    public async Task Fuzzing_with_failing_kernel_allocations_gives_no_panic_and_no_hang()
+    {
+        FuzzOutcome outcome = await FuzzRun.RunAsync(LibraBoot.KernelImage, Fuzzer, seconds: 30, seed: 17, threads: 4, failAlloc: 8,
+            report: line => { if (!line.StartsWith("fuzz: progress", StringComparison.Ordinal)) output.WriteLine(line); });
+        output.WriteLine(outcome.Figures);
+        Assert.True(outcome.Panics == 0, "kernel panic:\n" + outcome.Failure);
+        Assert.True(outcome.Hangs == 0, "hang:\n" + outcome.Failure);
+        Assert.True(outcome.Clean, outcome.Failure + "\n" + string.Join("\n", outcome.Anomalies));
+        Assert.True(outcome.InjectedFailures > 1000, outcome.Figures);
+        Assert.True(outcome.Distinct > 150, outcome.Figures);
+    }
+
     [Fact]
     public void The_fuzzer_natively_reaches_its_summary_and_leaves_the_files_beside_its_directory_alone()
     {

@@ -118,6 +118,9 @@ public static class ProbeCatalog
         // A /tmp file write whose buffer runs into a hole: the pages before it, and the file grown by
         // those only (Linux's generic_perform_write; on Libra /tmp is its tmpfs).
         new("faults-partial", "faults", ["partial"], NoEnvironment, 0, [], "faults-partial"),
+        // 200 rounds of making and dropping what costs kernel memory, everything closed after; any
+        // failure but a memory errno is printed (ResourceLimitTests runs it with allocations failing).
+        new("faults-churn", "faults", ["churn"], NoEnvironment, 0, [], "faults-churn"),
         // Symbolic-link loops (a -> b -> a, self -> self) and chains of 40 and 41 links: ELOOP past
         // Linux's 40 follows, in tmpfs and on both 9P servers (a loop once cost a double fault).
         new("links", "links", [], NoEnvironment, 0, [], "links"),

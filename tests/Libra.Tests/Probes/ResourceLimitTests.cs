@@ -23,6 +23,35 @@ public class ResourceLimitTests
     public Task Socketpairs_until_the_kernel_heap_runs_out_give_an_errno_and_the_heap_returns_to_where_it_started() =>
         UntilTheHeapRunsOut("faults-socketpairs");
 
+    // With one kernel heap allocation in four failing on purpose (libra.fail_alloc=4, as Linux's
+    // failslab), each call of the churn either works or answers a memory errno (ENOMEM, ENOSPC,
+    // ENFILE, EAGAIN, ENOLCK, ENOBUFS), what worked did what it should, and the kernel keeps no more
+    // heap at exit than after the same run without failures: no error path leaks.
+    [Fact]
+    public async Task Failing_kernel_allocations_give_memory_errnos_and_leak_nothing()
+    {
+        ProbeCase probe = ProbeCatalog.Get("faults-churn");
+        BootResult plain = await ProbeOnLibra.RunAsync(probe);
+        BootResult failing = await ProbeOnLibra.RunAsync(probe, kernelOptions: "libra.fail_alloc=4");
+        foreach (BootResult result in new[] { plain, failing })
+        {
+            string context = $"kernel log:\n{result.Output}\n--- stderr\n{result.Stderr}";
+            Assert.DoesNotContain("PANIC", result.Output);
+            Assert.True(ProbeCatalog.ExpectedStdout(probe) == result.Stdout, $"stdout:\n{result.Stdout}\n{context}");
+        }
+        Match injected = Regex.Match(failing.Output, @"; (\d+) allocations failed by libra.fail_alloc");
+        Assert.True(injected.Success && long.Parse(injected.Groups[1].Value) > 500, "too few allocations failed on purpose\n" + failing.Output);
+        long plainAtExit = HeapAtExit(plain), failingAtExit = HeapAtExit(failing);
+        Assert.True(failingAtExit <= plainAtExit, $"the kernel heap holds {failingAtExit} KiB at exit with failing allocations, {plainAtExit} KiB without\n{failing.Output}");
+    }
+
+    private static long HeapAtExit(BootResult result)
+    {
+        Match heap = Regex.Match(result.Output, @"kernel heap: (\d+) KiB in use at exit");
+        Assert.True(heap.Success, "no kernel heap line in the exit report\n" + result.Output);
+        return long.Parse(heap.Groups[1].Value);
+    }
+
     private static async Task UntilTheHeapRunsOut(string caseName)
     {
         ProbeCase probe = ProbeCatalog.Get(caseName);

@@ -44,6 +44,9 @@ public class CommandLineTests
     [InlineData("libra.share", "readonly", true, (int)OptionResult.BadValue)]
     [InlineData("libra.side_batching", "off", true, (int)OptionResult.Applied)]
     [InlineData("libra.side_batching", "none", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.fail_alloc", "4", true, (int)OptionResult.Applied)]
+    [InlineData("libra.fail_alloc", "0", true, (int)OptionResult.BadValue)]
+    [InlineData("libra.fail_alloc", "4294967296", true, (int)OptionResult.BadValue)]
     [InlineData("libra.nonsense", "1", true, (int)OptionResult.UnknownOption)]
     [InlineData("console", "ttyS0", true, (int)OptionResult.UnknownOption)]
     public void Options_are_applied_or_rejected_with_a_reason(string key, string value, bool hasValue, int expected)
@@ -75,6 +78,15 @@ public class CommandLineTests
         Assert.True(options.NoSideBatching);
         options.Apply("libra.side_batching", "on", true);
         Assert.False(options.NoSideBatching);
+    }
+
+    [Fact]
+    public void No_allocation_fails_on_purpose_unless_libra_fail_alloc_says_one_in_N()
+    {
+        var options = KernelOptions.Defaults;
+        Assert.Equal(0u, options.FailAllocOneIn);
+        options.Apply("libra.fail_alloc", "7", true);
+        Assert.Equal(7u, options.FailAllocOneIn);
     }
 
     [Fact]
